@@ -1,0 +1,1 @@
+"""The embedded deployment: SQLite, a local asset folder and an in-process outbox relay."""

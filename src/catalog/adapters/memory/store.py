@@ -1,0 +1,133 @@
+"""An in-memory ProductStore and Outbox with the same atomicity and conditions as the real ones.
+
+Documents are kept serialized, so callers never share mutable state with the store, exactly
+as with a database.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from catalog.domain.documents import (
+    event_from_document,
+    event_to_document,
+    history_from_document,
+    history_to_document,
+    product_from_document,
+    product_to_document,
+)
+from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.domain.history import HistoryEntry
+from catalog.domain.lifecycle import Status
+from catalog.domain.product import Product
+from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+
+LIVE_LISTING_STATES = frozenset({"PENDING", "PUBLISHED", "UNPUBLISHING"})
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._products: dict[tuple[str, str], dict[str, Any]] = {}
+        self._skus: dict[tuple[str, str], str] = {}
+        self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self._outbox: list[dict[str, Any]] = []
+        self._offsets: dict[str, int] = {}
+
+    # ProductStore
+
+    def get(self, merchant_id: str, product_id: str) -> Product | None:
+        with self._lock:
+            doc = self._products.get((merchant_id, product_id))
+        return product_from_document(doc) if doc else None
+
+    def page(
+        self,
+        merchant_id: str,
+        *,
+        status: Status | None,
+        channel: str | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        with self._lock:
+            docs = sorted(
+                (doc for (m, _), doc in self._products.items() if m == merchant_id),
+                key=lambda doc: doc["id"],
+            )
+        selected = [
+            doc
+            for doc in docs
+            if (position is None or doc["id"] > position)
+            and (status is None or doc["status"] == status.value)
+            and (
+                channel is None
+                or doc["listings"].get(channel, {}).get("state") in LIVE_LISTING_STATES
+            )
+        ]
+        items = [product_from_document(doc) for doc in selected[:limit]]
+        more = len(selected) > limit
+        return StoredPage(items, items[-1].id if more else None)
+
+    def history(
+        self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
+    ) -> list[HistoryEntry]:
+        with self._lock:
+            docs = list(self._history.get((merchant_id, product_id), []))
+        docs = [d for d in docs if before_version is None or d["version"] < before_version]
+        docs.sort(key=lambda d: d["version"], reverse=True)
+        return [history_from_document(d) for d in docs[:limit]]
+
+    def idempotency_record(
+        self, merchant_id: str, key: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        with self._lock:
+            record = self._idempotency.get((merchant_id, key))
+        if record is None or record.expires_at <= now:
+            return None
+        return record
+
+    def commit(self, change: Change) -> None:
+        product = change.product
+        key = (product.merchant_id, product.id)
+        with self._lock:
+            stored = self._products.get(key)
+            stored_version = stored["version"] if stored else 0
+            if stored_version != change.expected_version:
+                raise VersionConflict(product.id, change.expected_version)
+            record = change.idempotency
+            if record is not None:
+                existing = self._idempotency.get((record.merchant_id, record.key))
+                if existing is not None and existing.expires_at > change.history.at:
+                    raise IdempotencyKeyRaced(record.key)
+            sku_key = (product.merchant_id, product.sku)
+            if change.expected_version == 0 and sku_key in self._skus:
+                raise DuplicateSku(product.sku)
+            # All conditions hold: write everything.
+            self._products[key] = product_to_document(product)
+            self._skus[sku_key] = product.id
+            self._history.setdefault(key, []).append(history_to_document(change.history))
+            if record is not None:
+                self._idempotency[(record.merchant_id, record.key)] = record
+            self._outbox.extend(event_to_document(event) for event in change.events)
+
+    # Outbox
+
+    def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
+        with self._lock:
+            window = self._outbox[seq : seq + limit]
+        return [
+            OutboxRecord(seq + index + 1, event_from_document(doc))
+            for index, doc in enumerate(window)
+        ]
+
+    def offset(self, sink: str) -> int:
+        with self._lock:
+            return self._offsets.get(sink, 0)
+
+    def save_offset(self, sink: str, seq: int) -> None:
+        with self._lock:
+            self._offsets[sink] = seq

@@ -1,0 +1,1 @@
+"""The catalog's domain: plain Python, standard library only, no I/O."""

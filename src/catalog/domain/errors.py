@@ -1,0 +1,104 @@
+"""Domain errors. Entrypoints map each to one HTTP problem type."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Base class of every error the domain and service layers raise on purpose."""
+
+
+class InvalidField(DomainError):
+    """A value broke a rule or a limit; names the offending field (JSON pointer)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ProductNotFound(DomainError):
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"product {product_id} not found")
+        self.product_id = product_id
+
+
+class ImageNotFound(DomainError):
+    def __init__(self, image_id: str) -> None:
+        super().__init__(f"image {image_id} not found")
+        self.image_id = image_id
+
+
+class DuplicateSku(DomainError):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"sku {sku!r} is already used by another product of this merchant")
+        self.sku = sku
+
+
+class VersionConflict(DomainError):
+    """The stored version moved on since the product was read (optimistic concurrency)."""
+
+    def __init__(self, product_id: str, expected: int) -> None:
+        super().__init__(f"product {product_id} is no longer at version {expected}")
+        self.product_id = product_id
+        self.expected = expected
+
+
+class PreconditionFailed(DomainError):
+    """The client's If-Match version is not the current one."""
+
+    def __init__(self, current_version: int, expected_version: int) -> None:
+        super().__init__(
+            f"product is at version {current_version}, not {expected_version} (If-Match)"
+        )
+        self.current_version = current_version
+        self.expected_version = expected_version
+
+
+class InvalidTransition(DomainError):
+    def __init__(self, current: str, requested: str) -> None:
+        super().__init__(f"cannot move a {current} product to {requested}")
+        self.current = current
+        self.requested = requested
+
+
+class ProductIncomplete(DomainError):
+    """READY needs a complete product; `missing` names every absent field."""
+
+    def __init__(self, missing: Sequence[str], action: str = "become READY") -> None:
+        super().__init__(f"product cannot {action}: missing {', '.join(missing)}")
+        self.missing = list(missing)
+
+
+class ProductInactive(DomainError):
+    """An INACTIVE product is read-only until reactivated."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"product {product_id} is INACTIVE; reactivate it before changing it")
+        self.product_id = product_id
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was already used with a different request")
+        self.key = key
+
+
+class IdempotencyKeyRaced(DomainError):
+    """Another request with the same key committed first; the caller replays its result."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was committed concurrently")
+        self.key = key
+
+
+class InvalidCursor(DomainError):
+    def __init__(self) -> None:
+        super().__init__("cursor is invalid, was tampered with, or belongs to another query")
+
+
+class ImageRejected(DomainError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,0 +1,26 @@
+"""Limits that are part of the external contract (documented in docs/limits.md)."""
+
+from __future__ import annotations
+
+import re
+
+MAX_SKU_LENGTH = 64
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_ATTRIBUTES = 100  # keys at every level of the attributes object, added up
+MAX_ATTRIBUTE_DEPTH = 4  # nesting of objects/arrays below the attributes object
+MAX_ATTRIBUTE_KEY_LENGTH = 100
+MAX_ATTRIBUTE_STRING_LENGTH = 2_000
+MAX_ATTRIBUTE_ARRAY_LENGTH = 100
+MAX_CHANNEL_OVERRIDES = 50
+CHANNEL_PATTERN = re.compile(r"^[a-z0-9-]{2,40}$")
+MAX_IMAGES = 20
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_ALT_LENGTH = 500
+MAX_AMOUNT = 10**15  # minor units; keeps every amount exact in a float-free JSON integer
+MAX_REASON_LENGTH = 500
+MAX_JSON_BODY_BYTES = 256 * 1024
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600

@@ -1,0 +1,340 @@
+"""The Product aggregate: its invariants, lifecycle, history and events.
+
+Commands mutate the aggregate and record what happened; `pull_change` then turns everything
+recorded since the last pull into one new version: one history entry and its events, which the
+service commits atomically with the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalog.domain import limits
+from catalog.domain.errors import (
+    ImageNotFound,
+    InvalidField,
+    InvalidTransition,
+    ProductInactive,
+    ProductIncomplete,
+)
+from catalog.domain.events import DomainEvent, EventName
+from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition, diff
+from catalog.domain.lifecycle import Status, Trigger, is_allowed
+from catalog.domain.merge_patch import merge_patch
+from catalog.domain.values import JSON, ChannelOverride, ImageRef, Listing, Money
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who makes a change and when."""
+
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Content:
+    """The sellable content of a product, as seen by everyone or by one channel."""
+
+    name: str
+    description: str | None
+    price: Money | None
+    attributes: dict[str, JSON]
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """One new version ready to commit: expected_version is the version it replaces (0: new)."""
+
+    expected_version: int
+    history: HistoryEntry
+    events: tuple[DomainEvent, ...]
+
+
+@dataclass
+class _Recorder:
+    stamp: Stamp | None = None
+    changes: list[FieldChange] = field(default_factory=list)
+    transition: StatusTransition | None = None
+    events: list[tuple[EventName, dict[str, Any]]] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.changes or self.transition or self.events)
+
+
+class Product:
+    def __init__(
+        self,
+        *,
+        id: str,
+        merchant_id: str,
+        sku: str,
+        name: str,
+        description: str | None,
+        price: Money | None,
+        attributes: dict[str, JSON],
+        channel_overrides: dict[str, ChannelOverride],
+        images: list[ImageRef],
+        listings: dict[str, Listing],
+        status: Status,
+        version: int,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> None:
+        self.id = id
+        self.merchant_id = merchant_id
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.price = price
+        self.attributes = attributes
+        self.channel_overrides = channel_overrides
+        self.images = images
+        self.listings = listings
+        self.status = status
+        self.version = version
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self._recorder = _Recorder()
+
+    # ----------------------------------------------------------------- creation
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: str,
+        merchant_id: str,
+        sku: str,
+        name: str,
+        description: str | None,
+        price: Money | None,
+        attributes: dict[str, JSON],
+        channel_overrides: dict[str, ChannelOverride],
+        stamp: Stamp,
+    ) -> Product:
+        product = cls(
+            id=id,
+            merchant_id=merchant_id,
+            sku=sku,
+            name=name,
+            description=description,
+            price=price,
+            attributes=attributes,
+            channel_overrides=channel_overrides,
+            images=[],
+            listings={},
+            status=Status.DRAFT,
+            version=0,
+            created_at=stamp.at,
+            updated_at=stamp.at,
+        )
+        recorder = product._start(stamp)
+        recorder.changes.extend(diff({}, product.editable_document()))
+        recorder.transition = StatusTransition(None, Status.DRAFT, "created")
+        recorder.events.append(
+            (EventName.PRODUCT_CREATED, {"sku": sku, "name": name, "status": Status.DRAFT.value})
+        )
+        return product
+
+    # ----------------------------------------------------------------- queries
+
+    def missing_fields(self) -> list[str]:
+        """What keeps the product from being complete (the condition for READY)."""
+        missing = []
+        if not self.name.strip():
+            missing.append("name")
+        if not (self.description or "").strip():
+            missing.append("description")
+        if self.price is None:
+            missing.append("price")
+        if not self.images:
+            missing.append("images")
+        return missing
+
+    def editable_document(self) -> dict[str, JSON]:
+        """The fields a merge patch may change, as JSON."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "price": self.price.to_json() if self.price else None,
+            "attributes": self.attributes,
+            "channel_overrides": {c: o.to_json() for c, o in self.channel_overrides.items()},
+        }
+
+    def content_for(self, channel: str | None = None) -> Content:
+        """The effective content on `channel`: its overrides applied over the product's own."""
+        override = self.channel_overrides.get(channel) if channel else None
+        if override is None:
+            return Content(self.name, self.description, self.price, self.attributes)
+        attributes = self.attributes
+        if override.attributes is not None:
+            attributes = merge_patch(self.attributes, override.attributes)
+        return Content(
+            name=override.name if override.name is not None else self.name,
+            description=(
+                override.description if override.description is not None else self.description
+            ),
+            price=override.price if override.price is not None else self.price,
+            attributes=attributes,
+        )
+
+    # ----------------------------------------------------------------- commands
+
+    def revise(
+        self,
+        *,
+        name: str,
+        description: str | None,
+        price: Money | None,
+        attributes: dict[str, JSON],
+        channel_overrides: dict[str, ChannelOverride],
+        stamp: Stamp,
+    ) -> None:
+        """Replace the editable content. A READY product left incomplete falls back to DRAFT;
+        a published (ACTIVE) one may not be left incomplete at all."""
+        self._require_not_inactive()
+        before = self.editable_document()
+        previous = (
+            self.name,
+            self.description,
+            self.price,
+            self.attributes,
+            self.channel_overrides,
+        )
+        self.name, self.description, self.price = name, description, price
+        self.attributes, self.channel_overrides = attributes, channel_overrides
+        changes = diff(before, self.editable_document())
+        if not changes:
+            return
+        missing = self.missing_fields()
+        if missing and self.status is Status.ACTIVE:
+            (self.name, self.description, self.price, self.attributes, self.channel_overrides) = (
+                previous
+            )
+            raise ProductIncomplete(missing, action="stay published")
+        recorder = self._start(stamp)
+        recorder.changes.extend(changes)
+        recorder.events.append(
+            (EventName.PRODUCT_UPDATED, {"changed_fields": sorted({c.field for c in changes})})
+        )
+        self._fall_back_if_incomplete()
+
+    def transition(self, target: Status, stamp: Stamp, reason: str | None = None) -> None:
+        """A requested status change. Asking for the current status changes nothing."""
+        if target is self.status:
+            return
+        if not is_allowed(self.status, target, Trigger.REQUEST):
+            raise InvalidTransition(self.status.value, target.value)
+        if target is Status.READY:
+            missing = self.missing_fields()
+            if missing:
+                raise ProductIncomplete(missing)
+        self._start(stamp)
+        self._move(target, reason)
+
+    def deactivate(self, stamp: Stamp, reason: str | None = None) -> None:
+        self.transition(Status.INACTIVE, stamp, reason)
+
+    def add_image(self, image: ImageRef, stamp: Stamp) -> None:
+        self._require_not_inactive()
+        if len(self.images) >= limits.MAX_IMAGES:
+            raise InvalidField("/images", f"a product holds at most {limits.MAX_IMAGES} images")
+        self._change_images([*self.images, image], stamp)
+
+    def remove_image(self, image_id: str, stamp: Stamp) -> ImageRef:
+        self._require_not_inactive()
+        kept = [image for image in self.images if image.id != image_id]
+        if len(kept) == len(self.images):
+            raise ImageNotFound(image_id)
+        removed = next(image for image in self.images if image.id == image_id)
+        if not kept and self.status is Status.ACTIVE:
+            raise ProductIncomplete(["images"], action="stay published")
+        self._change_images(kept, stamp)
+        return removed
+
+    def pull_change(self, new_id: Callable[[], str]) -> PendingChange | None:
+        """Close everything recorded since the last pull into one new version."""
+        recorder = self._recorder
+        if recorder.empty() or recorder.stamp is None:
+            return None
+        stamp = recorder.stamp
+        expected = self.version
+        self.version += 1
+        self.updated_at = stamp.at
+        events = tuple(
+            DomainEvent(
+                id=new_id(),
+                name=name,
+                merchant_id=self.merchant_id,
+                product_id=self.id,
+                version=self.version,
+                occurred_at=stamp.at,
+                data=data,
+            )
+            for name, data in recorder.events
+        )
+        entry = HistoryEntry(
+            product_id=self.id,
+            version=self.version,
+            actor=stamp.actor,
+            at=stamp.at,
+            changes=tuple(recorder.changes),
+            transition=recorder.transition,
+            events=tuple(event.name.value for event in events),
+        )
+        self._recorder = _Recorder()
+        return PendingChange(expected, entry, events)
+
+    # ----------------------------------------------------------------- internals
+
+    def _start(self, stamp: Stamp) -> _Recorder:
+        self._recorder.stamp = stamp
+        return self._recorder
+
+    def _require_not_inactive(self) -> None:
+        if self.status is Status.INACTIVE:
+            raise ProductInactive(self.id)
+
+    def _change_images(self, images: list[ImageRef], stamp: Stamp) -> None:
+        before = [image_json(image) for image in self.images]
+        self.images = images
+        recorder = self._start(stamp)
+        recorder.changes.append(FieldChange("/images", before, [image_json(i) for i in images]))
+        recorder.events.append((EventName.PRODUCT_UPDATED, {"changed_fields": ["/images"]}))
+        self._fall_back_if_incomplete()
+
+    def _fall_back_if_incomplete(self) -> None:
+        missing = self.missing_fields()
+        if missing and self.status is Status.READY:
+            self._move(Status.DRAFT, "incomplete: missing " + ", ".join(missing))
+
+    def _move(self, target: Status, reason: str | None) -> None:
+        previous = self.status
+        self.status = target
+        recorder = self._recorder
+        recorder.transition = StatusTransition(previous.value, target.value, reason)
+        if target is Status.INACTIVE:
+            name = EventName.PRODUCT_DEACTIVATED
+        elif previous is Status.INACTIVE:
+            name = EventName.PRODUCT_REACTIVATED
+        else:
+            name = EventName.PRODUCT_STATUS_CHANGED
+        recorder.events.append(
+            (name, {"from_status": previous.value, "to_status": target.value, "reason": reason})
+        )
+
+
+def image_json(image: ImageRef) -> dict[str, JSON]:
+    return {
+        "id": image.id,
+        "key": image.key,
+        "content_type": image.content_type,
+        "width": image.width,
+        "height": image.height,
+        "bytes": image.bytes,
+        "alt": image.alt,
+    }

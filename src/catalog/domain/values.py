@@ -1,0 +1,218 @@
+"""Value objects of the product document and the parsers that validate untrusted JSON into them.
+
+Parsers take JSON-compatible values (already decoded) and raise InvalidField naming the field
+as a JSON pointer, so every layer reports bad input the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalog.domain import limits
+from catalog.domain.errors import InvalidField
+
+JSON = Any  # a decoded JSON value: dict, list, str, int, float, bool or None
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in integer minor units of an ISO 4217 currency (never a float)."""
+
+    amount: int
+    currency: str
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"amount": self.amount, "currency": self.currency}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A reference to an image in object storage: the key and what was read from the bytes."""
+
+    id: str
+    key: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    alt: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelOverride:
+    """Per-channel replacements; attributes are merge-patched onto the product's own."""
+
+    name: str | None = None
+    description: str | None = None
+    price: Money | None = None
+    attributes: dict[str, JSON] | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.description is not None:
+            out["description"] = self.description
+        if self.price is not None:
+            out["price"] = self.price.to_json()
+        if self.attributes is not None:
+            out["attributes"] = self.attributes
+        return out
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The publication state of a product on one channel."""
+
+    state: str
+    updated_at: datetime
+    requested_version: int
+    external_id: str | None = None
+    external_url: str | None = None
+    message: str | None = None
+    extra: dict[str, JSON] = field(default_factory=dict)
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def parse_text(value: JSON, path: str, max_length: int, *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise InvalidField(path, "is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidField(path, "must be a string")
+    stripped = value.strip()
+    if required and not stripped:
+        raise InvalidField(path, "must not be blank")
+    if len(value) > max_length:
+        raise InvalidField(path, f"must be at most {max_length} characters")
+    return value
+
+
+def parse_sku(value: JSON) -> str:
+    sku = parse_text(value, "/sku", limits.MAX_SKU_LENGTH, required=True)
+    assert sku is not None
+    if not limits.SKU_PATTERN.match(sku):
+        raise InvalidField("/sku", "may hold letters, digits, '.', '_', '-' and '/' only")
+    return sku
+
+
+def parse_money(value: JSON, path: str) -> Money | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidField(path, "must be an object with amount and currency")
+    unknown = set(value) - {"amount", "currency"}
+    if unknown:
+        raise InvalidField(_join(path, sorted(unknown)[0]), "is not a field of a price")
+    amount = value.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidField(path + "/amount", "must be an integer in minor units (cents)")
+    if not 0 <= amount <= limits.MAX_AMOUNT:
+        raise InvalidField(path + "/amount", f"must be between 0 and {limits.MAX_AMOUNT}")
+    currency = value.get("currency")
+    if not isinstance(currency, str) or not CURRENCY_PATTERN.match(currency):
+        raise InvalidField(path + "/currency", "must be an ISO 4217 code such as USD")
+    return Money(amount, currency)
+
+
+def _join(path: str, key: str) -> str:
+    return path + _pointer(key)
+
+
+def parse_attributes(value: JSON, path: str) -> dict[str, JSON]:
+    """Free-form attributes (any vertical) within the count, depth and size limits."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidField(path, "must be an object")
+    counter = [0]
+    _check_json(value, path, depth=0, counter=counter)
+    return value
+
+
+def _check_json(value: JSON, path: str, depth: int, counter: list[int]) -> None:
+    if isinstance(value, dict):
+        if depth > limits.MAX_ATTRIBUTE_DEPTH:
+            raise InvalidField(path, f"nests deeper than {limits.MAX_ATTRIBUTE_DEPTH} levels")
+        for key, item in value.items():
+            counter[0] += 1
+            if counter[0] > limits.MAX_ATTRIBUTES:
+                raise InvalidField(path, f"holds more than {limits.MAX_ATTRIBUTES} attributes")
+            if not key or len(key) > limits.MAX_ATTRIBUTE_KEY_LENGTH:
+                raise InvalidField(
+                    _join(path, key[:40]),
+                    f"keys must be 1 to {limits.MAX_ATTRIBUTE_KEY_LENGTH} characters",
+                )
+            _check_json(item, _join(path, key), depth + 1, counter)
+    elif isinstance(value, list):
+        if depth > limits.MAX_ATTRIBUTE_DEPTH:
+            raise InvalidField(path, f"nests deeper than {limits.MAX_ATTRIBUTE_DEPTH} levels")
+        if len(value) > limits.MAX_ATTRIBUTE_ARRAY_LENGTH:
+            raise InvalidField(path, f"holds more than {limits.MAX_ATTRIBUTE_ARRAY_LENGTH} items")
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}/{index}", depth + 1, counter)
+    elif isinstance(value, str):
+        if len(value) > limits.MAX_ATTRIBUTE_STRING_LENGTH:
+            raise InvalidField(
+                path, f"must be at most {limits.MAX_ATTRIBUTE_STRING_LENGTH} characters"
+            )
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidField(path, "must be a finite number")
+    elif value is not None and not isinstance(value, (bool, int)):
+        raise InvalidField(path, "must be a JSON value")
+
+
+def parse_channel(value: str, path: str = "/channel") -> str:
+    if not limits.CHANNEL_PATTERN.match(value):
+        raise InvalidField(path, "channel slugs are 2 to 40 of a-z, 0-9 and '-'")
+    return value
+
+
+_OVERRIDE_FIELDS = {"name", "description", "price", "attributes"}
+
+
+def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, ChannelOverride]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidField(path, "must be an object keyed by channel")
+    if len(value) > limits.MAX_CHANNEL_OVERRIDES:
+        raise InvalidField(path, f"holds more than {limits.MAX_CHANNEL_OVERRIDES} channels")
+    overrides: dict[str, ChannelOverride] = {}
+    for channel, raw in value.items():
+        at = _join(path, channel)
+        parse_channel(channel, at)
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            raise InvalidField(at, "must be an object")
+        unknown = set(raw) - _OVERRIDE_FIELDS
+        if unknown:
+            raise InvalidField(_join(at, sorted(unknown)[0]), "is not an overridable field")
+        override = ChannelOverride(
+            name=parse_text(raw.get("name"), at + "/name", limits.MAX_NAME_LENGTH, required=False),
+            description=parse_text(
+                raw.get("description"),
+                at + "/description",
+                limits.MAX_DESCRIPTION_LENGTH,
+                required=False,
+            ),
+            price=parse_money(raw.get("price"), at + "/price"),
+            attributes=(
+                parse_attributes(raw["attributes"], at + "/attributes")
+                if raw.get("attributes") is not None
+                else None
+            ),
+        )
+        if override != ChannelOverride():
+            overrides[channel] = override
+    return overrides

@@ -1,0 +1,1 @@
+"""Application layer: one function per use case, ports as Protocols."""

@@ -1,0 +1,81 @@
+"""Use cases for product images: bytes go to object storage, the document keeps references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.domain import limits
+from catalog.domain.errors import ImageRejected
+from catalog.domain.product import Product, Stamp
+from catalog.domain.values import ImageRef, parse_text
+from catalog.service.context import CatalogContext
+from catalog.service.products import apply, get_product
+
+
+@dataclass(frozen=True)
+class AddedImage:
+    product: Product
+    image: ImageRef
+
+
+def add_image(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    data: bytes,
+    actor: str,
+    alt: str | None = None,
+    if_match: int | None = None,
+) -> AddedImage:
+    """Validate the bytes, store them, then add the reference. The object is removed again
+    when the reference cannot be committed, so storage never keeps unreferenced uploads."""
+    alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
+    if not data:
+        raise ImageRejected("the image is empty")
+    if len(data) > limits.MAX_IMAGE_BYTES:
+        raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
+    info = ctx.images.inspect(data)
+    get_product(ctx, merchant_id, product_id)  # 404 before anything is stored
+    image_id = ctx.ids.new_id()
+    image = ImageRef(
+        id=image_id,
+        key=f"{merchant_id}/{product_id}/{image_id}.{info.extension}",
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        bytes=len(data),
+        alt=alt,
+    )
+    ctx.assets.put(image.key, data, info.content_type)
+    try:
+        product = apply(
+            ctx,
+            merchant_id,
+            product_id,
+            actor,
+            lambda product, stamp: product.add_image(image, stamp),
+            if_match,
+        )
+    except BaseException:
+        ctx.assets.delete(image.key)
+        raise
+    return AddedImage(product, image)
+
+
+def remove_image(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    image_id: str,
+    actor: str,
+    if_match: int | None = None,
+) -> Product:
+    removed: list[ImageRef] = []
+
+    def command(product: Product, stamp: Stamp) -> None:
+        removed[:] = [product.remove_image(image_id, stamp)]
+
+    product = apply(ctx, merchant_id, product_id, actor, command, if_match)
+    # The reference is gone for good once committed; the bytes follow it.
+    ctx.assets.delete(removed[0].key)
+    return product

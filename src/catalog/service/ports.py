@@ -1,0 +1,126 @@
+"""Ports: what the use cases need from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from catalog.domain.events import DomainEvent
+from catalog.domain.history import HistoryEntry
+from catalog.domain.lifecycle import Status
+from catalog.domain.product import Product
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The first outcome of a keyed request, replayed to retries of the same request."""
+
+    merchant_id: str
+    key: str
+    fingerprint: str
+    product: dict[str, Any]  # the product document as the first request returned it
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """Everything one use case writes, committed atomically or not at all.
+
+    `expected_version` is the stored version this change replaces; 0 means a new product,
+    which also claims its sku. A store raises VersionConflict, DuplicateSku or
+    IdempotencyKeyRaced and writes nothing when a condition fails.
+    """
+
+    product: Product
+    expected_version: int
+    history: HistoryEntry
+    events: tuple[DomainEvent, ...]
+    idempotency: IdempotencyRecord | None = None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """Products of one page and the backend's position after them (None: last page)."""
+
+    items: list[Product]
+    position: str | None
+
+
+class ProductStore(Protocol):
+    """Documents, history, outbox and idempotency records of every merchant.
+
+    Every method takes the merchant id: there is no way to reach another tenant's data.
+    """
+
+    def get(self, merchant_id: str, product_id: str) -> Product | None: ...
+
+    def page(
+        self,
+        merchant_id: str,
+        *,
+        status: Status | None,
+        channel: str | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage: ...
+
+    def history(
+        self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
+    ) -> list[HistoryEntry]: ...
+
+    def idempotency_record(
+        self, merchant_id: str, key: str, now: datetime
+    ) -> IdempotencyRecord | None: ...
+
+    def commit(self, change: Change) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    seq: int
+    event: DomainEvent
+
+
+class Outbox(Protocol):
+    """The committed events in commit order, and how far each sink has consumed them."""
+
+    def read_after(self, seq: int, limit: int) -> list[OutboxRecord]: ...
+
+    def offset(self, sink: str) -> int: ...
+
+    def save_offset(self, sink: str, seq: int) -> None: ...
+
+
+class AssetStore(Protocol):
+    """Object storage for image bytes; the catalog keeps only keys."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def url_for(self, key: str) -> str:
+        """A URL that serves the object, computed without any call to the storage."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+class ImageInspector(Protocol):
+    def inspect(self, data: bytes) -> ImageInfo:
+        """Read type and dimensions from the bytes; raises ImageRejected."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str: ...
