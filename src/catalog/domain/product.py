@@ -133,8 +133,9 @@ class Product:
             updated_at=stamp.at,
         )
         recorder = product._start(stamp)
-        recorder.changes.extend(diff({}, product.editable_document()))
-        recorder.transition = StatusTransition(None, Status.DRAFT, "created")
+        given = {k: v for k, v in product.editable_document().items() if v not in (None, {})}
+        recorder.changes.extend(diff({}, given))
+        recorder.transition = StatusTransition(None, Status.DRAFT.value, "created")
         recorder.events.append(
             (EventName.PRODUCT_CREATED, {"sku": sku, "name": name, "status": Status.DRAFT.value})
         )

@@ -1,0 +1,58 @@
+"""Domain events as CloudEvents 1.0 in structured JSON mode: the envelope every sink delivers.
+
+The same envelope goes to the embedded event log, to webhooks and (as the EventBridge Detail)
+to the AWS bus, so a consumer written against one deployment works against the other.
+The schemas in docs/events/ describe it; tests validate emitted events against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.domain.documents import format_time, parse_time
+from catalog.domain.events import DomainEvent, EventName
+
+SPEC_VERSION = "1.0"
+SOURCE = "catalog"
+DATA_CONTENT_TYPE = "application/json"
+# Set on every event by the envelope itself; an event's own data never overrides them.
+_CORE_DATA = ("merchant_id", "product_id", "version", "occurred_at")
+
+CloudEvent = dict[str, Any]
+
+
+def to_cloudevent(event: DomainEvent) -> CloudEvent:
+    core: dict[str, Any] = {
+        "merchant_id": event.merchant_id,
+        "product_id": event.product_id,
+        "version": event.version,
+        "occurred_at": format_time(event.occurred_at),
+    }
+    extra = {key: value for key, value in event.data.items() if key not in core}
+    return {
+        "specversion": SPEC_VERSION,
+        "id": event.id,
+        "source": SOURCE,
+        "type": event.name.value,
+        "subject": event.product_id,
+        "time": core["occurred_at"],
+        "datacontenttype": DATA_CONTENT_TYPE,
+        "data": {**core, **extra},
+    }
+
+
+def from_cloudevent(envelope: CloudEvent) -> DomainEvent:
+    """The domain event a CloudEvent made by `to_cloudevent` carries; KeyError/ValueError if
+    the envelope is not one of ours."""
+    if envelope.get("specversion") != SPEC_VERSION or envelope.get("source") != SOURCE:
+        raise ValueError("not a catalog CloudEvent")
+    data = dict(envelope["data"])
+    return DomainEvent(
+        id=envelope["id"],
+        name=EventName(envelope["type"]),
+        merchant_id=data["merchant_id"],
+        product_id=data["product_id"],
+        version=data["version"],
+        occurred_at=parse_time(data["occurred_at"]),
+        data={key: value for key, value in data.items() if key not in _CORE_DATA},
+    )

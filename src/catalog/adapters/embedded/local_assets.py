@@ -1,0 +1,131 @@
+"""AssetStore on a local folder, for the embedded deployment.
+
+Objects are plain files under `root`, at their key. Their content type is derived from the
+key's extension (the catalog names every image `<id>.<ext>` after its sniffed type), so
+there is no side file to keep in sync. The folder is private: the API serves an object
+only through a signed, expiring URL, the local twin of an S3 presigned GET.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+MAX_KEY_LENGTH = 512
+# Segments of letters, digits, '.', '_' and '-', never starting with '.': no '..', no
+# hidden files (temporary files of unfinished writes start with '.'), no absolute path.
+_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
+
+_DAY = 24 * 3600
+
+
+class AssetUnavailable(Exception):
+    """No object can be served for this key and signature (bad key, signature, expiry or
+    missing file). Deliberately one error: a caller learns nothing about which."""
+
+
+def content_type_for(key: str) -> str:
+    _, dot, extension = key.rpartition(".")
+    return CONTENT_TYPES.get(extension.lower(), DEFAULT_CONTENT_TYPE) if dot else DEFAULT_CONTENT_TYPE
+
+
+def is_valid_key(key: str) -> bool:
+    return len(key) <= MAX_KEY_LENGTH and ".." not in key and _KEY.fullmatch(key) is not None
+
+
+class LocalAssetStore:
+    def __init__(
+        self,
+        root: Path,
+        base_url: str,
+        key: bytes,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._root = root
+        self._base_url = base_url.rstrip("/")
+        self._key = key
+        self._clock = clock
+
+    # -- AssetStore port ------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        if content_type != content_type_for(key):
+            # The type served later comes from the extension; refuse to store an object
+            # that would be served as something other than what the caller declared.
+            raise ValueError(f"key {key!r} does not name a {content_type} object")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Temp file in the same folder + os.replace: readers see the old object or the
+        # whole new one, never a partial write, even if the process dies midway.
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+
+    def delete(self, key: str) -> None:
+        # Idempotent. Empty folders are left behind on purpose: removing them would race
+        # with a concurrent put into the same product folder.
+        self._path(key).unlink(missing_ok=True)
+
+    def url_for(self, key: str) -> str:
+        """A signed URL, computed without touching the disk. The expiry is the end of the
+        next UTC day, so the URL of an image stays the same all day long (cacheable
+        responses, stable ETags) and is always valid for at least 24 hours."""
+        if not is_valid_key(key):
+            raise ValueError(f"invalid asset key {key!r}")
+        expires = (int(self._clock()) // _DAY + 2) * _DAY
+        return f"{self._base_url}/assets/{key}?expires={expires}&signature={self._sign(key, expires)}"
+
+    # -- serving --------------------------------------------------------------------------
+
+    def open(self, key: str, expires: int, signature: str) -> tuple[Path, str]:
+        """The file and content type behind a URL from url_for; raises AssetUnavailable."""
+        if not is_valid_key(key):
+            raise AssetUnavailable(key)
+        # The signature is checked before the disk is touched: without it, nobody learns
+        # whether a key exists.
+        if not hmac.compare_digest(signature.encode(), self._sign(key, expires).encode()):
+            raise AssetUnavailable(key)
+        if self.seconds_left(expires) <= 0:
+            raise AssetUnavailable(key)
+        path = self._root / key
+        if not path.is_file():
+            raise AssetUnavailable(key)
+        return path, content_type_for(key)
+
+    def seconds_left(self, expires: int) -> int:
+        """How long a URL expiring at `expires` stays valid: the bound of any cache max-age."""
+        return max(0, expires - int(self._clock()))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        if not is_valid_key(key):
+            raise ValueError(f"invalid asset key {key!r}")
+        return self._root / key
+
+    def _sign(self, key: str, expires: int) -> str:
+        digest = hmac.new(self._key, f"{key}:{expires}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
