@@ -191,4 +191,3 @@ def _tail_lines(handle: BinaryIO, count: int) -> list[bytes]:
     if position > 0:
         lines = lines[1:]  # starts mid-line
     return [line for line in lines if line][-count:]
-

@@ -42,7 +42,9 @@ class AssetUnavailable(Exception):
 
 def content_type_for(key: str) -> str:
     _, dot, extension = key.rpartition(".")
-    return CONTENT_TYPES.get(extension.lower(), DEFAULT_CONTENT_TYPE) if dot else DEFAULT_CONTENT_TYPE
+    return (
+        CONTENT_TYPES.get(extension.lower(), DEFAULT_CONTENT_TYPE) if dot else DEFAULT_CONTENT_TYPE
+    )
 
 
 def is_valid_key(key: str) -> bool:
@@ -96,7 +98,9 @@ class LocalAssetStore:
         if not is_valid_key(key):
             raise ValueError(f"invalid asset key {key!r}")
         expires = (int(self._clock()) // _DAY + 2) * _DAY
-        return f"{self._base_url}/assets/{key}?expires={expires}&signature={self._sign(key, expires)}"
+        return (
+            f"{self._base_url}/assets/{key}?expires={expires}&signature={self._sign(key, expires)}"
+        )
 
     # -- serving --------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
+from catalog.entrypoints.api.problems import problem_response
 
 router = APIRouter()
 
@@ -24,23 +25,22 @@ def get_local_assets(request: Request) -> LocalAssetStore:
 
 LocalAssets = Annotated[LocalAssetStore, Depends(get_local_assets)]
 
-_NOT_FOUND = {
-    "type": "about:blank",
-    "title": "Not Found",
-    "status": 404,
-    # One answer for a missing object, a bad signature and an expired URL, so a URL
-    # cannot be used to probe which keys exist.
-    "detail": "no asset at this URL, or the URL has expired",
-}
 
-
-def _not_found() -> JSONResponse:
-    return JSONResponse(
-        _NOT_FOUND,
-        status_code=404,
-        media_type="application/problem+json",
+def _not_found(request: Request) -> JSONResponse:
+    return problem_response(
+        request,
+        404,
+        slug="not-found",
+        title="Not found",
+        # One answer for a missing object, a bad signature and an expired URL, so a URL
+        # cannot be used to probe which keys exist.
+        detail="no asset at this URL, or the URL has expired",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _is_timestamp(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -58,16 +58,14 @@ def get_asset(
     expires: str | None = None,
     signature: str | None = None,
 ) -> Response:
-    if expires is None or signature is None:
-        return _not_found()
-    if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
-        return _not_found()
+    if expires is None or signature is None or not _is_timestamp(expires):
+        return _not_found(request)
     expiry = int(expires)
     try:
         path, content_type = assets.open(key, expiry, signature)
         stat = os.stat(path)
     except (AssetUnavailable, FileNotFoundError):
-        return _not_found()
+        return _not_found(request)
     headers = {
         # Private: the URL is a capability; shared caches should not hold it past its owner.
         # Immutable: bytes never change under a key (every upload gets a new image id).

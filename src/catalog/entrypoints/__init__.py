@@ -1,0 +1,1 @@
+"""Entrypoints: the only layer that knows HTTP, Lambda and the command line."""

@@ -1,0 +1,290 @@
+"""RFC 9457 problem documents: the one shape of every 4xx and 5xx answer of the API.
+
+Each domain error maps to one problem type (a relative URI under /problems/ naming the kind
+of failure, stable for clients to branch on), one status and the extension members a client
+needs to react without parsing `detail`: `errors` for invalid input, `missing` for an
+incomplete product, `current_status`, `current_version`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from catalog.domain import errors as domain
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+logger = logging.getLogger("catalog.api")
+
+
+@dataclass
+class ApiProblem(Exception):
+    """A problem raised by the HTTP layer itself (auth, headers, body size, content type)."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while the body is being read. An HTTPException so FastAPI's body reader re-raises
+    it as it is instead of turning every read failure into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"the request body exceeds {limit} bytes")
+        self.limit = limit
+
+
+def problem_document(
+    status: int,
+    *,
+    slug: str | None,
+    title: str,
+    detail: str | None,
+    instance: str | None,
+    extensions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        document["detail"] = detail
+    if instance:
+        document["instance"] = instance
+    if extensions:
+        document.update(extensions)
+    return document
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    *,
+    slug: str | None,
+    title: str,
+    detail: str | None,
+    extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    document = problem_document(
+        status, slug=slug, title=title, detail=detail, instance=instance, extensions=extensions
+    )
+    return JSONResponse(
+        document, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+# ------------------------------------------------------------------ domain errors
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    slug: str
+    title: str
+    extensions: Callable[[Any], dict[str, Any]] = lambda error: {}
+    headers: Callable[[Any], dict[str, str]] = lambda error: {}
+
+
+def _field_errors(error: domain.InvalidField) -> dict[str, Any]:
+    return {"errors": [{"field": error.field, "in": "body", "message": error.message}]}
+
+
+# Ordered most specific first; lookup walks the exception's MRO, so a subclass added later
+# still gets its parent's mapping instead of a 500.
+DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
+    domain.InvalidField: ProblemKind(422, "validation-error", "Invalid request", _field_errors),
+    domain.ProductNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.ImageNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.DuplicateSku: ProblemKind(
+        409, "duplicate-sku", "SKU already in use", lambda e: {"sku": e.sku}
+    ),
+    domain.PreconditionFailed: ProblemKind(
+        412,
+        "precondition-failed",
+        "Precondition failed",
+        lambda e: {"current_version": e.current_version},
+        lambda e: {"ETag": f'"{e.current_version}"'},
+    ),
+    domain.InvalidTransition: ProblemKind(
+        409,
+        "invalid-transition",
+        "Status change not allowed",
+        lambda e: {"current_status": e.current, "requested_status": e.requested},
+    ),
+    domain.ProductIncomplete: ProblemKind(
+        422, "product-incomplete", "Product is incomplete", lambda e: {"missing": e.missing}
+    ),
+    domain.ProductInactive: ProblemKind(
+        409, "product-inactive", "Product is inactive", lambda e: {"current_status": "INACTIVE"}
+    ),
+    domain.IdempotencyKeyReused: ProblemKind(
+        422, "idempotency-key-reused", "Idempotency-Key reused with another request"
+    ),
+    # Only reaches a client if the racing request's record vanished; retrying is safe.
+    domain.IdempotencyKeyRaced: ProblemKind(409, "conflict", "Concurrent request, retry"),
+    domain.InvalidCursor: ProblemKind(
+        400,
+        "invalid-cursor",
+        "Invalid cursor",
+        lambda e: {"errors": [{"field": "cursor", "in": "query", "message": str(e)}]},
+    ),
+    # 415: the uploaded file is not an image of a supported type (or cannot be decoded).
+    domain.ImageRejected: ProblemKind(415, "unsupported-image", "Unsupported image"),
+    domain.VersionConflict: ProblemKind(
+        409, "conflict", "Too many concurrent changes, retry the request"
+    ),
+}
+
+
+def _mapping_for(error: domain.DomainError) -> ProblemKind | None:
+    for cls in type(error).__mro__:
+        mapping = DOMAIN_PROBLEMS.get(cls)
+        if mapping is not None:
+            return mapping
+    return None
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.DomainError)
+    mapping = _mapping_for(exc)
+    if mapping is None:
+        return await _unexpected(request, exc)
+    return problem_response(
+        request,
+        mapping.status,
+        slug=mapping.slug,
+        title=mapping.title,
+        detail=str(exc),
+        extensions=mapping.extensions(exc),
+        headers=mapping.headers(exc),
+    )
+
+
+# ------------------------------------------------------------------ request validation
+
+
+def pointer(parts: Sequence[str | int]) -> str:
+    """A JSON pointer (RFC 6901) from a pydantic location inside the body."""
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def describe_validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic/FastAPI error locations -> {field, in, message}: body fields as JSON pointers,
+    query, path and header parameters by name."""
+    described = []
+    for error in raw:
+        loc = [part for part in error.get("loc", ()) if part != "[key]"]
+        where = str(loc[0]) if loc else "body"
+        rest = loc[1:]
+        if where == "body":
+            name = pointer(rest) if rest else "/"
+        else:
+            name = str(rest[0]) if rest else where
+        message = str(error.get("msg", "is invalid"))
+        described.append({"field": name, "in": where, "message": message})
+    return described
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    malformed = [e for e in raw if e.get("type") == "json_invalid"]
+    if malformed:
+        reason = (malformed[0].get("ctx") or {}).get("error", "invalid JSON")
+        return problem_response(
+            request,
+            400,
+            slug="malformed-body",
+            title="Malformed request body",
+            detail=f"the body is not valid JSON: {reason}",
+        )
+    described = describe_validation_errors(raw)
+    return problem_response(
+        request,
+        422,
+        slug="validation-error",
+        title="Invalid request",
+        detail="; ".join(f"{e['field']}: {e['message']}" for e in described[:5]),
+        extensions={"errors": described},
+    )
+
+
+# ------------------------------------------------------------------ HTTP layer
+
+
+async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(
+        request,
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        extensions=exc.extensions,
+        headers=exc.headers,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = _phrase(status)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    slug = "content-too-large" if isinstance(exc, BodyTooLarge) else None
+    return problem_response(
+        request,
+        status,
+        slug=slug,
+        title=phrase if slug is None else "Content too large",
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The client learns only that it failed; the log keeps the details for the operator.
+    logger.exception(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )
+    return problem_response(
+        request,
+        500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="the server could not complete the request; it has been logged",
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(domain.DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiProblem, _api_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,196 @@
+"""Backends under contract, and builders of the changes the tests commit.
+
+Every test in this package runs once per backend. Adding a backend (e.g. "aws" against
+moto) is one more entry in BACKENDS, plus PERSISTENT if its data outlives the store object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from ulid import ULID
+
+from catalog.adapters.embedded.sqlite_store import SqliteStore
+from catalog.adapters.memory.store import MemoryStore
+from catalog.domain.documents import product_to_document
+from catalog.domain.product import Product, Stamp
+from catalog.domain.values import ChannelOverride, ImageRef, Listing, Money
+from catalog.service.ports import Change, IdempotencyRecord, Outbox, ProductStore
+
+
+class CatalogStore(ProductStore, Outbox, Protocol):
+    """What every backend provides: the product store and the outbox in one object."""
+
+
+# A backend opens a store on the storage kept in a folder; opening it again on the same
+# folder reaches the same data when the backend is persistent.
+Backend = Callable[[Path], AbstractContextManager[CatalogStore]]
+
+
+@contextmanager
+def memory_backend(folder: Path) -> Iterator[CatalogStore]:
+    yield MemoryStore()
+
+
+@contextmanager
+def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
+    store = SqliteStore(folder / "catalog.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
+PERSISTENT = ["sqlite"]  # backends whose data survives closing the store and reopening it
+
+
+@pytest.fixture(params=list(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
+    with BACKENDS[request.param](tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture(params=PERSISTENT)
+def reopen(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[CatalogStore]]:
+    """Opens a new store on the same storage each time it is called."""
+    return partial(BACKENDS[request.param], tmp_path)
+
+
+# ---------------------------------------------------------------------- builders
+
+T0 = datetime(2026, 11, 30, 12, 0, 0, 250_000, tzinfo=UTC)  # ms precision, as stored
+ACTOR = "user-1"
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def image(alt: str | None = None) -> ImageRef:
+    image_id = new_id()
+    return ImageRef(
+        id=image_id,
+        key=f"acme/{image_id}.png",
+        content_type="image/png",
+        width=800,
+        height=600,
+        bytes=10240,
+        alt=alt,
+    )
+
+
+def listing(state: str, at: datetime = T0, requested_version: int = 1) -> Listing:
+    return Listing(state=state, updated_at=at, requested_version=requested_version)
+
+
+def _listings(raw: Mapping[str, Listing | str], at: datetime) -> dict[str, Listing]:
+    return {
+        channel: value if isinstance(value, Listing) else listing(value, at)
+        for channel, value in raw.items()
+    }
+
+
+def idempotency(
+    product: Product,
+    key: str,
+    *,
+    expires_at: datetime = T0 + timedelta(hours=24),
+    fingerprint: str = "digest-1",
+) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        merchant_id=product.merchant_id,
+        key=key,
+        fingerprint=fingerprint,
+        product=product_to_document(product),
+        expires_at=expires_at,
+    )
+
+
+def create_change(
+    merchant_id: str = "acme",
+    *,
+    product_id: str | None = None,
+    sku: str | None = None,
+    at: datetime = T0,
+    name: str = "Trail shoe",
+    description: str | None = None,
+    price: Money | None = None,
+    attributes: dict[str, Any] | None = None,
+    channel_overrides: dict[str, ChannelOverride] | None = None,
+    images: tuple[ImageRef, ...] = (),
+    listings: Mapping[str, Listing | str] | None = None,
+    deactivated: bool = False,
+    idempotency_key: str | None = None,
+    idempotency_expires_at: datetime | None = None,
+) -> Change:
+    """The change registering a new product (version 1), as the service builds it."""
+    stamp = Stamp(ACTOR, at)
+    product = Product.register(
+        id=product_id or new_id(),
+        merchant_id=merchant_id,
+        sku=sku or "SKU-" + new_id(),
+        name=name,
+        description=description,
+        price=price,
+        attributes=attributes or {},
+        channel_overrides=channel_overrides or {},
+        stamp=stamp,
+    )
+    for ref in images:
+        product.add_image(ref, stamp)
+    # Stores keep listings as data; which commands produce them is the domain's business.
+    product.listings = _listings(listings or {}, at)
+    if deactivated:
+        product.deactivate(stamp, "discontinued")
+    pending = product.pull_change(new_id)
+    assert pending is not None
+    record = None
+    if idempotency_key is not None:
+        record = idempotency(
+            product,
+            idempotency_key,
+            expires_at=idempotency_expires_at or at + timedelta(hours=24),
+        )
+    return Change(product, pending.expected_version, pending.history, pending.events, record)
+
+
+def update_change(
+    product: Product,
+    *,
+    at: datetime | None = None,
+    name: str | None = None,
+    listings: Mapping[str, Listing | str] | None = None,
+    deactivated: bool = False,
+) -> Change:
+    """The next version of `product` (mutated in place): renamed, listings replaced if given,
+    deactivated if asked (then the change carries two events, in order)."""
+    stamp = Stamp(ACTOR, at or product.updated_at + timedelta(minutes=1))
+    if listings is not None:
+        product.listings = _listings(listings, stamp.at)
+    product.revise(
+        name=name or product.name + "+",
+        description=product.description,
+        price=product.price,
+        attributes=product.attributes,
+        channel_overrides=product.channel_overrides,
+        stamp=stamp,
+    )
+    if deactivated:
+        product.deactivate(stamp, "discontinued")
+    pending = product.pull_change(new_id)
+    assert pending is not None
+    return Change(product, pending.expected_version, pending.history, pending.events)
+
+
+def committed(store: CatalogStore, change: Change) -> Product:
+    store.commit(change)
+    return change.product
