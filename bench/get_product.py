@@ -110,7 +110,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(name: str, command: Sequence[str], env: dict[str, str], port: int, logs: Path):
+def serving(
+    name: str, command: Sequence[str], env: dict[str, str], port: int, logs: Path
+) -> Iterator[Server]:
     """Runs one server process until the block ends; waits for GET /health first."""
     log = logs / f"{name}.log"
     with log.open("wb") as sink:

@@ -71,8 +71,12 @@ def local_tokens(settings: Settings) -> LocalTokens:
 
 def webhook_signing_secret(settings: Settings) -> str:
     """Standard Webhooks secret (whsec_ + base64) used to sign every webhook delivery."""
-    if settings.webhook_secret:
-        return settings.webhook_secret
+    configured = settings.webhook_secret
+    if configured:
+        # Standard Webhooks secrets are whsec_<base64>; a plain passphrase is encoded as such.
+        if configured.startswith("whsec_"):
+            return configured
+        return "whsec_" + base64.b64encode(configured.encode()).decode()
     key = derive_key(load_or_create_secret(settings.data_dir), "webhooks")
     return "whsec_" + base64.b64encode(key).decode()
 

@@ -74,10 +74,13 @@ class _SinkState:
 
 
 class OutboxRelay:
+    """Runs in a daemon thread (`start`/`stop`), or synchronously with `drain`. Retries of a
+    failing sink wait `first_retry_seconds`, doubling up to `max_retry_seconds`."""
+
     def __init__(
         self,
         outbox: Outbox,
-        sinks: list[Sink],
+        sinks: Sequence[Sink],
         poll_seconds: float = 0.5,
         batch_size: int = 100,
         *,

@@ -183,7 +183,7 @@ class ImageView(BaseModel):
 
 
 class ListingView(BaseModel):
-    state: Literal["PENDING", "PUBLISHED", "FAILED", "UNPUBLISHING", "UNPUBLISHED"] | str
+    state: str = Field(description="PENDING, PUBLISHED, FAILED, UNPUBLISHING or UNPUBLISHED.")
     external_id: str | None
     external_url: str | None
     message: str | None

@@ -1,0 +1,103 @@
+"""The FastAPI application, built around a composition root's Container.
+
+Nothing is built at import time: `create_app(container)` is called by `catalog serve`, the
+Lambda handler and the tests, each with its own container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI
+
+from catalog.bootstrap import Container
+from catalog.domain import limits
+from catalog.entrypoints.api.body_limit import BodySizeLimit
+from catalog.entrypoints.api.docs import install_docs
+from catalog.entrypoints.api.openapi import build_openapi
+from catalog.entrypoints.api.problems import install_problem_handlers
+from catalog.entrypoints.api.routers import health, history, images, products
+
+TITLE = "Product Catalog API"
+DESCRIPTION = """
+The source of truth for the products of many merchants, and the coordinator of their
+publication on sales channels.
+
+* **Auth**: `Authorization: Bearer <JWT>`. A merchant sees only its own products (anything
+  else is a 404, like absence); `platform` acts for any merchant; `channel:<slug>` principals
+  read products and report listing outcomes.
+* **Errors** are `application/problem+json` (RFC 9457) with a stable `type`; invalid fields
+  are listed in `errors` as JSON pointers.
+* **Concurrency**: every product has a `version`, returned as the `ETag`. Send it back in
+  `If-Match` to get a 412 instead of overwriting someone else's change.
+* **Retries**: `POST` accepts an `Idempotency-Key`; status changes and `DELETE` are
+  naturally idempotent.
+* **Money** is an integer amount of minor units plus an ISO 4217 currency, never a float.
+* **Limits**: JSON bodies up to {json} bytes, {attrs} attributes, {images} images of at most
+  {image_bytes} bytes, pages of at most {page} items.
+""".format(
+    json=limits.MAX_JSON_BODY_BYTES,
+    attrs=limits.MAX_ATTRIBUTES,
+    images=limits.MAX_IMAGES,
+    image_bytes=limits.MAX_IMAGE_BYTES,
+    page=limits.MAX_PAGE_SIZE,
+)
+
+TAGS = [
+    {"name": "products", "description": "Register, read, list, update and deactivate products."},
+    {"name": "history", "description": "Every version of a product: who changed what, when."},
+    {"name": "images", "description": "Product images: bytes in object storage, references here."},
+    {"name": "health", "description": "Liveness."},
+]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("product-catalog")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(container: Container) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container.start()
+        try:
+            yield
+        finally:
+            container.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.local_assets = container.local_assets
+
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodySizeLimit,
+        default=limits.MAX_JSON_BODY_BYTES,
+        routes=[("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)],
+    )
+
+    app.include_router(health.router)
+    app.include_router(products.router)
+    app.include_router(history.router)
+    app.include_router(images.router)
+    if container.local_assets is not None:
+        # Only the embedded deployment serves image bytes itself.
+        from catalog.entrypoints.api.routers import assets
+
+        app.include_router(assets.router, tags=["assets"])
+
+    install_docs(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,247 @@
+"""FastAPI dependencies, exposed as `Annotated` aliases the routers put in their signatures.
+
+Order of the checks, which is what a client observes: authentication (401), then the path
+(a malformed id or a merchant the principal may not read is 404, the same body as an absent
+product), then write permission (403), then the request's headers and body.
+
+Dependencies are `async def` on purpose: they do no I/O, and async ones run on the event loop
+instead of costing a thread hop each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from catalog.domain.errors import ImageNotFound, ProductNotFound
+from catalog.entrypoints.api.auth import authenticate
+from catalog.entrypoints.api.problems import ApiProblem
+from catalog.entrypoints.api.schemas import body_errors
+from catalog.service.context import CatalogContext
+from catalog.service.principals import Principal
+
+MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
+# Crockford base32, as python-ulid writes it (upper case).
+ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+async def get_catalog(request: Request) -> CatalogContext:
+    ctx: CatalogContext = request.app.state.container.ctx
+    return ctx
+
+
+Catalog = Annotated[CatalogContext, Depends(get_catalog)]
+
+
+async def get_actor(principal: CurrentPrincipal) -> str:
+    """Who history records as having made the change."""
+    return principal.subject
+
+
+Actor = Annotated[str, Depends(get_actor)]
+
+
+# ------------------------------------------------------------------ path
+
+
+def _hidden(request: Request) -> Exception:
+    """What a client gets for a resource it may not see: exactly what absence looks like."""
+    product_id = request.path_params.get("product_id")
+    if product_id:
+        return ProductNotFound(product_id)
+    return ApiProblem(404, "not-found", "Not found", "no such merchant")
+
+
+async def readable_merchant(
+    request: Request,
+    principal: CurrentPrincipal,
+    merchant_id: Annotated[
+        str,
+        Path(description="Merchant id: 1 to 63 of a-z, 0-9, '_' and '-', starting alphanumeric."),
+    ],
+) -> str:
+    if MERCHANT_ID_PATTERN.match(merchant_id) and principal.can_read(merchant_id):
+        return merchant_id
+    raise _hidden(request)
+
+
+ReadableMerchant = Annotated[str, Depends(readable_merchant)]
+
+
+async def writable_merchant(principal: CurrentPrincipal, merchant_id: ReadableMerchant) -> str:
+    if not principal.can_write(merchant_id):
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"this principal may read but not change the products of merchant {merchant_id}",
+        )
+    return merchant_id
+
+
+WritableMerchant = Annotated[str, Depends(writable_merchant)]
+
+
+async def product_id_param(
+    product_id: Annotated[str, Path(description="Product id (ULID, 26 characters).")],
+) -> str:
+    if not ULID_PATTERN.match(product_id):
+        raise ProductNotFound(product_id)
+    return product_id
+
+
+ProductId = Annotated[str, Depends(product_id_param)]
+
+
+async def image_id_param(
+    image_id: Annotated[str, Path(description="Image id (ULID, 26 characters).")],
+) -> str:
+    if not ULID_PATTERN.match(image_id):
+        raise ImageNotFound(image_id)
+    return image_id
+
+
+ImageId = Annotated[str, Depends(image_id_param)]
+
+
+# ------------------------------------------------------------------ headers
+
+
+def _header_problem(status: int, header: str, message: str) -> ApiProblem:
+    return ApiProblem(
+        status,
+        "invalid-header",
+        "Invalid header",
+        f"{header}: {message}",
+        extensions={"errors": [{"field": header, "in": "header", "message": message}]},
+    )
+
+
+def version_from_etag(value: str) -> int | None:
+    """`"3"`, `3`, `W/"3"` or a channel view's `"3;channel=x"` -> 3; anything else None."""
+    tag = value.strip().removeprefix("W/").strip('"')
+    number = tag.split(";", 1)[0]
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        return int(number)
+    return None
+
+
+async def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The ETag (version) the change is based on, e.g. "3"; 412 when stale.',
+        ),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    if "," in if_match:
+        raise _header_problem(400, "If-Match", "name exactly one version")
+    version = version_from_etag(if_match)
+    if version is None:
+        raise _header_problem(400, "If-Match", 'must be an ETag of this API, such as "3"')
+    return version
+
+
+IfMatch = Annotated[int | None, Depends(if_match_version)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+        description=(
+            "Makes the POST safe to retry: a retry with the same key and body returns the first "
+            "response (with `Idempotent-Replayed: true`); the same key with another body is a "
+            "422. Keys are scoped by merchant and kept 24 hours."
+        ),
+    ),
+]
+
+
+# ------------------------------------------------------------------ bodies
+
+JSON_MEDIA = "application/json"
+MERGE_PATCH_MEDIA = "application/merge-patch+json"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body_reader(
+    *media_types: str, extra_headers: dict[str, str] | None = None
+) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency returning the decoded JSON body (any JSON value: the caller validates).
+
+    Read by hand rather than through a pydantic body parameter: merge patches and
+    idempotency fingerprints need the JSON exactly as sent, and a wrong content type deserves
+    a 415, not a validation error. The size limit is enforced by BodySizeLimit underneath.
+    """
+    accepted = frozenset(media_types)
+
+    async def read_json_body(request: Request) -> Any:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media not in accepted:
+            raise ApiProblem(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"send the body as {' or '.join(media_types)}",
+                headers=extra_headers or {},
+            )
+        body = await request.body()
+        if not body.strip():
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "a JSON body is required"}]
+            )
+        try:
+            return json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as error:
+            raise ApiProblem(
+                400,
+                "malformed-body",
+                "Malformed request body",
+                f"the body is not valid JSON: {_short(error)}",
+            ) from None
+
+    return read_json_body
+
+
+def _short(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)[:200]
+
+
+JsonBody = Annotated[Any, Depends(json_body_reader(JSON_MEDIA))]
+MergePatchBody = Annotated[
+    Any,
+    Depends(
+        json_body_reader(
+            MERGE_PATCH_MEDIA,
+            JSON_MEDIA,
+            extra_headers={"Accept-Patch": f"{MERGE_PATCH_MEDIA}, {JSON_MEDIA}"},
+        )
+    ),
+]
+
+
+def check_body(model: type[BaseModel], raw: Any) -> None:
+    """Validate the raw body against its schema; every error is reported at once (422)."""
+    try:
+        model.model_validate(raw, strict=True)
+    except ValidationError as error:
+        raise RequestValidationError(body_errors(error), body=raw) from None

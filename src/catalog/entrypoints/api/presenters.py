@@ -1,0 +1,68 @@
+"""Domain objects -> the JSON views of the HTTP contract (DESIGN.md section 4).
+
+The one place a view is assembled. Plain dicts, no model validation: GET is the hot path, and
+these are serialized straight to the response. Image URLs are computed by the asset store
+(`url_for` never calls the storage).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.domain.documents import format_time, history_to_document
+from catalog.domain.history import HistoryEntry
+from catalog.domain.product import Product
+from catalog.service.ports import AssetStore
+
+
+def product_view(product: Product, assets: AssetStore, channel: str | None = None) -> dict[str, Any]:
+    """The product as the API shows it; with `channel`, that channel's overrides applied."""
+    content = product.content_for(channel)
+    price = content.price
+    return {
+        "id": product.id,
+        "merchant_id": product.merchant_id,
+        "sku": product.sku,
+        "status": product.status.value,
+        "version": product.version,
+        "name": content.name,
+        "description": content.description,
+        "price": {"amount": price.amount, "currency": price.currency} if price else None,
+        "attributes": content.attributes,
+        "channel_overrides": {c: o.to_json() for c, o in product.channel_overrides.items()},
+        "images": [
+            {
+                "id": image.id,
+                "url": assets.url_for(image.key),
+                "content_type": image.content_type,
+                "width": image.width,
+                "height": image.height,
+                "bytes": image.bytes,
+                "alt": image.alt,
+            }
+            for image in product.images
+        ],
+        "listings": {
+            c: {
+                "state": listing.state,
+                "external_id": listing.external_id,
+                "external_url": listing.external_url,
+                "message": listing.message,
+                "updated_at": format_time(listing.updated_at),
+            }
+            for c, listing in product.listings.items()
+        },
+        "created_at": format_time(product.created_at),
+        "updated_at": format_time(product.updated_at),
+    }
+
+
+def etag(product: Product, channel: str | None = None) -> str:
+    """The version is the entity tag; a channel view is another representation of it."""
+    if channel:
+        return f'"{product.version};channel={channel}"'
+    return f'"{product.version}"'
+
+
+def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
+    return history_to_document(entry)

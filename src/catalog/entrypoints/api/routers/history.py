@@ -1,0 +1,40 @@
+"""A product's history: one entry per version, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from catalog.domain import limits
+from catalog.entrypoints.api.deps import Catalog, ProductId, ReadableMerchant
+from catalog.entrypoints.api.presenters import history_entry_view
+from catalog.entrypoints.api.responses import problem_responses
+from catalog.entrypoints.api.schemas import HistoryPage
+from catalog.service import products as use_cases
+
+router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["history"])
+
+
+@router.get(
+    "/{product_id}/history",
+    response_model=HistoryPage,
+    summary="Product history",
+    description=(
+        "Every version newest first: who (`actor`), when (`at`), which fields changed with "
+        "their old and new values (JSON pointers), the status transition if any and the "
+        "events emitted. Paginated like the product list."
+    ),
+    responses=problem_responses(400, 401, 404, 422),
+)
+def product_history(
+    ctx: Catalog,
+    merchant_id: ReadableMerchant,
+    product_id: ProductId,
+    limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
+) -> Response:
+    page = use_cases.product_history(ctx, merchant_id, product_id, limit=limit, cursor=cursor)
+    items = [history_entry_view(entry) for entry in page.items]
+    return JSONResponse({"items": items, "next_cursor": page.next_cursor})

@@ -1,0 +1,165 @@
+"""Product images: multipart upload of one image, removal of a reference.
+
+The form is parsed by hand after authentication, so an anonymous client cannot make the
+server parse an upload. Memory stays bounded: BodySizeLimit caps the whole request, the
+multipart parser spools the file to disk past 1 MiB, and at most MAX_IMAGE_BYTES + 1 bytes
+of it are ever read into memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import UploadFile
+
+from catalog.domain import limits
+from catalog.domain.errors import InvalidField
+from catalog.entrypoints.api.deps import (
+    Actor,
+    Catalog,
+    IfMatch,
+    ImageId,
+    ProductId,
+    WritableMerchant,
+)
+from catalog.entrypoints.api.problems import ApiProblem
+from catalog.entrypoints.api.responses import problem_responses, product_response
+from catalog.entrypoints.api.schemas import ProductView
+from catalog.service import images as use_cases
+
+router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
+
+MULTIPART_MEDIA = "multipart/form-data"
+# Room for the multipart framing and the alt field around the largest accepted image.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+MAX_UPLOAD_BODY_BYTES = limits.MAX_IMAGE_BYTES + MULTIPART_OVERHEAD_BYTES
+UPLOAD_PATH_PATTERN = r"/products/[^/]+/images$"
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            MULTIPART_MEDIA: {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": (
+                                f"The image, at most {limits.MAX_IMAGE_BYTES} bytes. The type "
+                                "is read from the bytes, not from the file name."
+                            ),
+                        },
+                        "alt": {
+                            "type": "string",
+                            "maxLength": limits.MAX_ALT_LENGTH,
+                            "description": "Alternative text.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    alt: str | None
+
+
+def _field_error(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+
+
+async def read_upload(request: Request) -> Upload:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != MULTIPART_MEDIA:
+        raise ApiProblem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"upload the image as {MULTIPART_MEDIA} with a `file` part",
+        )
+    form = await request.form(
+        max_files=1, max_fields=4, max_part_size=4 * limits.MAX_ALT_LENGTH + 1024
+    )
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise _field_error("file", "is required: a file part named `file`")
+        alt = form.get("alt")
+        if alt is not None and not isinstance(alt, str):
+            raise _field_error("alt", "must be text")
+        data = await file.read(limits.MAX_IMAGE_BYTES + 1)
+    finally:
+        await form.close()
+    if len(data) > limits.MAX_IMAGE_BYTES:
+        raise ApiProblem(
+            413,
+            "content-too-large",
+            "Content too large",
+            f"images are limited to {limits.MAX_IMAGE_BYTES} bytes",
+        )
+    if not data:
+        raise InvalidField("/file", "is empty")
+    return Upload(data, alt or None)
+
+
+ImageUpload = Annotated[Upload, Depends(read_upload)]
+
+
+@router.post(
+    "/{product_id}/images",
+    status_code=201,
+    response_model=ProductView,
+    summary="Upload an image",
+    description=(
+        "Multipart upload of one image (`file`, optional `alt`). The bytes are checked (type "
+        "read from the content: PNG, JPEG, WebP or GIF; SVG and anything else is 415), "
+        f"stored, and referenced by the product. At most {limits.MAX_IMAGES} images per "
+        "product (422). Returns the updated product."
+    ),
+    responses={
+        201: {"description": "The product with the new image"},
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    },
+    openapi_extra=_UPLOAD_BODY,
+)
+def upload_image(
+    ctx: Catalog,
+    merchant_id: WritableMerchant,
+    product_id: ProductId,
+    actor: Actor,
+    if_match: IfMatch,
+    upload: ImageUpload,
+) -> Response:
+    added = use_cases.add_image(
+        ctx, merchant_id, product_id, upload.data, actor, upload.alt, if_match
+    )
+    return product_response(added.product, ctx.assets, status_code=201)
+
+
+@router.delete(
+    "/{product_id}/images/{image_id}",
+    response_model=ProductView,
+    summary="Remove an image",
+    description="Removes the reference and the stored bytes. Returns the updated product.",
+    responses=problem_responses(400, 401, 403, 404, 409, 412),
+)
+def delete_image(
+    ctx: Catalog,
+    merchant_id: WritableMerchant,
+    product_id: ProductId,
+    image_id: ImageId,
+    actor: Actor,
+    if_match: IfMatch,
+) -> Response:
+    product = use_cases.remove_image(ctx, merchant_id, product_id, image_id, actor, if_match)
+    return product_response(product, ctx.assets)

@@ -1,0 +1,158 @@
+"""The API under test, built around a Container per test, once per backend.
+
+Every API test goes through the `backend` fixture: adding a backend (SQLite, AWS against moto)
+is one more entry in BACKENDS and the whole suite runs against it too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from catalog.adapters.local_tokens import LocalTokens
+from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.adapters.memory.store import MemoryStore
+from catalog.adapters.pillow_images import PillowImageInspector
+from catalog.adapters.ulid_ids import UlidIds
+from catalog.bootstrap import Container
+from catalog.entrypoints.api.app import create_app
+from catalog.service.context import CatalogContext
+from catalog.service.cursors import CursorCodec
+from catalog.service.ports import Outbox, ProductStore
+from catalog.settings import Settings
+from tests.api.support import Api
+
+ASSET_BASE_URL = "https://cdn.example.test/catalog"
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class CatalogStore(ProductStore, Outbox, Protocol):
+    """What a backend provides: the product store and the outbox."""
+
+
+Backend = Callable[[Path], AbstractContextManager[CatalogStore]]
+
+
+@contextmanager
+def memory_backend(folder: Path) -> Iterator[CatalogStore]:
+    yield MemoryStore()
+
+
+BACKENDS: dict[str, Backend] = {"memory": memory_backend}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
+    with BACKENDS[request.param](tmp_path) as store:
+        yield store
+
+
+class AdvancingClock:
+    """Each reading is one second after the previous one: every change has its own time."""
+
+    def __init__(self, start: datetime = T0, step: timedelta = timedelta(seconds=1)) -> None:
+        self._lock = threading.Lock()
+        self._now = start
+        self._step = step
+
+    def now(self) -> datetime:
+        with self._lock:
+            self._now += self._step
+            return self._now
+
+
+@pytest.fixture
+def assets() -> MemoryAssetStore:
+    return MemoryAssetStore(ASSET_BASE_URL)
+
+
+@pytest.fixture
+def tokens() -> LocalTokens:
+    return LocalTokens(b"api-tests-signing-key-0123456789abcdef")
+
+
+@pytest.fixture
+def container(
+    backend: CatalogStore, assets: MemoryAssetStore, tokens: LocalTokens, tmp_path: Path
+) -> Container:
+    ctx = CatalogContext(
+        store=backend,
+        assets=assets,
+        images=PillowImageInspector(),
+        clock=AdvancingClock(),
+        ids=UlidIds(),
+        cursors=CursorCodec(b"api-tests-cursor-secret"),
+    )
+    return Container(settings=Settings(data_dir=tmp_path), ctx=ctx, tokens=tokens)
+
+
+@pytest.fixture
+def app(container: Container) -> FastAPI:
+    return create_app(container)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class Principals:
+    """Bearer tokens for the roles the tests act as."""
+
+    tokens: LocalTokens
+
+    def merchant(self, merchant_id: str = "acme", subject: str | None = None) -> str:
+        return self.tokens.issue(merchant_id, ["merchant"], subject=subject)
+
+    def platform(self) -> str:
+        return self.tokens.issue("platform-ops", ["platform"], subject="ops-admin")
+
+    def channel(self, slug: str = "x") -> str:
+        return self.tokens.issue("channels", [f"channel:{slug}"], subject=f"{slug}-adapter")
+
+
+@pytest.fixture
+def principals(tokens: LocalTokens) -> Principals:
+    return Principals(tokens)
+
+
+@pytest.fixture
+def acme(client: TestClient, principals: Principals) -> Api:
+    """Merchant acme acting on its own products (subject `acme-user`)."""
+    return Api(client, principals.merchant("acme"), "acme")
+
+
+@pytest.fixture
+def globex(client: TestClient, principals: Principals) -> Api:
+    return Api(client, principals.merchant("globex"), "globex")
+
+
+@pytest.fixture
+def platform(client: TestClient, principals: Principals) -> Api:
+    return Api(client, principals.platform(), "acme")
+
+
+@pytest.fixture
+def channel_x(client: TestClient, principals: Principals) -> Api:
+    return Api(client, principals.channel("x"), "acme")
+
+
+@pytest.fixture
+def events(backend: CatalogStore) -> Callable[[], list[Any]]:
+    """Everything committed to the outbox so far, oldest first."""
+
+    def read() -> list[Any]:
+        return [record.event for record in backend.read_after(0, 10_000)]
+
+    return read

@@ -1,0 +1,150 @@
+"""Helpers of the API tests: a thin client for the catalog's routes and tiny images."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from PIL import Image
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def png(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200, 30, 60)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def product_body(sku: str = "TS-1", **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"sku": sku, "name": "Trail shoe"}
+    body.update(fields)
+    return body
+
+
+def complete_body(sku: str = "TS-1", **fields: Any) -> dict[str, Any]:
+    """Everything READY needs except an image (images are uploaded separately)."""
+    return product_body(
+        sku,
+        description="A light shoe for rough trails.",
+        price={"amount": 12999, "currency": "USD"},
+        **fields,
+    )
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["type"]
+    return problem
+
+
+def error_fields(problem: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in problem.get("errors", [])]
+
+
+class Api:
+    """The catalog's routes for one principal; returns raw httpx responses."""
+
+    def __init__(self, client: TestClient, token: str, merchant: str = "acme") -> None:
+        self.client = client
+        self.headers = bearer(token)
+        self.merchant = merchant
+
+    def as_merchant(self, merchant: str) -> Api:
+        return Api(self.client, self.headers["Authorization"].removeprefix("Bearer "), merchant)
+
+    def products_url(self, merchant: str | None = None) -> str:
+        return f"/v1/merchants/{merchant or self.merchant}/products"
+
+    def product_url(self, product_id: str, merchant: str | None = None) -> str:
+        return f"{self.products_url(merchant)}/{product_id}"
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {**self.headers, **(extra or {})}
+
+    def create(
+        self, body: Any = None, headers: dict[str, str] | None = None, **fields: Any
+    ) -> httpx.Response:
+        payload = body if body is not None else product_body(**fields)
+        return self.client.post(self.products_url(), json=payload, headers=self._headers(headers))
+
+    def create_ok(self, body: Any = None, **fields: Any) -> dict[str, Any]:
+        response = self.create(body, **fields)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    def get(
+        self, product_id: str, headers: dict[str, str] | None = None, **params: Any
+    ) -> httpx.Response:
+        return self.client.get(
+            self.product_url(product_id), params=params, headers=self._headers(headers)
+        )
+
+    def list(self, **params: Any) -> httpx.Response:
+        return self.client.get(self.products_url(), params=params, headers=self.headers)
+
+    def patch(
+        self,
+        product_id: str,
+        patch: Any,
+        if_match: str | None = None,
+        content_type: str = "application/merge-patch+json",
+    ) -> httpx.Response:
+        import json
+
+        headers = self._headers({"Content-Type": content_type})
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        return self.client.patch(
+            self.product_url(product_id), content=json.dumps(patch), headers=headers
+        )
+
+    def set_status(
+        self, product_id: str, status: str, reason: str | None = None, **headers: str
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"status": status}
+        if reason is not None:
+            body["reason"] = reason
+        return self.client.post(
+            f"{self.product_url(product_id)}/status", json=body, headers=self._headers(headers)
+        )
+
+    def delete(self, product_id: str) -> httpx.Response:
+        return self.client.delete(self.product_url(product_id), headers=self.headers)
+
+    def history(self, product_id: str, **params: Any) -> httpx.Response:
+        return self.client.get(
+            f"{self.product_url(product_id)}/history", params=params, headers=self.headers
+        )
+
+    def upload(
+        self,
+        product_id: str,
+        data: bytes,
+        filename: str = "photo.png",
+        content_type: str = "image/png",
+        alt: str | None = None,
+    ) -> httpx.Response:
+        form = {"alt": alt} if alt is not None else None
+        return self.client.post(
+            f"{self.product_url(product_id)}/images",
+            files={"file": (filename, data, content_type)},
+            data=form,
+            headers=self.headers,
+        )
+
+    def delete_image(self, product_id: str, image_id: str) -> httpx.Response:
+        return self.client.delete(
+            f"{self.product_url(product_id)}/images/{image_id}", headers=self.headers
+        )

@@ -1,0 +1,58 @@
+"""The CloudEvents envelope of a domain event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog.adapters.cloudevents import from_cloudevent, to_cloudevent
+from catalog.domain.events import DomainEvent, EventName
+
+EVENT = DomainEvent(
+    id="01JDX5Q3W8B5Y8Q9N2K7M4R6TZ",
+    name=EventName.PRODUCT_UPDATED,
+    merchant_id="acme",
+    product_id="01JDX5Q0A1B2C3D4E5F6G7H8J9",
+    version=3,
+    occurred_at=datetime(2026, 11, 30, 12, 5, 0, 250_000, tzinfo=UTC),
+    data={"changed_fields": ["/price/amount"]},
+)
+
+
+def test_the_envelope_is_cloudevents_1_0_structured_json() -> None:
+    assert to_cloudevent(EVENT) == {
+        "specversion": "1.0",
+        "id": "01JDX5Q3W8B5Y8Q9N2K7M4R6TZ",
+        "source": "catalog",
+        "type": "ProductUpdated",
+        "subject": "01JDX5Q0A1B2C3D4E5F6G7H8J9",
+        "time": "2026-11-30T12:05:00.250Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "merchant_id": "acme",
+            "product_id": "01JDX5Q0A1B2C3D4E5F6G7H8J9",
+            "version": 3,
+            "occurred_at": "2026-11-30T12:05:00.250Z",
+            "changed_fields": ["/price/amount"],
+        },
+    }
+
+
+def test_the_event_reads_back_from_its_envelope() -> None:
+    assert from_cloudevent(to_cloudevent(EVENT)) == EVENT
+
+
+def test_event_data_cannot_override_the_common_fields() -> None:
+    forged = DomainEvent(**{**EVENT.__dict__, "data": {"version": 99, "merchant_id": "evil"}})
+
+    data = to_cloudevent(forged)["data"]
+
+    assert (data["version"], data["merchant_id"]) == (3, "acme")
+
+
+def test_an_envelope_from_another_source_is_refused() -> None:
+    envelope = {**to_cloudevent(EVENT), "source": "elsewhere"}
+
+    with pytest.raises(ValueError):
+        from_cloudevent(envelope)
