@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,14 +70,15 @@ def local_tokens(settings: Settings) -> LocalTokens:
 
 def webhook_signing_secret(settings: Settings) -> str:
     """Standard Webhooks secret (whsec_ + base64) used to sign every webhook delivery."""
+    from catalog.adapters.embedded.relay import webhook_secret_text
+
     configured = settings.webhook_secret
     if configured:
         # Standard Webhooks secrets are whsec_<base64>; a plain passphrase is encoded as such.
         if configured.startswith("whsec_"):
             return configured
-        return "whsec_" + base64.b64encode(configured.encode()).decode()
-    key = derive_key(load_or_create_secret(settings.data_dir), "webhooks")
-    return "whsec_" + base64.b64encode(key).decode()
+        return webhook_secret_text(configured.encode())
+    return webhook_secret_text(derive_key(load_or_create_secret(settings.data_dir), "webhooks"))
 
 
 def _embedded_container(settings: Settings) -> Container:
