@@ -47,7 +47,17 @@ def memory_backend(folder: Path) -> Iterator[CatalogStore]:
     yield MemoryStore()
 
 
-BACKENDS: dict[str, Backend] = {"memory": memory_backend}
+@contextmanager
+def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
+    from catalog.adapters.embedded.sqlite_store import SqliteStore
+    store = SqliteStore(folder / "catalog.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
 
 
 @pytest.fixture(params=list(BACKENDS))

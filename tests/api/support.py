@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+import json
+from typing import Any, cast
 
 import httpx
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def product_body(sku: str = "TS-1", **fields: Any) -> dict[str, Any]:
+def product_body(sku: Any = "TS-1", **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"sku": sku, "name": "Trail shoe"}
     body.update(fields)
     return body
@@ -69,6 +70,9 @@ class Api:
     def product_url(self, product_id: str, merchant: str | None = None) -> str:
         return f"{self.products_url(merchant)}/{product_id}"
 
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return cast(httpx.Response, self.client.request(method.upper(), url, **kwargs))
+
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         return {**self.headers, **(extra or {})}
 
@@ -76,7 +80,7 @@ class Api:
         self, body: Any = None, headers: dict[str, str] | None = None, **fields: Any
     ) -> httpx.Response:
         payload = body if body is not None else product_body(**fields)
-        return self.client.post(self.products_url(), json=payload, headers=self._headers(headers))
+        return self._send("post", self.products_url(), json=payload, headers=self._headers(headers))
 
     def create_ok(self, body: Any = None, **fields: Any) -> dict[str, Any]:
         response = self.create(body, **fields)
@@ -87,12 +91,12 @@ class Api:
     def get(
         self, product_id: str, headers: dict[str, str] | None = None, **params: Any
     ) -> httpx.Response:
-        return self.client.get(
-            self.product_url(product_id), params=params, headers=self._headers(headers)
+        return self._send(
+            "get", self.product_url(product_id), params=params, headers=self._headers(headers)
         )
 
     def list(self, **params: Any) -> httpx.Response:
-        return self.client.get(self.products_url(), params=params, headers=self.headers)
+        return self._send("get", self.products_url(), params=params, headers=self.headers)
 
     def patch(
         self,
@@ -101,13 +105,11 @@ class Api:
         if_match: str | None = None,
         content_type: str = "application/merge-patch+json",
     ) -> httpx.Response:
-        import json
-
         headers = self._headers({"Content-Type": content_type})
         if if_match is not None:
             headers["If-Match"] = if_match
-        return self.client.patch(
-            self.product_url(product_id), content=json.dumps(patch), headers=headers
+        return self._send(
+            "patch", self.product_url(product_id), content=json.dumps(patch), headers=headers
         )
 
     def set_status(
@@ -116,16 +118,19 @@ class Api:
         body: dict[str, Any] = {"status": status}
         if reason is not None:
             body["reason"] = reason
-        return self.client.post(
-            f"{self.product_url(product_id)}/status", json=body, headers=self._headers(headers)
+        return self._send(
+            "post",
+            f"{self.product_url(product_id)}/status",
+            json=body,
+            headers=self._headers(headers),
         )
 
     def delete(self, product_id: str) -> httpx.Response:
-        return self.client.delete(self.product_url(product_id), headers=self.headers)
+        return self._send("delete", self.product_url(product_id), headers=self.headers)
 
     def history(self, product_id: str, **params: Any) -> httpx.Response:
-        return self.client.get(
-            f"{self.product_url(product_id)}/history", params=params, headers=self.headers
+        return self._send(
+            "get", f"{self.product_url(product_id)}/history", params=params, headers=self.headers
         )
 
     def upload(
@@ -137,7 +142,8 @@ class Api:
         alt: str | None = None,
     ) -> httpx.Response:
         form = {"alt": alt} if alt is not None else None
-        return self.client.post(
+        return self._send(
+            "post",
             f"{self.product_url(product_id)}/images",
             files={"file": (filename, data, content_type)},
             data=form,
@@ -145,6 +151,6 @@ class Api:
         )
 
     def delete_image(self, product_id: str, image_id: str) -> httpx.Response:
-        return self.client.delete(
-            f"{self.product_url(product_id)}/images/{image_id}", headers=self.headers
+        return self._send(
+            "delete", f"{self.product_url(product_id)}/images/{image_id}", headers=self.headers
         )

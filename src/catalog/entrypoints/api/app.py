@@ -21,7 +21,7 @@ from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.routers import health, history, images, products
 
 TITLE = "Product Catalog API"
-DESCRIPTION = """
+DESCRIPTION = f"""
 The source of truth for the products of many merchants, and the coordinator of their
 publication on sales channels.
 
@@ -35,15 +35,10 @@ publication on sales channels.
 * **Retries**: `POST` accepts an `Idempotency-Key`; status changes and `DELETE` are
   naturally idempotent.
 * **Money** is an integer amount of minor units plus an ISO 4217 currency, never a float.
-* **Limits**: JSON bodies up to {json} bytes, {attrs} attributes, {images} images of at most
-  {image_bytes} bytes, pages of at most {page} items.
-""".format(
-    json=limits.MAX_JSON_BODY_BYTES,
-    attrs=limits.MAX_ATTRIBUTES,
-    images=limits.MAX_IMAGES,
-    image_bytes=limits.MAX_IMAGE_BYTES,
-    page=limits.MAX_PAGE_SIZE,
-)
+* **Limits**: JSON bodies up to {limits.MAX_JSON_BODY_BYTES} bytes,
+  {limits.MAX_ATTRIBUTES} attributes, {limits.MAX_IMAGES} images of at most
+  {limits.MAX_IMAGE_BYTES} bytes, pages of at most {limits.MAX_PAGE_SIZE} items.
+"""
 
 TAGS = [
     {"name": "products", "description": "Register, read, list, update and deactivate products."},
@@ -77,6 +72,8 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # operationId = the function's name (get_product, ...): what client generators show.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.container = container
     app.state.local_assets = container.local_assets

@@ -38,7 +38,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             response = operation.get("responses", {}).get("422")
             if response and "application/json" in response.get("content", {}):
                 response["content"] = {
-                    "application/problem+json": {"schema": {"$ref": REF_TEMPLATE.format(model="Problem")}}
+                    "application/problem+json": {
+                        "schema": {"$ref": REF_TEMPLATE.format(model="Problem")}
+                    }
                 }
     app.openapi_schema = document
     return document

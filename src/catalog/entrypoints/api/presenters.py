@@ -15,7 +15,9 @@ from catalog.domain.product import Product
 from catalog.service.ports import AssetStore
 
 
-def product_view(product: Product, assets: AssetStore, channel: str | None = None) -> dict[str, Any]:
+def product_view(
+    product: Product, assets: AssetStore, channel: str | None = None
+) -> dict[str, Any]:
     """The product as the API shows it; with `channel`, that channel's overrides applied."""
     content = product.content_for(channel)
     price = content.price

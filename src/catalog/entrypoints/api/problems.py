@@ -263,9 +263,7 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The client learns only that it failed; the log keeps the details for the operator.
-    logger.exception(
-        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-    )
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request,
         500,

@@ -23,7 +23,9 @@ _IN = ConfigDict(extra="forbid")
 
 Sku = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=limits.MAX_SKU_LENGTH, pattern=limits.SKU_PATTERN.pattern),
+    StringConstraints(
+        min_length=1, max_length=limits.MAX_SKU_LENGTH, pattern=limits.SKU_PATTERN.pattern
+    ),
     Field(description="Stock keeping unit, unique per merchant.", examples=["TS-1"]),
 ]
 Name = Annotated[

@@ -41,7 +41,9 @@ from catalog.service import products as use_cases
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["products"])
 
-_ETAG_HEADER = {"ETag": {"description": 'The product version, quoted: "3".', "schema": {"type": "string"}}}
+_ETAG_HEADER = {
+    "ETag": {"description": 'The product version, quoted: "3".', "schema": {"type": "string"}}
+}
 
 ChannelQuery = Annotated[
     str | None,
@@ -250,7 +252,7 @@ def change_status(
     description=(
         "Moves the product to INACTIVE and requests unpublication everywhere it is listed. "
         "Idempotent: repeating it returns the INACTIVE product without a new version. "
-        "`POST .../status {\"status\": \"DRAFT\"}` reactivates it."
+        '`POST .../status {"status": "DRAFT"}` reactivates it.'
     ),
     responses={
         200: {"description": "The INACTIVE product", "headers": _ETAG_HEADER},
@@ -266,4 +268,3 @@ def deactivate_product(
 ) -> Response:
     product = use_cases.deactivate_product(ctx, merchant_id, product_id, actor, if_match)
     return product_response(product, ctx.assets)
-

@@ -1,0 +1,175 @@
+"""POST .../images (multipart upload) and DELETE .../images/{image_id}."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.domain import limits
+from tests.api.support import Api, assert_problem, error_fields, png
+
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script></svg>"
+)
+
+
+@pytest.fixture
+def product(acme: Api) -> dict[str, Any]:
+    return acme.create_ok()
+
+
+def test_upload_stores_the_bytes_and_references_them(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore
+) -> None:
+    data = png((40, 30))
+    response = acme.upload(product["id"], data, alt="Side view")
+
+    assert response.status_code == 201, response.text
+    assert response.headers["etag"] == '"2"'
+    view = response.json()
+    [image] = view["images"]
+    assert set(image) == {"id", "url", "content_type", "width", "height", "bytes", "alt"}
+    assert image["content_type"] == "image/png"
+    assert (image["width"], image["height"]) == (40, 30)
+    assert image["bytes"] == len(data)
+    assert image["alt"] == "Side view"
+    stored = assets.get_by_url(image["url"])
+    assert stored is not None
+    assert stored.data == data
+    assert stored.content_type == "image/png"
+    assert acme.get(product["id"]).json() == view
+
+
+def test_the_type_comes_from_the_bytes_not_the_declared_type(
+    acme: Api, product: dict[str, Any]
+) -> None:
+    response = acme.upload(product["id"], png(), filename="photo.jpg", content_type="image/jpeg")
+    assert response.json()["images"][0]["content_type"] == "image/png"
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "content_type"),
+    [
+        (b"just some text, not an image", "notes.txt", "text/plain"),
+        (SVG, "logo.svg", "image/svg+xml"),
+        (SVG, "logo.png", "image/png"),  # a renamed SVG is still an SVG
+        (png()[:40], "cut.png", "image/png"),  # truncated
+        (b"%PDF-1.4\n%...", "doc.pdf", "application/pdf"),
+    ],
+    ids=["text", "svg", "svg-named-png", "truncated-png", "pdf"],
+)
+def test_non_images_are_415_and_nothing_is_stored(
+    acme: Api,
+    product: dict[str, Any],
+    assets: MemoryAssetStore,
+    events: Callable[[], list[Any]],
+    data: bytes,
+    filename: str,
+    content_type: str,
+) -> None:
+    problem = assert_problem(acme.upload(product["id"], data, filename, content_type), 415)
+    assert problem["type"] == "/problems/unsupported-image"
+    assert assets.keys() == []
+    assert acme.get(product["id"]).json()["images"] == []
+    assert len(events()) == 1
+
+
+def test_empty_file_is_422(acme: Api, product: dict[str, Any]) -> None:
+    problem = assert_problem(acme.upload(product["id"], b""), 422)
+    assert error_fields(problem) == ["/file"]
+
+
+def test_image_over_the_limit_is_413(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore
+) -> None:
+    data = png() + b"\0" * limits.MAX_IMAGE_BYTES
+    problem = assert_problem(acme.upload(product["id"], data), 413)
+    assert problem["type"] == "/problems/content-too-large"
+    assert assets.keys() == []
+
+
+def test_image_just_over_the_limit_within_the_request_allowance_is_413(
+    acme: Api, product: dict[str, Any]
+) -> None:
+    # The request body limit leaves room for the multipart framing; the file itself is
+    # checked against MAX_IMAGE_BYTES exactly.
+    data = b"\x89PNG" + b"\0" * (limits.MAX_IMAGE_BYTES - 3)
+    assert_problem(acme.upload(product["id"], data), 413)
+
+
+def test_upload_without_a_file_part_is_422(acme: Api, product: dict[str, Any]) -> None:
+    response = acme.client.post(
+        f"{acme.product_url(product['id'])}/images",
+        data={"alt": "no file"},
+        files={"other": ("x.png", png(), "image/png")},
+        headers=acme.headers,
+    )
+    problem = assert_problem(response, 422)
+    assert error_fields(problem) == ["/file"]
+
+
+def test_upload_that_is_not_multipart_is_415(acme: Api, product: dict[str, Any]) -> None:
+    response = acme.client.post(
+        f"{acme.product_url(product['id'])}/images",
+        content=png(),
+        headers={**acme.headers, "Content-Type": "image/png"},
+    )
+    assert_problem(response, 415)
+
+
+def test_alt_text_over_the_limit_is_422(acme: Api, product: dict[str, Any]) -> None:
+    problem = assert_problem(acme.upload(product["id"], png(), alt="a" * 501), 422)
+    assert error_fields(problem) == ["/alt"]
+
+
+def test_twenty_first_image_is_422(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore
+) -> None:
+    for i in range(limits.MAX_IMAGES):
+        assert acme.upload(product["id"], png((4, 4 + i))).status_code == 201
+    problem = assert_problem(acme.upload(product["id"], png((5, 5))), 422)
+    assert error_fields(problem) == ["/images"]
+    assert len(acme.get(product["id"]).json()["images"]) == limits.MAX_IMAGES
+    assert len(assets.keys()) == limits.MAX_IMAGES  # the rejected upload was not kept
+
+
+def test_upload_to_unknown_product_is_404_and_stores_nothing(
+    acme: Api, assets: MemoryAssetStore
+) -> None:
+    assert_problem(acme.upload("01JD0000000000000000000000", png()), 404)
+    assert assets.keys() == []
+
+
+def test_delete_image_removes_the_reference_and_the_bytes(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore
+) -> None:
+    first = acme.upload(product["id"], png((4, 4))).json()["images"][0]
+    second = acme.upload(product["id"], png((6, 6))).json()["images"][1]
+
+    response = acme.delete_image(product["id"], first["id"])
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"4"'
+    assert [image["id"] for image in response.json()["images"]] == [second["id"]]
+    assert assets.get_by_url(first["url"]) is None
+    assert assets.get_by_url(second["url"]) is not None
+
+    gone = assert_problem(acme.delete_image(product["id"], first["id"]), 404)
+    assert gone["type"] == "/problems/not-found"
+
+
+def test_delete_of_malformed_image_id_is_404(acme: Api, product: dict[str, Any]) -> None:
+    assert_problem(acme.delete_image(product["id"], "nope"), 404)
+
+
+def test_upload_honours_if_match(acme: Api, product: dict[str, Any]) -> None:
+    acme.patch(product["id"], {"name": "Renamed"})
+    response = acme.client.post(
+        f"{acme.product_url(product['id'])}/images",
+        files={"file": ("a.png", png(), "image/png")},
+        headers={**acme.headers, "If-Match": '"1"'},
+    )
+    assert_problem(response, 412)
