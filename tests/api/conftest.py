@@ -47,17 +47,7 @@ def memory_backend(folder: Path) -> Iterator[CatalogStore]:
     yield MemoryStore()
 
 
-@contextmanager
-def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
-    from catalog.adapters.embedded.sqlite_store import SqliteStore
-    store = SqliteStore(folder / "catalog.db")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
+BACKENDS: dict[str, Backend] = {"memory": memory_backend}
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -81,10 +81,23 @@ def test_lifespan_starts_and_closes_the_container(container: Container) -> None:
     assert calls == ["start", "stop"]
 
 
+def test_remote_store_reads_run_in_the_thread_pool(container: Container, acme: Api) -> None:
+    remote = replace(container, settings=container.settings.model_copy(update={"backend": "aws"}))
+    app = create_app(remote)
+    assert app.state.inline_reads is False
+    created = acme.create_ok()
+    with TestClient(app) as client:
+        api = Api(client, acme.headers["Authorization"].removeprefix("Bearer "), "acme")
+        assert api.get(created["id"]).json() == created
+        assert api.list().json()["items"] == [created]
+        assert api.history(created["id"]).status_code == 200
+
+
 def test_app_state_exposes_the_container(container: Container) -> None:
     app = create_app(container)
     assert app.state.container is container
     assert app.state.local_assets is None
+    assert app.state.inline_reads is True
     assert not any(getattr(r, "path", "").startswith("/assets") for r in app.routes)
 
 
@@ -137,7 +150,9 @@ def test_openapi_documents_bodies_limits_and_problems(openapi: dict[str, Any]) -
     upload = openapi["paths"][base + "/{product_id}/images"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert "HTTPValidationError" not in schemas
-    assert openapi["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert openapi["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert openapi["security"] == [{"bearerAuth": []}]
+    assert openapi["paths"]["/health"]["get"]["security"] == []
 
 
 def test_openapi_is_not_built_at_app_creation(container: Container) -> None:

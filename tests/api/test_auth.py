@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from catalog.adapters.local_tokens import LocalTokens
+from catalog.adapters.local_tokens import InvalidToken, LocalTokens
+from catalog.entrypoints.api.auth import VerifiedTokens
+from catalog.service.principals import Principal
 from tests.api.conftest import Principals
 from tests.api.support import Api, assert_problem, bearer, png, product_body
 
@@ -156,3 +159,61 @@ def test_the_actor_in_history_is_the_tokens_subject(
 @pytest.mark.parametrize("merchant", ["ACME", "-acme", "a" * 64, "acme!"])
 def test_malformed_merchant_id_is_404(platform: Api, merchant: str) -> None:
     assert_problem(platform.as_merchant(merchant).list(), 404)
+
+
+class CountingVerifier:
+    def __init__(self, tokens: LocalTokens) -> None:
+        self.tokens = tokens
+        self.calls = 0
+
+    def verify(self, token: str) -> Principal:
+        self.calls += 1
+        return self.tokens.verify(token)
+
+
+def test_verified_tokens_are_remembered_until_they_expire(tokens: LocalTokens) -> None:
+    now = [time.time()]
+    verifier = CountingVerifier(tokens)
+    cache = VerifiedTokens(verifier, max_age=300, clock=lambda: now[0])
+    token = tokens.issue("acme", ["merchant"], ttl_seconds=60)
+
+    assert cache.verify(token).merchant_id == "acme"
+    assert cache.verify(token).merchant_id == "acme"
+    assert verifier.calls == 1
+
+    now[0] += 61  # past the token's exp: not answered from memory, verified again
+    cache.verify(token)
+    assert verifier.calls == 2
+
+
+def test_verified_tokens_are_rechecked_after_max_age(tokens: LocalTokens) -> None:
+    now = [time.time()]
+    verifier = CountingVerifier(tokens)
+    cache = VerifiedTokens(verifier, max_age=10, clock=lambda: now[0])
+    token = tokens.issue("acme", ["merchant"])
+    cache.verify(token)
+    now[0] += 11
+    cache.verify(token)
+    assert verifier.calls == 2
+
+
+def test_refused_tokens_are_not_remembered(tokens: LocalTokens) -> None:
+    verifier = CountingVerifier(LocalTokens(b"another-key-0123456789abcdef0123"))
+    cache = VerifiedTokens(verifier)
+    token = tokens.issue("acme", ["merchant"])
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            cache.verify(token)
+    assert verifier.calls == 2
+
+
+def test_token_cache_stays_bounded(tokens: LocalTokens) -> None:
+    verifier = CountingVerifier(tokens)
+    cache = VerifiedTokens(verifier, max_entries=2)
+    first, second, third = (tokens.issue(m, ["merchant"]) for m in ("a1", "a2", "a3"))
+    for token in (first, second, third):
+        cache.verify(token)
+    cache.verify(third)
+    assert verifier.calls == 3
+    cache.verify(first)  # evicted, verified again
+    assert verifier.calls == 4

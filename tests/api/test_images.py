@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.bootstrap import Container
 from catalog.domain import limits
+from catalog.entrypoints.api.app import create_app
 from tests.api.support import Api, assert_problem, error_fields, png
 
 SVG = (
@@ -173,3 +179,20 @@ def test_upload_honours_if_match(acme: Api, product: dict[str, Any]) -> None:
         headers={**acme.headers, "If-Match": '"1"'},
     )
     assert_problem(response, 412)
+
+
+def test_embedded_deployment_serves_uploaded_images_itself(
+    container: Container, acme: Api, tmp_path: Path
+) -> None:
+    local = LocalAssetStore(tmp_path / "assets", "http://testserver", b"asset-signing-key")
+    embedded = replace(container, ctx=replace(container.ctx, assets=local), local_assets=local)
+    token = acme.headers["Authorization"].removeprefix("Bearer ")
+    with TestClient(create_app(embedded)) as client:
+        api = Api(client, token, "acme")
+        product = api.create_ok()
+        data = png((9, 9))
+        [image] = api.upload(product["id"], data).json()["images"]
+        served = client.get(image["url"])  # no token: the signed URL is the capability
+        assert served.status_code == 200
+        assert served.content == data
+        assert served.headers["content-type"] == "image/png"

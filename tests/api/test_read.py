@@ -93,9 +93,10 @@ def test_channel_view_applies_that_channels_overrides(acme: Api) -> None:
     assert other.status_code == 200
 
 
-def test_bad_channel_parameter_is_422(acme: Api) -> None:
+@pytest.mark.parametrize("channel", ["Not A Slug", "x", "ab\n", ""])
+def test_bad_channel_parameter_is_422(acme: Api, channel: str) -> None:
     created = acme.create_ok()
-    problem = assert_problem(acme.get(created["id"], channel="Not A Slug"), 422)
+    problem = assert_problem(acme.get(created["id"], channel=channel), 422)
     assert problem["errors"][0]["field"] == "channel"
     assert problem["errors"][0]["in"] == "query"
 

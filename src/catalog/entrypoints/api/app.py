@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from catalog.bootstrap import Container
 from catalog.domain import limits
+from catalog.entrypoints.api.auth import VerifiedTokens
 from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.openapi import build_openapi
@@ -77,6 +78,11 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     app.state.local_assets = container.local_assets
+    app.state.verified_tokens = VerifiedTokens(container.tokens)
+    # Reads answer on the event loop when the store is local (SQLite WAL reads on pooled
+    # connections, or memory: microseconds, cheaper than a hop to the thread pool). A remote
+    # store (DynamoDB) is read from the pool so a slow call cannot stall other requests.
+    app.state.inline_reads = container.settings.backend != "aws"
 
     install_problem_handlers(app)
     app.add_middleware(
@@ -85,10 +91,11 @@ def create_app(container: Container) -> FastAPI:
         routes=[("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)],
     )
 
-    app.include_router(health.router)
+    # Routes are matched in order: the hottest (GET product) first.
     app.include_router(products.router)
     app.include_router(history.router)
     app.include_router(images.router)
+    app.include_router(health.router)
     if container.local_assets is not None:
         # Only the embedded deployment serves image bytes itself.
         from catalog.entrypoints.api.routers import assets

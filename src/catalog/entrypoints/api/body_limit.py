@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.entrypoints.api.problems import BodyTooLarge, problem_response
 
+# Requests whose body no route reads: not worth wrapping (GET product is the hot path).
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class BodySizeLimit:
     """Pure ASGI middleware. `routes` lists (method, path regex, limit) exceptions to `default`
@@ -39,7 +42,7 @@ class BodySizeLimit:
         return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODYLESS:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["method"], scope["path"])

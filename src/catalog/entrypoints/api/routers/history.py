@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from catalog.domain import limits
-from catalog.entrypoints.api.deps import Catalog, ProductId, ReadableMerchant
+from catalog.entrypoints.api.deps import ProductReader, run_read
 from catalog.entrypoints.api.presenters import history_entry_view
 from catalog.entrypoints.api.responses import problem_responses
 from catalog.entrypoints.api.schemas import HistoryPage
@@ -28,13 +28,20 @@ router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["history
     ),
     responses=problem_responses(400, 401, 404, 422),
 )
-def product_history(
-    ctx: Catalog,
-    merchant_id: ReadableMerchant,
-    product_id: ProductId,
+async def product_history(
+    request: Request,
+    access: ProductReader,
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
 ) -> Response:
-    page = use_cases.product_history(ctx, merchant_id, product_id, limit=limit, cursor=cursor)
+    page = await run_read(
+        request,
+        use_cases.product_history,
+        access.ctx,
+        access.merchant_id,
+        access.product_id,
+        limit=limit,
+        cursor=cursor,
+    )
     items = [history_entry_view(entry) for entry in page.items]
     return JSONResponse({"items": items, "next_cursor": page.next_cursor})

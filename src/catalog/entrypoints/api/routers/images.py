@@ -17,14 +17,7 @@ from starlette.datastructures import UploadFile
 
 from catalog.domain import limits
 from catalog.domain.errors import InvalidField
-from catalog.entrypoints.api.deps import (
-    Actor,
-    Catalog,
-    IfMatch,
-    ImageId,
-    ProductId,
-    WritableMerchant,
-)
+from catalog.entrypoints.api.deps import IfMatch, ImageId, ProductWriter
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.entrypoints.api.responses import problem_responses, product_response
 from catalog.entrypoints.api.schemas import ProductView
@@ -133,17 +126,20 @@ ImageUpload = Annotated[Upload, Depends(read_upload)]
     openapi_extra=_UPLOAD_BODY,
 )
 def upload_image(
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    product_id: ProductId,
-    actor: Actor,
+    access: ProductWriter,
     if_match: IfMatch,
     upload: ImageUpload,
 ) -> Response:
     added = use_cases.add_image(
-        ctx, merchant_id, product_id, upload.data, actor, upload.alt, if_match
+        access.ctx,
+        access.merchant_id,
+        access.product_id,
+        upload.data,
+        access.actor,
+        upload.alt,
+        if_match,
     )
-    return product_response(added.product, ctx.assets, status_code=201)
+    return product_response(added.product, access.ctx.assets, status_code=201)
 
 
 @router.delete(
@@ -154,12 +150,11 @@ def upload_image(
     responses=problem_responses(400, 401, 403, 404, 409, 412),
 )
 def delete_image(
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    product_id: ProductId,
+    access: ProductWriter,
     image_id: ImageId,
-    actor: Actor,
     if_match: IfMatch,
 ) -> Response:
-    product = use_cases.remove_image(ctx, merchant_id, product_id, image_id, actor, if_match)
-    return product_response(product, ctx.assets)
+    product = use_cases.remove_image(
+        access.ctx, access.merchant_id, access.product_id, image_id, access.actor, if_match
+    )
+    return product_response(product, access.ctx.assets)

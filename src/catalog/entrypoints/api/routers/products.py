@@ -1,15 +1,18 @@
 """Products: register, read, list, merge-patch, change status, deactivate.
 
-Routes are plain `def`: the stores block (SQLite, boto3), so FastAPI runs them in its thread
-pool. They return ready-made responses built by the presenter, so no response model is
-validated on the way out; `response_model` is there for the OpenAPI document only.
+Writes are plain `def`: they block on the store (SQLite commits, boto3), so FastAPI runs them
+in its thread pool. Reads are `async def` and go through deps.run_read, which answers on the
+event loop when the store is local. Routes return ready-made responses built by the
+presenter, so no response model is validated on the way out; `response_model` is there for
+the OpenAPI document only.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from catalog.domain import limits
@@ -17,16 +20,16 @@ from catalog.domain.lifecycle import Status
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
     MERGE_PATCH_MEDIA,
-    Actor,
-    Catalog,
     IdempotencyKey,
     IfMatch,
     JsonBody,
+    MerchantReader,
+    MerchantWriter,
     MergePatchBody,
-    ProductId,
-    ReadableMerchant,
-    WritableMerchant,
+    ProductWriter,
     check_body,
+    read_product,
+    run_read,
 )
 from catalog.entrypoints.api.presenters import etag, product_view
 from catalog.entrypoints.api.responses import problem_responses, product_response, request_body
@@ -45,18 +48,68 @@ _ETAG_HEADER = {
     "ETag": {"description": 'The product version, quoted: "3".', "schema": {"type": "string"}}
 }
 
-ChannelQuery = Annotated[
-    str | None,
-    Query(
-        pattern=limits.CHANNEL_PATTERN.pattern,
-        description="Channel slug: apply that channel's overrides to the view.",
-    ),
+
+_BAD_CHANNEL = "must be a channel slug: 2 to 40 of a-z, 0-9 and '-'"
+_GET_PARAMETERS = [
+    {
+        "name": "channel",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "pattern": limits.CHANNEL_PATTERN.pattern},
+        "description": "Channel slug: the view with that channel's overrides applied.",
+    },
+    {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": 'ETag(s) the client holds, e.g. "3"; 304 when one is current.',
+    },
 ]
 
 
 def _location(request: Request, merchant_id: str, product_id: str) -> str:
     root = request.scope.get("root_path", "")
     return f"{root}/v1/merchants/{merchant_id}/products/{product_id}"
+
+
+@router.get(
+    "/{product_id}",
+    response_model=ProductView,
+    summary="Get a product",
+    description=(
+        "The aggregated view with image URLs resolved. `If-None-Match` with the current ETag "
+        "answers 304. `?channel=` returns the content as that channel sees it (its overrides "
+        'applied), with its own ETag such as `"3;channel=instagram"`.'
+    ),
+    responses={
+        200: {"description": "The product", "headers": _ETAG_HEADER},
+        304: {"description": "Not modified: the ETag still matches"},
+        **problem_responses(401, 404, 422),
+    },
+    openapi_extra={"parameters": _GET_PARAMETERS},
+)
+async def get_product(request: Request) -> Response:
+    # The hot path, so nothing is declared for FastAPI to solve: each dependency or parameter
+    # costs more than the lookup itself. The access check is the ProductReader dependency's,
+    # called directly; `channel` and `If-None-Match` are documented through openapi_extra.
+    access = await read_product(request)
+    channel = request.query_params.get("channel")
+    if channel is not None and not limits.CHANNEL_PATTERN.fullmatch(channel):
+        raise RequestValidationError(
+            [{"type": "string_pattern_mismatch", "loc": ("query", "channel"), "msg": _BAD_CHANNEL}]
+        )
+    if_none_match = request.headers.get("if-none-match")
+    ctx = access.ctx
+    product = await run_read(
+        request, use_cases.get_product, ctx, access.merchant_id, access.product_id
+    )
+    current = etag(product, channel)
+    # private: the view depends on who asks; no-cache: revalidate with If-None-Match.
+    headers = {"ETag": current, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and _none_match(if_none_match, current):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(product_view(product, ctx.assets, channel), headers=headers)
 
 
 @router.post(
@@ -87,18 +140,18 @@ def _location(request: Request, merchant_id: str, product_id: str) -> str:
 )
 def register_product(
     request: Request,
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    actor: Actor,
+    access: MerchantWriter,
     body: JsonBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     check_body(ProductCreate, body)
-    outcome = use_cases.register_product(ctx, merchant_id, body, actor, idempotency_key)
-    headers = {"Location": _location(request, merchant_id, outcome.product.id)}
+    outcome = use_cases.register_product(
+        access.ctx, access.merchant_id, body, access.actor, idempotency_key
+    )
+    headers = {"Location": _location(request, access.merchant_id, outcome.product.id)}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return product_response(outcome.product, ctx.assets, status_code=201, headers=headers)
+    return product_response(outcome.product, access.ctx.assets, status_code=201, headers=headers)
 
 
 def _none_match(if_none_match: str, current: str) -> bool:
@@ -107,35 +160,6 @@ def _none_match(if_none_match: str, current: str) -> bool:
         return True
     bare = current.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(","))
-
-
-@router.get(
-    "/{product_id}",
-    response_model=ProductView,
-    summary="Get a product",
-    description=(
-        "The aggregated view with image URLs resolved. `If-None-Match` with the current ETag "
-        "answers 304. `?channel=` returns the content as that channel sees it (its overrides "
-        'applied), with its own ETag such as `"3;channel=instagram"`.'
-    ),
-    responses={
-        200: {"description": "The product", "headers": _ETAG_HEADER},
-        304: {"description": "Not modified: the ETag still matches"},
-        **problem_responses(401, 404, 422),
-    },
-)
-def get_product(
-    ctx: Catalog,
-    merchant_id: ReadableMerchant,
-    product_id: ProductId,
-    channel: ChannelQuery = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-) -> Response:
-    product = use_cases.get_product(ctx, merchant_id, product_id)
-    current = etag(product, channel)
-    if if_none_match is not None and _none_match(if_none_match, current):
-        return Response(status_code=304, headers={"ETag": current})
-    return JSONResponse(product_view(product, ctx.assets, channel), headers={"ETag": current})
 
 
 @router.get(
@@ -149,9 +173,9 @@ def get_product(
     ),
     responses=problem_responses(400, 401, 404, 422),
 )
-def list_products(
-    ctx: Catalog,
-    merchant_id: ReadableMerchant,
+async def list_products(
+    request: Request,
+    access: MerchantReader,
     status: Annotated[
         Literal["DRAFT", "READY", "ACTIVE", "INACTIVE"] | None,
         Query(description="Only products in this status."),
@@ -166,15 +190,17 @@ def list_products(
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
 ) -> Response:
-    page = use_cases.list_products(
-        ctx,
-        merchant_id,
+    page = await run_read(
+        request,
+        use_cases.list_products,
+        access.ctx,
+        access.merchant_id,
         status=Status(status) if status else None,
         channel=channel,
         limit=limit,
         cursor=cursor,
     )
-    items = [product_view(product, ctx.assets) for product in page.items]
+    items = [product_view(product, access.ctx.assets) for product in page.items]
     return JSONResponse({"items": items, "next_cursor": page.next_cursor})
 
 
@@ -196,16 +222,15 @@ def list_products(
     openapi_extra=request_body(ProductUpdate, MERGE_PATCH_MEDIA, JSON_MEDIA),
 )
 def update_product(
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    product_id: ProductId,
-    actor: Actor,
+    access: ProductWriter,
     if_match: IfMatch,
     body: MergePatchBody,
 ) -> Response:
     check_body(ProductUpdate, body)
-    product = use_cases.update_product(ctx, merchant_id, product_id, body, actor, if_match)
-    return product_response(product, ctx.assets)
+    product = use_cases.update_product(
+        access.ctx, access.merchant_id, access.product_id, body, access.actor, if_match
+    )
+    return product_response(product, access.ctx.assets)
 
 
 @router.post(
@@ -225,24 +250,21 @@ def update_product(
     openapi_extra=request_body(StatusChange, JSON_MEDIA),
 )
 def change_status(
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    product_id: ProductId,
-    actor: Actor,
+    access: ProductWriter,
     if_match: IfMatch,
     body: JsonBody,
 ) -> Response:
     check_body(StatusChange, body)
     product = use_cases.change_status(
-        ctx,
-        merchant_id,
-        product_id,
+        access.ctx,
+        access.merchant_id,
+        access.product_id,
         Status(body["status"]),
-        actor,
+        access.actor,
         body.get("reason"),
         if_match,
     )
-    return product_response(product, ctx.assets)
+    return product_response(product, access.ctx.assets)
 
 
 @router.delete(
@@ -260,11 +282,10 @@ def change_status(
     },
 )
 def deactivate_product(
-    ctx: Catalog,
-    merchant_id: WritableMerchant,
-    product_id: ProductId,
-    actor: Actor,
+    access: ProductWriter,
     if_match: IfMatch,
 ) -> Response:
-    product = use_cases.deactivate_product(ctx, merchant_id, product_id, actor, if_match)
-    return product_response(product, ctx.assets)
+    product = use_cases.deactivate_product(
+        access.ctx, access.merchant_id, access.product_id, access.actor, if_match
+    )
+    return product_response(product, access.ctx.assets)
