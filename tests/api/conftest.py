@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from catalog.adapters.embedded.sqlite_store import SqliteStore
 from catalog.adapters.local_tokens import LocalTokens
 from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.memory.store import MemoryStore
@@ -47,7 +48,16 @@ def memory_backend(folder: Path) -> Iterator[CatalogStore]:
     yield MemoryStore()
 
 
-BACKENDS: dict[str, Backend] = {"memory": memory_backend}
+@contextmanager
+def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
+    store = SqliteStore(folder / "catalog.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -99,7 +99,7 @@ def parse_text(value: JSON, path: str, max_length: int, *, required: bool) -> st
 def parse_sku(value: JSON) -> str:
     sku = parse_text(value, "/sku", limits.MAX_SKU_LENGTH, required=True)
     assert sku is not None
-    if not limits.SKU_PATTERN.match(sku):
+    if not limits.SKU_PATTERN.fullmatch(sku):
         raise InvalidField("/sku", "may hold letters, digits, '.', '_', '-' and '/' only")
     return sku
 
@@ -118,7 +118,7 @@ def parse_money(value: JSON, path: str) -> Money | None:
     if not 0 <= amount <= limits.MAX_AMOUNT:
         raise InvalidField(path + "/amount", f"must be between 0 and {limits.MAX_AMOUNT}")
     currency = value.get("currency")
-    if not isinstance(currency, str) or not CURRENCY_PATTERN.match(currency):
+    if not isinstance(currency, str) or not CURRENCY_PATTERN.fullmatch(currency):
         raise InvalidField(path + "/currency", "must be an ISO 4217 code such as USD")
     return Money(amount, currency)
 
@@ -172,7 +172,7 @@ def _check_json(value: JSON, path: str, depth: int, counter: list[int]) -> None:
 
 
 def parse_channel(value: str, path: str = "/channel") -> str:
-    if not limits.CHANNEL_PATTERN.match(value):
+    if not limits.CHANNEL_PATTERN.fullmatch(value):
         raise InvalidField(path, "channel slugs are 2 to 40 of a-z, 0-9 and '-'")
     return value
 
