@@ -37,8 +37,9 @@ def test_rfc_7396_appendix_a(target, patch, expected):
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
 documents = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=12,
 )
 objects = st.dictionaries(st.text(max_size=3), documents, max_size=4)

@@ -75,5 +75,7 @@ def test_attributes_at_the_limits_are_accepted():
 
 
 def test_overrides_drop_empty_and_null_channels():
-    parsed = parse_overrides({"ml": {"price": {"amount": 5, "currency": "ARS"}}, "fb": None, "ig": {}})
+    parsed = parse_overrides(
+        {"ml": {"price": {"amount": 5, "currency": "ARS"}}, "fb": None, "ig": {}}
+    )
     assert parsed == {"ml": ChannelOverride(price=Money(5, "ARS"))}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -56,10 +58,8 @@ def test_any_altered_character_is_refused(merchant, scope, position, data):
 
 @given(garbage=st.text(max_size=80))
 def test_garbage_is_refused_not_crashed(garbage):
-    try:
+    with contextlib.suppress(InvalidCursor):
         codec.decode("acme", {}, garbage)
-    except InvalidCursor:
-        pass
 
 
 def test_another_secret_refuses_the_cursor():

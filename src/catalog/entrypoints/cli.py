@@ -33,9 +33,9 @@ def serve(
 ) -> None:
     """Serve the API (embedded backend unless CATALOG_BACKEND=aws)."""
     import uvicorn
-    from catalog.entrypoints.api.app import create_app
 
     from catalog.bootstrap import build_container
+    from catalog.entrypoints.api.app import create_app
 
     overrides: dict[str, object] = {}
     if "CATALOG_PUBLIC_URL" not in os.environ:
