@@ -1,0 +1,103 @@
+"""The AssetStore port, written once and run against every backend.
+
+What the catalog relies on: bytes put under a key are served at url_for(key); url_for is
+computed without touching storage; delete makes the URL stop serving and may be repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
+from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.service.ports import AssetStore
+
+KEY = "acme/01JDX5Q0A1B2C3D4E5F6G7H8J9/01JDX5Q3W8B5Y8Q9N2K7M4R6TZ.png"
+
+
+@dataclass
+class AssetBackend:
+    store: AssetStore
+    fetch: Callable[[str], tuple[bytes, str] | None]  # what a client gets at a URL
+
+
+def memory_assets(folder: Path) -> AssetBackend:
+    store = MemoryAssetStore("https://cdn.example.test")
+
+    def fetch(url: str) -> tuple[bytes, str] | None:
+        asset = store.get_by_url(url)
+        return (asset.data, asset.content_type) if asset else None
+
+    return AssetBackend(store, fetch)
+
+
+def local_assets(folder: Path) -> AssetBackend:
+    store = LocalAssetStore(folder / "assets", "http://127.0.0.1:8000", b"k" * 32)
+
+    def fetch(url: str) -> tuple[bytes, str] | None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        key = parts.path.removeprefix("/assets/")
+        try:
+            path, content_type = store.open(key, int(query["expires"][0]), query["signature"][0])
+        except AssetUnavailable:
+            return None
+        return path.read_bytes(), content_type
+
+    return AssetBackend(store, fetch)
+
+
+ASSET_BACKENDS: dict[str, Callable[[Path], AssetBackend]] = {
+    "memory": memory_assets,
+    "local": local_assets,
+}
+
+
+@pytest.fixture(params=list(ASSET_BACKENDS))
+def assets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AssetBackend]:
+    yield ASSET_BACKENDS[request.param](tmp_path)
+
+
+def test_put_bytes_are_served_at_the_url(assets):
+    assets.store.put(KEY, b"\x89PNG-bytes", "image/png")
+
+    assert assets.fetch(assets.store.url_for(KEY)) == (b"\x89PNG-bytes", "image/png")
+
+
+def test_put_again_replaces_the_object(assets):
+    assets.store.put(KEY, b"first", "image/png")
+    assets.store.put(KEY, b"second", "image/png")
+
+    assert assets.fetch(assets.store.url_for(KEY)) == (b"second", "image/png")
+
+
+def test_delete_stops_serving_and_can_be_repeated(assets):
+    assets.store.put(KEY, b"bytes", "image/png")
+    url = assets.store.url_for(KEY)
+
+    assets.store.delete(KEY)
+    assets.store.delete(KEY)
+
+    assert assets.fetch(url) is None
+
+
+def test_url_is_computed_without_storage_and_is_stable(assets):
+    # Nothing was ever stored: a URL is still computed, the same twice, serving nothing yet.
+    first = assets.store.url_for(KEY)
+    assert first == assets.store.url_for(KEY)
+    assert assets.fetch(first) is None
+
+
+def test_objects_are_independent(assets):
+    other = KEY.replace(".png", "-b.png")
+    assets.store.put(KEY, b"a", "image/png")
+    assets.store.put(other, b"b", "image/png")
+
+    assets.store.delete(KEY)
+
+    assert assets.fetch(assets.store.url_for(other)) == (b"b", "image/png")
