@@ -140,6 +140,7 @@ class Api:
         filename: str = "photo.png",
         content_type: str = "image/png",
         alt: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         form = {"alt": alt} if alt is not None else None
         return self._send(
@@ -147,7 +148,7 @@ class Api:
             f"{self.product_url(product_id)}/images",
             files={"file": (filename, data, content_type)},
             data=form,
-            headers=self.headers,
+            headers=self._headers(headers),
         )
 
     def delete_image(self, product_id: str, image_id: str) -> httpx.Response:

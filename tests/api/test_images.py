@@ -196,3 +196,32 @@ def test_embedded_deployment_serves_uploaded_images_itself(
         assert served.status_code == 200
         assert served.content == data
         assert served.headers["content-type"] == "image/png"
+
+
+def test_a_retried_upload_with_its_idempotency_key_adds_the_image_once(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore, events: Callable[[], list[Any]]
+) -> None:
+    key = {"Idempotency-Key": "upload-1"}
+    first = acme.upload(product["id"], png((40, 30)), alt="Side", headers=key)
+    retry = acme.upload(product["id"], png((40, 30)), alt="Side", headers=key)
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert retry.json() == first.json()
+    assert len(acme.get(product["id"]).json()["images"]) == 1
+    assert len(assets.keys()) == 1
+    assert [e.name.value for e in events()].count("ProductUpdated") == 1
+
+
+def test_an_upload_key_reused_for_other_bytes_is_422_and_stores_nothing(
+    acme: Api, product: dict[str, Any], assets: MemoryAssetStore
+) -> None:
+    key = {"Idempotency-Key": "upload-2"}
+    assert acme.upload(product["id"], png((40, 30)), headers=key).status_code == 201
+
+    other = acme.upload(product["id"], png((41, 30)), headers=key)
+
+    assert_problem(other, 422)
+    assert len(acme.get(product["id"]).json()["images"]) == 1
+    assert len(assets.keys()) == 1

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from catalog.domain import limits
-from catalog.domain.errors import ImageRejected
+from catalog.domain.errors import IdempotencyKeyRaced, ImageRejected
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ImageRef, parse_text
 from catalog.service.context import CatalogContext
-from catalog.service.products import apply, get_product
+from catalog.service.products import (
+    KeyedRequest,
+    apply,
+    fingerprint,
+    get_product,
+    replay_after_race,
+    replay_of,
+)
 
 
 @dataclass(frozen=True)
 class AddedImage:
     product: Product
-    image: ImageRef
+    replayed: bool  # True when an Idempotency-Key retry returned the first outcome
 
 
 def add_image(
@@ -26,10 +34,20 @@ def add_image(
     actor: str,
     alt: str | None = None,
     if_match: int | None = None,
+    idempotency_key: str | None = None,
 ) -> AddedImage:
     """Validate the bytes, store them, then add the reference. The object is removed again
-    when the reference cannot be committed, so storage never keeps unreferenced uploads."""
+    when the reference cannot be committed, so storage never keeps unreferenced uploads.
+    With an Idempotency-Key, a retry of the same upload adds nothing and answers the first
+    outcome."""
     alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
+    keyed = None
+    if idempotency_key:
+        digest = hashlib.sha256(data).hexdigest()
+        keyed = KeyedRequest(idempotency_key, fingerprint(["image", product_id, alt, digest]))
+        replay = replay_of(ctx, merchant_id, keyed)
+        if replay is not None:
+            return AddedImage(replay, replayed=True)
     if not data:
         raise ImageRejected("the image is empty")
     if len(data) > limits.MAX_IMAGE_BYTES:
@@ -55,11 +73,16 @@ def add_image(
             actor,
             lambda product, stamp: product.add_image(image, stamp),
             if_match,
+            keyed,
         )
+    except IdempotencyKeyRaced:
+        ctx.assets.delete(image.key)
+        assert keyed is not None
+        return AddedImage(replay_after_race(ctx, merchant_id, keyed), replayed=True)
     except BaseException:
         ctx.assets.delete(image.key)
         raise
-    return AddedImage(product, image)
+    return AddedImage(product, replayed=False)
 
 
 def remove_image(

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain import limits
@@ -64,6 +64,14 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A request sent with an Idempotency-Key: the key and a digest of what was asked."""
+
+    key: str
+    fingerprint: str
+
+
 def register_product(
     ctx: CatalogContext,
     merchant_id: str,
@@ -71,11 +79,11 @@ def register_product(
     actor: str,
     idempotency_key: str | None = None,
 ) -> Registered:
-    digest = fingerprint(payload)
-    if idempotency_key:
-        replay = _replay(ctx, merchant_id, idempotency_key, digest)
+    keyed = KeyedRequest(idempotency_key, fingerprint(payload)) if idempotency_key else None
+    if keyed:
+        replay = replay_of(ctx, merchant_id, keyed)
         if replay is not None:
-            return replay
+            return Registered(replay, replayed=True)
     unknown = set(payload) - {"sku", *EDITABLE_FIELDS}
     if unknown:
         raise InvalidField("/" + sorted(unknown)[0], "is not a product field")
@@ -89,34 +97,43 @@ def register_product(
     )
     pending = product.pull_change(ctx.ids.new_id)
     assert pending is not None
-    record = None
-    if idempotency_key:
-        record = IdempotencyRecord(
-            merchant_id=merchant_id,
-            key=idempotency_key,
-            fingerprint=digest,
-            product=product_to_document(product),
-            expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_TTL_SECONDS),
-        )
-    change = Change(product, 0, pending.history, pending.events, record)
+    record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
     try:
-        ctx.store.commit(change)
+        ctx.store.commit(Change(product, 0, pending.history, pending.events, record))
     except IdempotencyKeyRaced:
-        assert idempotency_key is not None
-        replay = _replay(ctx, merchant_id, idempotency_key, digest)
-        if replay is None:
-            raise
-        return replay
+        assert keyed is not None
+        return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
     return Registered(product, replayed=False)
 
 
-def _replay(ctx: CatalogContext, merchant_id: str, key: str, digest: str) -> Registered | None:
-    record = ctx.store.idempotency_record(merchant_id, key, ctx.clock.now())
+def replay_of(ctx: CatalogContext, merchant_id: str, keyed: KeyedRequest) -> Product | None:
+    """The product as the first request with this key returned it; None for a new key."""
+    record = ctx.store.idempotency_record(merchant_id, keyed.key, ctx.clock.now())
     if record is None:
         return None
-    if record.fingerprint != digest:
-        raise IdempotencyKeyReused(key)
-    return Registered(product_from_document(record.product), replayed=True)
+    if record.fingerprint != keyed.fingerprint:
+        raise IdempotencyKeyReused(keyed.key)
+    return product_from_document(record.product)
+
+
+def replay_after_race(ctx: CatalogContext, merchant_id: str, keyed: KeyedRequest) -> Product:
+    """Another request with the key committed first: answer what it answered."""
+    replay = replay_of(ctx, merchant_id, keyed)
+    if replay is None:  # its record expired in between: vanishingly rare, safe to retry
+        raise IdempotencyKeyRaced(keyed.key)
+    return replay
+
+
+def idempotency_record(
+    merchant_id: str, keyed: KeyedRequest, product: Product, now: datetime
+) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        merchant_id=merchant_id,
+        key=keyed.key,
+        fingerprint=keyed.fingerprint,
+        product=product_to_document(product),
+        expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_TTL_SECONDS),
+    )
 
 
 def get_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Product:
@@ -236,23 +253,27 @@ def apply(
     actor: str,
     command: Command,
     if_match: int | None,
+    keyed: KeyedRequest | None = None,
 ) -> Product:
     """Read, run the command, commit; a no-op command writes nothing.
 
     With If-Match a moved version is the client's problem (412). Without it the server
-    re-reads and re-applies the command until it commits on the latest version.
+    re-reads and re-applies the command until it commits on the latest version. A keyed
+    request commits its idempotency record with the change (IdempotencyKeyRaced if taken).
     """
     for _ in range(MAX_CONFLICT_RETRIES):
         product = get_product(ctx, merchant_id, product_id)
         if if_match is not None and product.version != if_match:
             raise PreconditionFailed(product.version, if_match)
-        command(product, Stamp(actor, ctx.clock.now()))
+        now = ctx.clock.now()
+        command(product, Stamp(actor, now))
         pending = product.pull_change(ctx.ids.new_id)
         if pending is None:
             return product
+        record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
         try:
             ctx.store.commit(
-                Change(product, pending.expected_version, pending.history, pending.events)
+                Change(product, pending.expected_version, pending.history, pending.events, record)
             )
         except VersionConflict:
             if if_match is not None:

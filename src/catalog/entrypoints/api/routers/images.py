@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 
 from catalog.domain import limits
 from catalog.domain.errors import InvalidField
-from catalog.entrypoints.api.deps import IfMatch, ImageId, ProductWriter
+from catalog.entrypoints.api.deps import IdempotencyKey, IfMatch, ImageId, ProductWriter
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.entrypoints.api.responses import problem_responses, product_response
 from catalog.entrypoints.api.schemas import ProductView
@@ -129,6 +129,7 @@ def upload_image(
     access: ProductWriter,
     if_match: IfMatch,
     upload: ImageUpload,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     added = use_cases.add_image(
         access.ctx,
@@ -138,8 +139,10 @@ def upload_image(
         access.actor,
         upload.alt,
         if_match,
+        idempotency_key,
     )
-    return product_response(added.product, access.ctx.assets, status_code=201)
+    headers = {"Idempotent-Replayed": "true"} if added.replayed else None
+    return product_response(added.product, access.ctx.assets, status_code=201, headers=headers)
 
 
 @router.delete(
