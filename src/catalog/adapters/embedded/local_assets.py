@@ -33,6 +33,7 @@ MAX_KEY_LENGTH = 512
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 
 _DAY = 24 * 3600
+_URL_CACHE_SIZE = 10_000
 
 
 class AssetUnavailable(Exception):
@@ -63,6 +64,7 @@ class LocalAssetStore:
         self._base_url = base_url.rstrip("/")
         self._key = key
         self._clock = clock
+        self._url_cache: dict[tuple[str, int], str] = {}
 
     # -- AssetStore port ------------------------------------------------------------------
 
@@ -98,9 +100,7 @@ class LocalAssetStore:
         if not is_valid_key(key):
             raise ValueError(f"invalid asset key {key!r}")
         expires = (int(self._clock()) // _DAY + 2) * _DAY
-        return (
-            f"{self._base_url}/assets/{key}?expires={expires}&signature={self._sign(key, expires)}"
-        )
+        return self._signed_url(key, expires)
 
     # -- serving --------------------------------------------------------------------------
 
@@ -129,6 +129,18 @@ class LocalAssetStore:
         if not is_valid_key(key):
             raise ValueError(f"invalid asset key {key!r}")
         return self._root / key
+
+    def _signed_url(self, key: str, expires: int) -> str:
+        # A URL is the same all day (see url_for), so the HMAC is worth remembering: GET and
+        # list sign every image of every product they return.
+        url = self._url_cache.get((key, expires))
+        if url is None:
+            signature = self._sign(key, expires)
+            url = f"{self._base_url}/assets/{key}?expires={expires}&signature={signature}"
+            if len(self._url_cache) >= _URL_CACHE_SIZE:
+                self._url_cache.clear()
+            self._url_cache[(key, expires)] = url
+        return url
 
     def _sign(self, key: str, expires: int) -> str:
         digest = hmac.new(self._key, f"{key}:{expires}".encode(), hashlib.sha256).digest()
