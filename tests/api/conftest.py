@@ -8,56 +8,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from catalog.adapters.embedded.sqlite_store import SqliteStore
 from catalog.adapters.local_tokens import LocalTokens
 from catalog.adapters.memory.assets import MemoryAssetStore
-from catalog.adapters.memory.store import MemoryStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.bootstrap import Container
 from catalog.entrypoints.api.app import create_app
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
-from catalog.service.ports import Outbox, ProductStore
 from catalog.settings import Settings
 from tests.api.support import Api
+from tests.backends import BACKENDS, CatalogStore
 
 ASSET_BASE_URL = "https://cdn.example.test/catalog"
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-class CatalogStore(ProductStore, Outbox, Protocol):
-    """What a backend provides: the product store and the outbox."""
-
-
-Backend = Callable[[Path], AbstractContextManager[CatalogStore]]
-
-
-@contextmanager
-def memory_backend(folder: Path) -> Iterator[CatalogStore]:
-    yield MemoryStore()
-
-
-@contextmanager
-def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
-    store = SqliteStore(folder / "catalog.db")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
 
 
 @pytest.fixture(params=list(BACKENDS))

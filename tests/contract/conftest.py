@@ -7,48 +7,20 @@ moto) is one more entry in BACKENDS, plus PERSISTENT if its data outlives the st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from ulid import ULID
 
-from catalog.adapters.embedded.sqlite_store import SqliteStore
-from catalog.adapters.memory.store import MemoryStore
 from catalog.domain.documents import product_to_document
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Listing, Money
-from catalog.service.ports import Change, IdempotencyRecord, Outbox, ProductStore
-
-
-class CatalogStore(ProductStore, Outbox, Protocol):
-    """What every backend provides: the product store and the outbox in one object."""
-
-
-# A backend opens a store on the storage kept in a folder; opening it again on the same
-# folder reaches the same data when the backend is persistent.
-Backend = Callable[[Path], AbstractContextManager[CatalogStore]]
-
-
-@contextmanager
-def memory_backend(folder: Path) -> Iterator[CatalogStore]:
-    yield MemoryStore()
-
-
-@contextmanager
-def sqlite_backend(folder: Path) -> Iterator[CatalogStore]:
-    store = SqliteStore(folder / "catalog.db")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-BACKENDS: dict[str, Backend] = {"memory": memory_backend, "sqlite": sqlite_backend}
-PERSISTENT = ["sqlite"]  # backends whose data survives closing the store and reopening it
+from catalog.service.ports import Change, IdempotencyRecord
+from tests.backends import BACKENDS, PERSISTENT, CatalogStore
 
 
 @pytest.fixture(params=list(BACKENDS))
