@@ -6,36 +6,24 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 from ulid import ULID
 
-from catalog.adapters.embedded.sqlite_store import SqliteStore
-from catalog.adapters.memory.store import MemoryStore
 from catalog.domain.events import DomainEvent
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import Money
-from catalog.service.ports import Change, Outbox, OutboxRecord, ProductStore
+from catalog.service.ports import Change, OutboxRecord
+from tests.backends import BACKENDS, CatalogStore
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 WAIT = 5.0  # seconds a test waits for the relay thread before failing (never reached if healthy)
 
 
-class CatalogStore(ProductStore, Outbox, Protocol):
-    pass
-
-
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=list(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    sqlite = SqliteStore(tmp_path / "catalog.db")
-    try:
-        yield sqlite
-    finally:
-        sqlite.close()
+    with BACKENDS[request.param](tmp_path) as opened:
+        yield opened
 
 
 def new_id() -> str:
