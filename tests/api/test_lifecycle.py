@@ -10,7 +10,7 @@ import pytest
 from catalog.domain.events import EventName
 from catalog.domain.history import HistoryEntry, StatusTransition
 from catalog.domain.lifecycle import Status
-from catalog.domain.values import Listing
+from catalog.domain.listing import Listing, ListingState
 from catalog.service.ports import Change
 from tests.api.conftest import T0, CatalogStore
 from tests.api.support import Api, assert_problem, complete_body, png, product_body
@@ -65,7 +65,7 @@ def publish_directly(store: CatalogStore, merchant_id: str, product_id: str) -> 
     assert product is not None and product.status is Status.READY
     product.listings = {
         "x": Listing(
-            state="PUBLISHED",
+            state=ListingState.PUBLISHED,
             updated_at=T0,
             requested_version=product.version,
             external_id="X-123",

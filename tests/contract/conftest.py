@@ -17,8 +17,9 @@ import pytest
 from ulid import ULID
 
 from catalog.domain.documents import product_to_document
+from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ChannelOverride, ImageRef, Listing, Money
+from catalog.domain.values import ChannelOverride, ImageRef, Money
 from catalog.service.ports import Change, IdempotencyRecord
 from tests.backends import BACKENDS, PERSISTENT, CatalogStore
 
@@ -61,7 +62,7 @@ def image(alt: str | None = None) -> ImageRef:
 
 
 def listing(state: str, at: datetime = T0, requested_version: int = 1) -> Listing:
-    return Listing(state=state, updated_at=at, requested_version=requested_version)
+    return Listing(state=ListingState(state), updated_at=at, requested_version=requested_version)
 
 
 def _listings(raw: Mapping[str, Listing | str], at: datetime) -> dict[str, Listing]:

@@ -13,7 +13,8 @@ import pytest
 from catalog.domain.documents import product_to_document
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.lifecycle import Status
-from catalog.domain.values import ChannelOverride, Listing, Money
+from catalog.domain.listing import Listing, ListingState
+from catalog.domain.values import ChannelOverride, Money
 from catalog.service.ports import Change
 
 from .conftest import (
@@ -98,7 +99,7 @@ def test_a_committed_product_reads_back_with_every_field(store: CatalogStore) ->
         images=(image(alt="Vista lateral ✓"), image()),
         listings={
             "mercadolibre": Listing(
-                state="PUBLISHED",
+                state=ListingState.PUBLISHED,
                 updated_at=T0 + timedelta(seconds=5),
                 requested_version=1,
                 external_id="MLA123",
@@ -106,7 +107,7 @@ def test_a_committed_product_reads_back_with_every_field(store: CatalogStore) ->
                 extra={"category": "MLA1234"},
             ),
             "facebook": Listing(
-                state="FAILED", updated_at=T0, requested_version=1, message="rejected: ñ"
+                state=ListingState.FAILED, updated_at=T0, requested_version=1, message="rejected: ñ"
             ),
         },
     )

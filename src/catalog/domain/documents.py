@@ -12,8 +12,9 @@ from typing import Any
 from catalog.domain.events import DomainEvent, EventName
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition
 from catalog.domain.lifecycle import Status
+from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, image_json
-from catalog.domain.values import ChannelOverride, ImageRef, Listing, Money
+from catalog.domain.values import ChannelOverride, ImageRef, Money
 
 Document = dict[str, Any]
 
@@ -91,7 +92,7 @@ def listing_to_document(listing: Listing) -> Document:
 
 def listing_from_document(raw: Document) -> Listing:
     return Listing(
-        state=raw["state"],
+        state=ListingState(raw["state"]),
         external_id=raw.get("external_id"),
         external_url=raw.get("external_url"),
         message=raw.get("message"),

@@ -102,3 +102,20 @@ class ImageRejected(DomainError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ProductNotPublishable(DomainError):
+    """Only READY and ACTIVE products may be published."""
+
+    def __init__(self, current: str) -> None:
+        super().__init__(f"a {current} product cannot be published; it must be READY or ACTIVE")
+        self.current = current
+
+
+class InvalidListingTransition(DomainError):
+    def __init__(self, channel: str, current: str | None, requested: str) -> None:
+        shown = current or "no listing"
+        super().__init__(f"listing on {channel} is {shown}: {requested} does not apply")
+        self.channel = channel
+        self.current = current
+        self.requested = requested

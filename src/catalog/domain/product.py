@@ -8,7 +8,7 @@ service commits atomically with the document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,15 +16,26 @@ from catalog.domain import limits
 from catalog.domain.errors import (
     ImageNotFound,
     InvalidField,
+    InvalidListingTransition,
     InvalidTransition,
     ProductInactive,
     ProductIncomplete,
+    ProductNotPublishable,
 )
 from catalog.domain.events import DomainEvent, EventName
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition, diff
 from catalog.domain.lifecycle import Status, Trigger, is_allowed
+from catalog.domain.listing import (
+    FOLLOWING_STATES,
+    OUTCOMES,
+    PUBLISH_REQUEST,
+    Listing,
+    ListingOutcome,
+    ListingState,
+    Outcome,
+)
 from catalog.domain.merge_patch import merge_patch
-from catalog.domain.values import JSON, ChannelOverride, ImageRef, Listing, Money
+from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money
 
 
 @dataclass(frozen=True)
@@ -219,10 +230,7 @@ class Product:
             raise ProductIncomplete(missing, action="stay published")
         recorder = self._start(stamp)
         recorder.changes.extend(changes)
-        recorder.events.append(
-            (EventName.PRODUCT_UPDATED, {"changed_fields": sorted({c.field for c in changes})})
-        )
-        self._fall_back_if_incomplete()
+        self._record_update(sorted({c.field for c in changes}))
 
     def transition(self, target: Status, stamp: Stamp, reason: str | None = None) -> None:
         """A requested status change. Asking for the current status changes nothing."""
@@ -236,6 +244,7 @@ class Product:
                 raise ProductIncomplete(missing)
         self._start(stamp)
         self._move(target, reason)
+        self._withdraw_listings(stamp)
 
     def deactivate(self, stamp: Stamp, reason: str | None = None) -> None:
         self.transition(Status.INACTIVE, stamp, reason)
@@ -256,6 +265,63 @@ class Product:
             raise ProductIncomplete(["images"], action="stay published")
         self._change_images(kept, stamp)
         return removed
+
+    def request_publication(self, channel: str, stamp: Stamp) -> None:
+        """Ask the channel's adapter to publish; a listing already under way is left alone."""
+        if self.status not in (Status.READY, Status.ACTIVE):
+            raise ProductNotPublishable(self.status.value)
+        listing = self.listings.get(channel)
+        current = listing.state if listing else None
+        if current not in PUBLISH_REQUEST:
+            raise InvalidListingTransition(channel, current, "publish")
+        if PUBLISH_REQUEST[current] is None:
+            return
+        pending = Listing(ListingState.PENDING, stamp.at, requested_version=self.version + 1)
+        self._set_listing(channel, pending, stamp, EventName.PUBLICATION_REQUESTED, {})
+
+    def request_unpublication(self, channel: str, stamp: Stamp) -> None:
+        """Ask the adapter to withdraw the listing; nothing to do unless it follows the product."""
+        listing = self.listings.get(channel)
+        if listing is not None and listing.state in FOLLOWING_STATES:
+            self._withdraw(channel, listing, stamp)
+
+    def record_outcome(self, channel: str, outcome: ListingOutcome, stamp: Stamp) -> bool:
+        """Apply what the adapter reports. False when the outcome answers a superseded request
+        (older than the listing's current one) and was ignored."""
+        listing = self.listings.get(channel)
+        if listing is not None and outcome.product_version < listing.requested_version:
+            return False
+        if outcome.product_version > self.version:
+            raise InvalidField("/product_version", f"the product is at version {self.version}")
+        current = listing.state if listing else None
+        target = OUTCOMES.get((current, outcome.state)) if current else None
+        if listing is None or target is None:
+            raise InvalidListingTransition(channel, current, outcome.state.value)
+        if outcome.state is Outcome.PUBLISHED:
+            updated = replace(
+                listing,
+                state=target,
+                external_id=outcome.external_id,
+                external_url=outcome.external_url,
+                message=None,
+            )
+            event, data = (
+                EventName.PRODUCT_PUBLISHED,
+                {
+                    "external_id": outcome.external_id,
+                    "external_url": outcome.external_url,
+                },
+            )
+        elif outcome.state is Outcome.FAILED:
+            updated = replace(listing, state=target, message=outcome.message)
+            event, data = EventName.PUBLICATION_FAILED, {"message": outcome.message}
+        else:
+            updated = replace(listing, state=target, message=None)
+            event, data = EventName.PRODUCT_UNPUBLISHED, {}
+        if listing_json(updated) != listing_json(listing):
+            self._set_listing(channel, replace(updated, updated_at=stamp.at), stamp, event, data)
+            self._derive_status(channel)
+        return True
 
     def pull_change(self, new_id: Callable[[], str]) -> PendingChange | None:
         """Close everything recorded since the last pull into one new version."""
@@ -305,13 +371,69 @@ class Product:
         self.images = images
         recorder = self._start(stamp)
         recorder.changes.append(FieldChange("/images", before, [image_json(i) for i in images]))
-        recorder.events.append((EventName.PRODUCT_UPDATED, {"changed_fields": ["/images"]}))
+        self._record_update(["/images"])
+
+    def _record_update(self, changed_fields: list[str]) -> None:
+        """ProductUpdated, naming the channels whose listings must resync. A READY product
+        left incomplete falls back to DRAFT first, withdrawing its listings: those need no
+        resync, so the channels are read after the fallback."""
+        events = self._recorder.events
+        position = len(events)
         self._fall_back_if_incomplete()
+        channels = sorted(c for c, lst in self.listings.items() if lst.state in FOLLOWING_STATES)
+        data = {"changed_fields": changed_fields, "channels": channels}
+        events.insert(position, (EventName.PRODUCT_UPDATED, data))
 
     def _fall_back_if_incomplete(self) -> None:
         missing = self.missing_fields()
         if missing and self.status is Status.READY:
             self._move(Status.DRAFT, "incomplete: missing " + ", ".join(missing))
+            stamp = self._recorder.stamp
+            assert stamp is not None
+            self._withdraw_listings(stamp)
+
+    def _set_listing(
+        self,
+        channel: str,
+        listing: Listing,
+        stamp: Stamp,
+        event: EventName,
+        data: dict[str, Any],
+    ) -> None:
+        before = self.listings.get(channel)
+        self.listings = {**self.listings, channel: listing}
+        recorder = self._start(stamp)
+        old = listing_json(before) if before else {}
+        recorder.changes.extend(diff(old, listing_json(listing), f"/listings/{channel}"))
+        recorder.events.append((event, {"channel": channel, **data}))
+
+    def _withdraw(self, channel: str, listing: Listing, stamp: Stamp) -> None:
+        withdrawing = replace(
+            listing,
+            state=ListingState.UNPUBLISHING,
+            requested_version=self.version + 1,
+            updated_at=stamp.at,
+            message=None,
+        )
+        self._set_listing(channel, withdrawing, stamp, EventName.UNPUBLICATION_REQUESTED, {})
+
+    def _withdraw_listings(self, stamp: Stamp) -> None:
+        """Leaving READY/ACTIVE for DRAFT or INACTIVE withdraws every listing that follows."""
+        if self.status in (Status.DRAFT, Status.INACTIVE):
+            for channel in sorted(self.listings):
+                self.request_unpublication(channel, stamp)
+
+    def _derive_status(self, channel: str) -> None:
+        """ACTIVE means on a channel: PUBLISHED, or being withdrawn after having been."""
+        on_a_channel = any(
+            listing.state is ListingState.PUBLISHED
+            or (listing.state is ListingState.UNPUBLISHING and listing.external_id is not None)
+            for listing in self.listings.values()
+        )
+        if self.status is Status.READY and on_a_channel:
+            self._move(Status.ACTIVE, f"published on {channel}")
+        elif self.status is Status.ACTIVE and not on_a_channel:
+            self._move(Status.READY, f"no longer published anywhere (last: {channel})")
 
     def _move(self, target: Status, reason: str | None) -> None:
         previous = self.status
@@ -327,6 +449,16 @@ class Product:
         recorder.events.append(
             (name, {"from_status": previous.value, "to_status": target.value, "reason": reason})
         )
+
+
+def listing_json(listing: Listing) -> dict[str, JSON]:
+    """The parts of a listing that history records (not its timestamps)."""
+    return {
+        "state": listing.state,
+        "external_id": listing.external_id,
+        "external_url": listing.external_url,
+        "message": listing.message,
+    }
 
 
 def image_json(image: ImageRef) -> dict[str, JSON]:

@@ -7,8 +7,7 @@ as a JSON pointer, so every layer reports bad input the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from catalog.domain import limits
@@ -62,19 +61,6 @@ class ChannelOverride:
         if self.attributes is not None:
             out["attributes"] = self.attributes
         return out
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The publication state of a product on one channel."""
-
-    state: str
-    updated_at: datetime
-    requested_version: int
-    external_id: str | None = None
-    external_url: str | None = None
-    message: str | None = None
-    extra: dict[str, JSON] = field(default_factory=dict)
 
 
 def _pointer(*parts: str) -> str:

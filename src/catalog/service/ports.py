@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
@@ -101,6 +101,28 @@ class AssetStore(Protocol):
 
     def url_for(self, key: str) -> str:
         """A URL that serves the object, computed without any call to the storage."""
+        ...
+
+
+@runtime_checkable
+class DirectUploads(Protocol):
+    """Uploads that go from the client straight to object storage, past the API.
+
+    A separate port from AssetStore so the core one stays minimal; every asset store of the
+    catalog implements both (see service/uploads.py).
+    """
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """Where and how to upload one object: a URL taking an HTML-form POST of `fields`
+        plus a `file` part, accepted only for `key`, with this content type, between 1 and
+        `max_bytes` bytes, for `expires_in` seconds. Computed without calling the storage."""
+        ...
+
+    def read(self, key: str, max_bytes: int) -> bytes | None:
+        """The object's bytes, None when there is none. Reads at most `max_bytes` + 1 bytes:
+        a longer result means the object is larger than `max_bytes`."""
         ...
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -13,11 +15,21 @@ class StoredAsset:
     content_type: str
 
 
+@dataclass(frozen=True)
+class UploadPolicy:
+    """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes."""
+
+    key: str
+    content_type: str
+    max_bytes: int
+
+
 class MemoryAssetStore:
     def __init__(self, base_url: str = "http://assets.invalid") -> None:
         self._base_url = base_url.rstrip("/")
         self._lock = threading.Lock()
         self._objects: dict[str, StoredAsset] = {}
+        self._policies: dict[str, UploadPolicy] = {}
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with self._lock:
@@ -30,6 +42,43 @@ class MemoryAssetStore:
 
     def url_for(self, key: str) -> str:
         return f"{self._base_url}/{quote(key)}"
+
+    # DirectUploads port. Tickets never expire here: there is no clock to expire them by.
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._policies[token] = UploadPolicy(key, content_type, max_bytes)
+        return f"{self._base_url}/uploads", {
+            "key": key,
+            "Content-Type": content_type,
+            "policy": token,
+        }
+
+    def read(self, key: str, max_bytes: int) -> bytes | None:
+        asset = self.get(key)
+        return None if asset is None else asset.data[: max_bytes + 1]
+
+    # For tests: what a client's form POST to a ticket's URL does.
+
+    def receive_upload(self, url: str, fields: Mapping[str, str], data: bytes) -> bool:
+        """Store `data` as object storage would for a form upload of `fields` to `url`;
+        False (nothing stored) when the ticket does not allow it."""
+        with self._lock:
+            policy = self._policies.get(fields.get("policy", ""))
+            allowed = (
+                policy is not None
+                and url == f"{self._base_url}/uploads"
+                and fields.get("key") == policy.key
+                and fields.get("Content-Type") == policy.content_type
+                and 1 <= len(data) <= policy.max_bytes
+            )
+            if allowed:
+                assert policy is not None
+                self._objects[policy.key] = StoredAsset(bytes(data), policy.content_type)
+            return allowed
 
     # For tests: what object storage holds.
 

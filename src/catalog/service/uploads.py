@@ -1,0 +1,170 @@
+"""Use cases of direct uploads: large image bytes go from the client straight to object
+storage with a short-lived ticket, and the catalog references them once confirmed.
+
+1. `request_upload` checks the declared type and size and returns a ticket: a form POST
+   accepted by the storage only for one staging key, that content type and at most that size.
+   Nothing is written and no storage call is made.
+2. The client uploads to the storage (S3 presigned POST, or the embedded server's twin).
+3. `confirm_upload` reads the staged object back and checks it like a multipart upload: the
+   size, and the type sniffed from the bytes (never the declared one). A good image is copied
+   to its final key and referenced through the same path as every other change (history,
+   events); a bad one is deleted.
+
+Staged objects live under `uploads/`, apart from the referenced images, so a bucket lifecycle
+rule can expire the ones never confirmed and a CDN in front of the bucket need not serve them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from catalog.domain import limits
+from catalog.domain.errors import ImageNotFound, ImageRejected, InvalidField, ProductInactive
+from catalog.domain.lifecycle import Status
+from catalog.domain.product import Product, Stamp
+from catalog.domain.values import ImageRef, parse_text
+from catalog.service.context import CatalogContext
+from catalog.service.ports import DirectUploads
+from catalog.service.products import apply, get_product
+
+UPLOAD_TICKET_SECONDS = 15 * 60
+STAGING_PREFIX = "uploads"
+# The types the image inspector accepts; anything else would be rejected at confirmation, so
+# it is refused before the client spends an upload on it.
+UPLOADABLE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """How to upload one image: POST `fields` plus a `file` part to `url` before
+    `expires_at`, at most `max_bytes` bytes; then confirm `upload_id`."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+def staging_key(merchant_id: str, product_id: str, upload_id: str) -> str:
+    """Where the object of an upload waits for its confirmation. Derived, not stored: a
+    merchant can only ever confirm objects under its own products."""
+    return f"{STAGING_PREFIX}/{merchant_id}/{product_id}/{upload_id}"
+
+
+def request_upload(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    content_type: object,
+    size: object,
+) -> UploadTicket:
+    """A ticket to upload one image of `content_type` and at most `size` bytes. The product
+    must exist and be able to take one more image; nothing is written."""
+    uploads = direct_uploads(ctx)
+    declared_type = _parse_content_type(content_type)
+    max_bytes = _parse_size(size)
+    product = get_product(ctx, merchant_id, product_id)
+    # The checks add_image makes again at confirmation, made now so a client does not upload
+    # megabytes that cannot be referenced.
+    if product.status is Status.INACTIVE:
+        raise ProductInactive(product_id)
+    if len(product.images) >= limits.MAX_IMAGES:
+        raise InvalidField("/images", f"a product holds at most {limits.MAX_IMAGES} images")
+    upload_id = ctx.ids.new_id()
+    url, fields = uploads.presign_upload(
+        staging_key(merchant_id, product_id, upload_id),
+        declared_type,
+        max_bytes,
+        UPLOAD_TICKET_SECONDS,
+    )
+    expires_at = ctx.clock.now() + timedelta(seconds=UPLOAD_TICKET_SECONDS)
+    return UploadTicket(upload_id, url, fields, expires_at, max_bytes)
+
+
+def confirm_upload(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    upload_id: str,
+    actor: str,
+    alt: str | None = None,
+    if_match: int | None = None,
+) -> Product:
+    """Check the uploaded object and reference it as image `upload_id`.
+
+    Naturally idempotent: confirming an upload the product already references returns the
+    product and changes nothing. An object that is too large or not an image is deleted and
+    rejected (ImageRejected); a missing one is ImageNotFound. When the reference cannot be
+    committed (stale If-Match, inactive product, image limit) the staged object is kept, so
+    the client can fix the cause and confirm again until the ticket's object expires.
+    """
+    alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
+    uploads = direct_uploads(ctx)
+    product = get_product(ctx, merchant_id, product_id)
+    if _references(product, upload_id):
+        return product
+    staged = staging_key(merchant_id, product_id, upload_id)
+    data = uploads.read(staged, limits.MAX_IMAGE_BYTES)
+    if data is None:
+        raise ImageNotFound(upload_id)
+    try:
+        if len(data) > limits.MAX_IMAGE_BYTES:
+            raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
+        info = ctx.images.inspect(data)
+    except ImageRejected:
+        ctx.assets.delete(staged)
+        raise
+    image = ImageRef(
+        id=upload_id,
+        key=f"{merchant_id}/{product_id}/{upload_id}.{info.extension}",
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        bytes=len(data),
+        alt=alt,
+    )
+
+    def add(product: Product, stamp: Stamp) -> None:
+        # A concurrent confirmation of the same upload may have committed since the read.
+        if not _references(product, upload_id):
+            product.add_image(image, stamp)
+
+    # Written under the final key, with the sniffed type, before the reference exists: a
+    # product never references bytes that are not there.
+    ctx.assets.put(image.key, data, info.content_type)
+    try:
+        product = apply(ctx, merchant_id, product_id, actor, add, if_match)
+    except BaseException:
+        current = ctx.store.get(merchant_id, product_id)
+        if current is None or not _references(current, upload_id):
+            ctx.assets.delete(image.key)
+        raise
+    ctx.assets.delete(staged)
+    return product
+
+
+def direct_uploads(ctx: CatalogContext) -> DirectUploads:
+    """The asset store's direct-upload side (every asset store of the catalog has one)."""
+    if not isinstance(ctx.assets, DirectUploads):
+        raise TypeError(f"{type(ctx.assets).__name__} does not take direct uploads")
+    return ctx.assets
+
+
+def _references(product: Product, image_id: str) -> bool:
+    return any(image.id == image_id for image in product.images)
+
+
+def _parse_content_type(value: object) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in UPLOADABLE_TYPES:
+        raise InvalidField("/content_type", f"must be one of {', '.join(UPLOADABLE_TYPES)}")
+    return value.strip().lower()
+
+
+def _parse_size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField("/size", "must be an integer number of bytes")
+    if not 1 <= value <= limits.MAX_IMAGE_BYTES:
+        raise InvalidField("/size", f"must be between 1 and {limits.MAX_IMAGE_BYTES} bytes")
+    return value
