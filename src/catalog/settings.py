@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -16,7 +16,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".catalog")
     # Absolute base of the URLs the embedded server gives out (image URLs, Location).
     public_url: str = "http://127.0.0.1:8000"
+    # local: HS256 tokens signed with the data folder's secret (`catalog token`);
+    # apigw: the claims API Gateway's JWT authorizer verified (Lambda only);
+    # jwks: RS256/ES256 tokens checked against the issuer's published keys.
     auth: Literal["local", "apigw", "jwks"] = "local"
+    jwt_issuer: str | None = None  # jwks: the exact `iss` (required)
+    jwt_audience: str | None = None  # jwks: the expected `aud`; unchecked when unset
+    jwks_url: str | None = None  # jwks: defaults to <issuer>/.well-known/jwks.json
+    # Claims the principal is read from (apigw, jwks), e.g. custom:merchant_id on Cognito.
+    jwt_merchant_claim: str = "merchant_id"
+    jwt_roles_claim: str = "roles"
     webhook_urls: Annotated[list[str], NoDecode] = []
     webhook_secret: str | None = None  # defaults to one derived from the data folder's secret
     relay_poll_seconds: float = 0.5
@@ -26,6 +35,22 @@ class Settings(BaseSettings):
     bucket_name: str = "catalog-assets"
     event_bus_name: str = "catalog"
     asset_base_url: str | None = None
+    # Path prefix API Gateway adds before the app's routes (a named stage such as /prod);
+    # "/" for the $default stage.
+    api_gateway_base_path: str = "/"
+    # Lifetime of presigned GET URLs when there is no CDN (asset_base_url unset).
+    asset_url_ttl_seconds: int = 3600
+    # Signs page cursors; required on AWS, where every Lambda container must share it (the
+    # embedded deployment derives its own from the data folder's secret).
+    cursor_secret: SecretStr | None = None
+
+    @property
+    def jwks_endpoint(self) -> str | None:
+        if self.jwks_url:
+            return self.jwks_url
+        if self.jwt_issuer:
+            return self.jwt_issuer.rstrip("/") + "/.well-known/jwks.json"
+        return None
 
     @field_validator("webhook_urls", mode="before")
     @classmethod

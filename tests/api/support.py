@@ -155,3 +155,31 @@ class Api:
         return self._send(
             "delete", f"{self.product_url(product_id)}/images/{image_id}", headers=self.headers
         )
+
+
+class ChannelsApi:
+    """The channel orchestration routes, for a merchant (requests) or an adapter (outcomes)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def url(self, product_id: str, channel: str) -> str:
+        return f"{self.api.product_url(product_id)}/channels/{channel}"
+
+    def publish(self, product_id: str, channel: str) -> httpx.Response:
+        return self.api._send(
+            "post", f"{self.url(product_id, channel)}/publish", headers=self.api.headers
+        )
+
+    def unpublish(self, product_id: str, channel: str) -> httpx.Response:
+        return self.api._send(
+            "post", f"{self.url(product_id, channel)}/unpublish", headers=self.api.headers
+        )
+
+    def report(self, product_id: str, channel: str, **outcome: Any) -> httpx.Response:
+        return self.api._send(
+            "put",
+            f"{self.url(product_id, channel)}/listing",
+            json=outcome,
+            headers=self.api.headers,
+        )

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
 import pytest
 
 from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
@@ -26,7 +28,7 @@ class AssetBackend:
     fetch: Callable[[str], tuple[bytes, str] | None]  # what a client gets at a URL
 
 
-def memory_assets(folder: Path) -> AssetBackend:
+def memory_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
     store = MemoryAssetStore("https://cdn.example.test")
 
     def fetch(url: str) -> tuple[bytes, str] | None:
@@ -36,7 +38,7 @@ def memory_assets(folder: Path) -> AssetBackend:
     return AssetBackend(store, fetch)
 
 
-def local_assets(folder: Path) -> AssetBackend:
+def local_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
     store = LocalAssetStore(folder / "assets", "http://127.0.0.1:8000", b"k" * 32)
 
     def fetch(url: str) -> tuple[bytes, str] | None:
@@ -52,15 +54,62 @@ def local_assets(folder: Path) -> AssetBackend:
     return AssetBackend(store, fetch)
 
 
-ASSET_BACKENDS: dict[str, Callable[[Path], AssetBackend]] = {
+def _s3_client(request: pytest.FixtureRequest) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    aws = request.getfixturevalue("aws")  # moto, only for the backends that need it
+    client = boto3.client("s3", endpoint_url=aws.url, config=Config(signature_version="s3v4"))
+    client.create_bucket(Bucket="catalog-assets")
+    return client
+
+
+def s3_presigned_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
+    from catalog.adapters.aws.s3_assets import S3AssetStore
+
+    store = S3AssetStore(_s3_client(request), "catalog-assets")
+
+    def fetch(url: str) -> tuple[bytes, str] | None:
+        response = httpx.get(url)
+        if response.status_code != 200:
+            return None
+        return response.content, response.headers["content-type"]
+
+    return AssetBackend(store, fetch)
+
+
+def s3_cdn_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
+    from botocore.exceptions import ClientError
+
+    from catalog.adapters.aws.s3_assets import S3AssetStore
+
+    client = _s3_client(request)
+    base_url = "https://cdn.example.test/catalog"
+    store = S3AssetStore(client, "catalog-assets", base_url=base_url)
+
+    def fetch(url: str) -> tuple[bytes, str] | None:
+        # What the CDN would serve: the bucket's object under the URL's path.
+        key = unquote(url.removeprefix(base_url + "/"))
+        try:
+            stored = client.get_object(Bucket="catalog-assets", Key=key)
+        except ClientError:
+            return None
+        return stored["Body"].read(), stored["ContentType"]
+
+    return AssetBackend(store, fetch)
+
+
+ASSET_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], AssetBackend]] = {
     "memory": memory_assets,
     "local": local_assets,
+    "s3": s3_presigned_assets,
+    "s3-cdn": s3_cdn_assets,
 }
 
 
 @pytest.fixture(params=list(ASSET_BACKENDS))
 def assets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AssetBackend]:
-    yield ASSET_BACKENDS[request.param](tmp_path)
+    yield ASSET_BACKENDS[request.param](request, tmp_path)
 
 
 def test_put_bytes_are_served_at_the_url(assets):

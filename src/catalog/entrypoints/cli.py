@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="Product catalog: serve the API and operate the embedded deployment.")
+aws_app = typer.Typer(help="Operate the AWS deployment's resources.", no_args_is_help=True)
+app.add_typer(aws_app, name="aws")
 
 DataDir = Annotated[
     Path | None,
@@ -43,7 +45,13 @@ def serve(
         overrides["public_url"] = f"http://{shown}:{port}"
     settings = _settings(data_dir, **overrides)
     container = build_container(settings)
-    typer.echo(f"catalog: {settings.backend} backend, data in {settings.data_dir.resolve()}")
+    if settings.backend == "aws":
+        typer.echo(
+            f"catalog: aws backend, table {settings.table_name}, bucket {settings.bucket_name}"
+            f" at {_aws_endpoint()}"
+        )
+    else:
+        typer.echo(f"catalog: {settings.backend} backend, data in {settings.data_dir.resolve()}")
     uvicorn.run(create_app(container), host=host, port=port, log_level=workers_log_level)
 
 
@@ -87,6 +95,36 @@ def events(
             typer.echo(line)
     except KeyboardInterrupt:
         pass
+
+
+@aws_app.command("bootstrap")
+def aws_bootstrap() -> None:
+    """Create the table (with stream and TTL), the bucket and the event bus when missing.
+
+    Idempotent: what exists is left as it is. Runs against $AWS_ENDPOINT_URL when set (moto,
+    LocalStack), else against AWS with the default credentials chain.
+    """
+    from catalog.adapters.aws.provisioning import (
+        ensure_bucket,
+        ensure_catalog_table,
+        ensure_event_bus,
+    )
+    from catalog.bootstrap import aws_client, aws_region
+
+    settings = _settings(None)
+    region = aws_region()
+    typer.echo(f"catalog: AWS resources in {region or 'the default region'} at {_aws_endpoint()}")
+    results = [
+        ensure_catalog_table(aws_client("dynamodb"), settings.table_name),
+        ensure_bucket(aws_client("s3"), settings.bucket_name, region),
+        ensure_event_bus(aws_client("events"), settings.event_bus_name),
+    ]
+    for result in results:
+        typer.echo(f"  {result}")
+
+
+def _aws_endpoint() -> str:
+    return os.environ.get("AWS_ENDPOINT_URL") or "AWS"
 
 
 if __name__ == "__main__":

@@ -9,13 +9,16 @@ only through a signed, expiring URL, the local twin of an S3 presigned GET.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 CONTENT_TYPES = {
@@ -39,6 +42,27 @@ _URL_CACHE_SIZE = 10_000
 class AssetUnavailable(Exception):
     """No object can be served for this key and signature (bad key, signature, expiry or
     missing file). Deliberately one error: a caller learns nothing about which."""
+
+
+class UploadRefused(Exception):
+    """A direct upload the ticket does not allow; `status` is what the server answers (403 for
+    a bad, tampered or expired ticket, 413 for too many bytes, 400 for none)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes,
+    until `expires` (Unix time)."""
+
+    key: str
+    content_type: str
+    max_bytes: int
+    expires: int
 
 
 def content_type_for(key: str) -> str:
@@ -65,6 +89,8 @@ class LocalAssetStore:
         self._key = key
         self._clock = clock
         self._url_cache: dict[tuple[str, int], str] = {}
+        # Its own key: an upload policy can never pass for a GET signature or the reverse.
+        self._policy_key = hmac.new(key, b"direct-upload-policy", hashlib.sha256).digest()
 
     # -- AssetStore port ------------------------------------------------------------------
 
@@ -74,19 +100,7 @@ class LocalAssetStore:
             # The type served later comes from the extension; refuse to store an object
             # that would be served as something other than what the caller declared.
             raise ValueError(f"key {key!r} does not name a {content_type} object")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Temp file in the same folder + os.replace: readers see the old object or the
-        # whole new one, never a partial write, even if the process dies midway.
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        _write_atomically(path, data)
 
     def delete(self, key: str) -> None:
         # Idempotent. Empty folders are left behind on purpose: removing them would race
@@ -101,6 +115,75 @@ class LocalAssetStore:
             raise ValueError(f"invalid asset key {key!r}")
         expires = (int(self._clock()) // _DAY + 2) * _DAY
         return self._signed_url(key, expires)
+
+    # -- DirectUploads port ---------------------------------------------------------------
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """The local twin of an S3 presigned POST: the form fields carry the policy and its
+        signature, and POST /assets (routers/assets.py) stores the file if they hold."""
+        if not is_valid_key(key):
+            raise ValueError(f"invalid asset key {key!r}")
+        policy = {
+            "key": key,
+            "content_type": content_type,
+            "max_bytes": max_bytes,
+            "expires": int(self._clock()) + expires_in,
+        }
+        encoded = base64.urlsafe_b64encode(json.dumps(policy, sort_keys=True).encode()).decode()
+        fields = {
+            "key": key,
+            "Content-Type": content_type,
+            "policy": encoded,
+            "signature": self._sign_policy(encoded),
+        }
+        return f"{self._base_url}/assets", fields
+
+    def read(self, key: str, max_bytes: int) -> bytes | None:
+        try:
+            with self._path(key).open("rb") as handle:
+                return handle.read(max_bytes + 1)
+        except FileNotFoundError:
+            return None
+
+    # -- receiving direct uploads ---------------------------------------------------------
+
+    def verify_upload(self, fields: Mapping[str, str]) -> UploadPolicy:
+        """The policy of a form upload's fields, checked before its file is read; raises
+        UploadRefused. Like S3, every field the policy fixes must be sent unchanged."""
+        encoded = fields.get("policy", "")
+        signature = fields.get("signature", "")
+        expected = self._sign_policy(encoded)
+        if not (encoded and hmac.compare_digest(signature.encode(), expected.encode())):
+            raise UploadRefused(403, "the upload policy or its signature is invalid")
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(encoded.encode()))
+            policy = UploadPolicy(
+                key=str(raw["key"]),
+                content_type=str(raw["content_type"]),
+                max_bytes=int(raw["max_bytes"]),
+                expires=int(raw["expires"]),
+            )
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            # Signed by us, so unreachable unless the signing key leaked; refuse all the same.
+            raise UploadRefused(403, "the upload policy is invalid") from None
+        if self.seconds_left(policy.expires) <= 0:
+            raise UploadRefused(403, "the upload ticket has expired")
+        if fields.get("key") != policy.key or fields.get("Content-Type") != policy.content_type:
+            raise UploadRefused(403, "the key and Content-Type fields must be the ticket's")
+        if not is_valid_key(policy.key):
+            raise UploadRefused(403, "the upload policy is invalid")
+        return policy
+
+    def store_upload(self, policy: UploadPolicy, data: bytes) -> None:
+        """Store the file of an upload whose policy passed verify_upload; raises
+        UploadRefused when its size is outside the policy's range."""
+        if not data:
+            raise UploadRefused(400, "the file is empty")
+        if len(data) > policy.max_bytes:
+            raise UploadRefused(413, f"the ticket allows at most {policy.max_bytes} bytes")
+        _write_atomically(self._path(policy.key), data)
 
     # -- serving --------------------------------------------------------------------------
 
@@ -145,3 +228,23 @@ class LocalAssetStore:
     def _sign(self, key: str, expires: int) -> str:
         digest = hmac.new(self._key, f"{key}:{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def _sign_policy(self, encoded_policy: str) -> str:
+        digest = hmac.new(self._policy_key, encoded_policy.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Temp file in the same folder + os.replace: readers see the old object or the whole new
+    # one, never a partial write, even if the process dies midway.
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

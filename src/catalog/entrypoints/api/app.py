@@ -19,7 +19,7 @@ from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.openapi import build_openapi
 from catalog.entrypoints.api.problems import install_problem_handlers
-from catalog.entrypoints.api.routers import health, history, images, products
+from catalog.entrypoints.api.routers import channels, health, history, images, products
 
 TITLE = "Product Catalog API"
 DESCRIPTION = f"""
@@ -95,6 +95,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(products.router)
     app.include_router(history.router)
     app.include_router(images.router)
+    app.include_router(channels.router)
     app.include_router(health.router)
     if container.local_assets is not None:
         # Only the embedded deployment serves image bytes itself.

@@ -2,23 +2,30 @@
 
 Verification itself belongs to the container's TokenVerifier (local HS256, API Gateway claims
 or JWKS); this module speaks HTTP (RFC 6750) around it and remembers tokens it has already
-verified, since clients send the same token on every request.
+verified, since clients send the same token on every request. A verifier that authenticates
+from the request itself (API Gateway's claims in the Lambda event) is asked first.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from fastapi import Request
 
-from catalog.adapters.local_tokens import InvalidToken
+# Not catalog.adapters.local_tokens: that module loads PyJWT, which the Lambda's cold path
+# behind API Gateway never needs.
+from catalog.adapters.token_claims import InvalidToken, VerifierUnavailable
 from catalog.bootstrap import TokenVerifier
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.service.principals import Principal
+
+C = TypeVar("C")
 
 # Documented in the OpenAPI document (openapi.build_openapi) so Swagger UI's "Authorize" works.
 SECURITY_SCHEME_NAME = "bearerAuth"
@@ -55,6 +62,10 @@ class VerifiedTokens:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[Principal, float]] = {}
+        # Set when the verifier authenticates from the request (RequestAuthenticator).
+        self.from_request: Callable[[Mapping[str, Any]], Principal | None] | None = getattr(
+            verifier, "authenticate_request", None
+        )
 
     def verify(self, token: str) -> Principal:
         now = self._clock()
@@ -97,15 +108,47 @@ def _unauthorized(detail: str, error: str | None) -> ApiProblem:
     )
 
 
+def _is_rejection(error: Exception) -> bool:
+    if isinstance(error, InvalidToken):
+        return True
+    # LocalTokens raises its own InvalidToken; its module is loaded whenever one was raised.
+    local = sys.modules.get("catalog.adapters.local_tokens")
+    return local is not None and isinstance(error, local.InvalidToken)
+
+
+def _unavailable() -> ApiProblem:
+    return ApiProblem(
+        503,
+        "verifier-unavailable",
+        "Service unavailable",
+        "credentials cannot be checked right now; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def authenticate(request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("send Authorization: Bearer <token>", None)
     tokens: VerifiedTokens = request.app.state.verified_tokens
+    if tokens.from_request is not None:
+        principal = _checked(tokens.from_request, request.scope)
+    else:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("send Authorization: Bearer <token>", None)
+        principal = _checked(tokens.verify, token)
+    if principal is None:
+        raise _unauthorized("send Authorization: Bearer <token>", None)
+    return principal
+
+
+def _checked(verify: Callable[[C], Principal | None], credentials: C) -> Principal | None:
     try:
-        return tokens.verify(token)
-    except InvalidToken:
+        return verify(credentials)
+    except VerifierUnavailable:
+        raise _unavailable() from None
+    except Exception as error:
+        if not _is_rejection(error):
+            raise
         # The precise reason (expired, bad signature, wrong audience) is not echoed: it helps
         # an attacker more than a client, which only needs to fetch a new token.
         raise _unauthorized("the bearer token is invalid or expired", "invalid_token") from None

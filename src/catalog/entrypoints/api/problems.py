@@ -137,6 +137,18 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     domain.ProductInactive: ProblemKind(
         409, "product-inactive", "Product is inactive", lambda e: {"current_status": "INACTIVE"}
     ),
+    domain.ProductNotPublishable: ProblemKind(
+        409,
+        "not-publishable",
+        "Product is not publishable",
+        lambda e: {"current_status": e.current},
+    ),
+    domain.InvalidListingTransition: ProblemKind(
+        409,
+        "invalid-listing-transition",
+        "Listing change not allowed",
+        lambda e: {"channel": e.channel, "current_state": e.current, "requested": e.requested},
+    ),
     domain.IdempotencyKeyReused: ProblemKind(
         422, "idempotency-key-reused", "Idempotency-Key reused with another request"
     ),

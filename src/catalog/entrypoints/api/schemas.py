@@ -159,6 +159,28 @@ class StatusChange(BaseModel):
     reason: Reason | None = None
 
 
+class ListingOutcomeReport(BaseModel):
+    """What a channel adapter reports about a listing (PUT .../channels/{c}/listing)."""
+
+    model_config = _IN
+
+    state: Literal["PUBLISHED", "FAILED", "UNPUBLISHED"]
+    product_version: int = Field(
+        ge=1,
+        description=(
+            "The product version the adapter acted on (the event's, or the fetched view's). "
+            "Outcomes older than the listing's current request are ignored."
+        ),
+    )
+    external_id: str | None = Field(
+        default=None, max_length=200, description="The channel's id; required for PUBLISHED."
+    )
+    external_url: str | None = Field(default=None, max_length=2000)
+    message: str | None = Field(
+        default=None, max_length=2000, description="Why; required for FAILED."
+    )
+
+
 # ------------------------------------------------------------------ views
 
 

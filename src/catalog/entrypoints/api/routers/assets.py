@@ -1,7 +1,8 @@
-"""Serves image bytes of the embedded deployment behind signed URLs (LocalAssetStore.url_for).
+"""Serves image bytes of the embedded deployment behind signed URLs (LocalAssetStore.url_for),
+and receives direct uploads made with a signed upload ticket (LocalAssetStore.presign_upload).
 
 Included in the app only when the embedded asset store is in use; on AWS the URLs point at
-S3 or the CDN and this route does not exist.
+S3 or the CDN, uploads go to S3 itself, and these routes do not exist.
 """
 
 from __future__ import annotations
@@ -11,11 +12,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
+from catalog.adapters.embedded.local_assets import (
+    AssetUnavailable,
+    LocalAssetStore,
+    UploadRefused,
+)
+from catalog.domain import limits
 from catalog.entrypoints.api.problems import problem_response
 
 router = APIRouter()
+
+# For BodySizeLimit: a direct upload carries up to one image plus the form framing.
+UPLOAD_PATH_PATTERN = r"^/assets$"
+MAX_UPLOAD_BODY_BYTES = limits.MAX_IMAGE_BYTES + 64 * 1024
+_POLICY_FIELDS = ("key", "Content-Type", "policy", "signature")
 
 
 def get_local_assets(request: Request) -> LocalAssetStore:
@@ -91,3 +104,54 @@ router.add_api_route(
     include_in_schema=False,
     response_class=FileResponse,
 )
+
+
+_UPLOAD_TITLES = {400: "Bad request", 403: "Upload refused", 413: "Content too large"}
+_UPLOAD_SLUGS = {400: "upload-refused", 403: "upload-refused", 413: "content-too-large"}
+
+
+def _refused(request: Request, refusal: UploadRefused) -> JSONResponse:
+    return problem_response(
+        request,
+        refusal.status,
+        slug=_UPLOAD_SLUGS[refusal.status],
+        title=_UPLOAD_TITLES[refusal.status],
+        detail=refusal.reason,
+    )
+
+
+@router.post(
+    "/assets",
+    status_code=204,
+    summary="Direct upload (signed ticket)",
+    description=(
+        "Where an upload ticket of `POST .../images/uploads` sends the file on the embedded "
+        "deployment, like a presigned POST to S3: a `multipart/form-data` form with the "
+        "ticket's `fields` unchanged and the bytes in a `file` part. No bearer token: the "
+        "signed ticket is the permission. Then confirm the upload to reference the image."
+    ),
+    response_class=Response,
+)
+async def receive_upload(request: Request, assets: LocalAssets) -> Response:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "multipart/form-data":
+        return _refused(request, UploadRefused(400, "send the upload as multipart/form-data"))
+    form = await request.form(max_files=1, max_fields=8, max_part_size=8192)
+    try:
+        fields = {
+            name: value for name in _POLICY_FIELDS if isinstance(value := form.get(name), str)
+        }
+        file = form.get("file")
+        try:
+            # The policy is checked before a byte of the file is read into memory.
+            policy = assets.verify_upload(fields)
+            if not isinstance(file, UploadFile):
+                raise UploadRefused(400, "the form has no `file` part")
+            data = await file.read(policy.max_bytes + 1)
+            # A blocking write (fsync) of up to an image: off the event loop.
+            await run_in_threadpool(assets.store_upload, policy, data)
+        except UploadRefused as refusal:
+            return _refused(request, refusal)
+    finally:
+        await form.close()
+    return Response(status_code=204)

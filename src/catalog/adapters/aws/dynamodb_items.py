@@ -1,0 +1,253 @@
+"""Keys and items of the catalog table, and their mapping to and from the domain.
+
+docs/dynamodb.md is the map of this module: every key shape and item type is described there.
+Items are low-level attribute-value dicts ({"S": ...}, {"N": ...}); documents travel as JSON
+strings so numbers keep exactly the value the domain wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from catalog.domain.documents import (
+    event_to_document,
+    history_from_document,
+    history_to_document,
+    product_from_document,
+    product_to_document,
+)
+from catalog.domain.events import DomainEvent
+from catalog.domain.history import HistoryEntry
+from catalog.domain.listing import LIVE_STATES
+from catalog.domain.product import Product
+from catalog.service.ports import IdempotencyRecord
+
+Item = dict[str, Any]  # attribute name -> low-level attribute value
+
+# Attribute names (docs/dynamodb.md). `item_type`, `event` and `ttl` are also read by the
+# stream relay: their names and meaning are fixed.
+PK, SK = "pk", "sk"
+GSI1, GSI1_PK, GSI1_SK = "gsi1", "gsi1pk", "gsi1sk"
+GSI2, GSI2_PK, GSI2_SK = "gsi2", "gsi2pk", "gsi2sk"
+ITEM_TYPE, TTL = "item_type", "ttl"
+
+PRODUCT_SK = "PRODUCT"
+SKU_SK = "SKU"
+IDEMPOTENCY_SK = "IDEM"
+HISTORY_PREFIX = "H#"
+EVENT_PREFIX = "E#"
+VERSION_DIGITS = 10  # zero padding: versions sort as strings
+
+EVENT_RETENTION = timedelta(days=7)  # outbox items outlive the stream's 24 h of records
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------- keys
+
+
+def part(value: str) -> str:
+    """A caller-supplied key part, escaped so a `#` in it can never act as a separator."""
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def merchant_prefix(merchant_id: str) -> str:
+    return f"M#{part(merchant_id)}#"
+
+
+def product_partition(merchant_id: str, product_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}P#{part(product_id)}"
+
+
+def product_key(merchant_id: str, product_id: str) -> Item:
+    return {PK: str_attr(product_partition(merchant_id, product_id)), SK: str_attr(PRODUCT_SK)}
+
+
+def all_products_partition(merchant_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}PRODUCTS"
+
+
+def status_partition(merchant_id: str, status: str) -> str:
+    return f"{merchant_prefix(merchant_id)}S#{part(status)}"
+
+
+def channel_partition(merchant_id: str, channel: str) -> str:
+    return f"{merchant_prefix(merchant_id)}C#{part(channel)}"
+
+
+def channel_status_partition(merchant_id: str, channel: str, status: str) -> str:
+    return f"{channel_partition(merchant_id, channel)}#S#{part(status)}"
+
+
+def sku_key(merchant_id: str, sku: str) -> Item:
+    return {PK: str_attr(f"{merchant_prefix(merchant_id)}SKU#{part(sku)}"), SK: str_attr(SKU_SK)}
+
+
+def idempotency_key(merchant_id: str, key: str) -> Item:
+    return {
+        PK: str_attr(f"{merchant_prefix(merchant_id)}IDEM#{part(key)}"),
+        SK: str_attr(IDEMPOTENCY_SK),
+    }
+
+
+def history_sort_key(version: int) -> str:
+    return f"{HISTORY_PREFIX}{version:0{VERSION_DIGITS}d}"
+
+
+def event_sort_key(version: int, index: int) -> str:
+    return f"{EVENT_PREFIX}{version:0{VERSION_DIGITS}d}#{index:03d}"
+
+
+def sortable_id(product_id: str) -> str:
+    """A product id as index sort keys hold it (a ULID is unchanged)."""
+    return part(product_id)
+
+
+# ---------------------------------------------------------------------- items
+
+
+def product_item(product: Product) -> Item:
+    status = product.status.value
+    sort = sortable_id(product.id)
+    return {
+        **product_key(product.merchant_id, product.id),
+        ITEM_TYPE: str_attr("PRODUCT"),
+        "doc": str_attr(dump(product_to_document(product))),
+        "version": num_attr(product.version),
+        "status": str_attr(status),
+        GSI1_PK: str_attr(all_products_partition(product.merchant_id)),
+        GSI1_SK: str_attr(sort),
+        GSI2_PK: str_attr(status_partition(product.merchant_id, status)),
+        GSI2_SK: str_attr(sort),
+    }
+
+
+def history_item(merchant_id: str, entry: HistoryEntry) -> Item:
+    return {
+        PK: str_attr(product_partition(merchant_id, entry.product_id)),
+        SK: str_attr(history_sort_key(entry.version)),
+        ITEM_TYPE: str_attr("HISTORY"),
+        "doc": str_attr(dump(history_to_document(entry))),
+    }
+
+
+def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
+    """The outbox item of one event; the stream relay reads `item_type`, `event` and `ttl`."""
+    return {
+        PK: str_attr(product_partition(event.merchant_id, event.product_id)),
+        SK: str_attr(event_sort_key(event.version, index)),
+        ITEM_TYPE: str_attr("EVENT"),
+        "event": str_attr(dump(event_to_document(event))),
+        TTL: num_attr(epoch_seconds(committed_at + EVENT_RETENTION)),
+    }
+
+
+def listing_key(merchant_id: str, channel: str, product_id: str) -> Item:
+    return {
+        PK: str_attr(channel_partition(merchant_id, channel)),
+        SK: str_attr(sortable_id(product_id)),
+    }
+
+
+def listing_item(product: Product, channel: str) -> Item:
+    """The index item that puts `product` on its live listing of `channel`."""
+    status = product.status.value
+    return {
+        **listing_key(product.merchant_id, channel, product.id),
+        ITEM_TYPE: str_attr("LISTING"),
+        "product_id": str_attr(product.id),
+        "state": str_attr(str(product.listings[channel].state)),
+        "status": str_attr(status),
+        GSI2_PK: str_attr(channel_status_partition(product.merchant_id, channel, status)),
+        GSI2_SK: str_attr(sortable_id(product.id)),
+    }
+
+
+def sku_item(product: Product) -> Item:
+    return {
+        **sku_key(product.merchant_id, product.sku),
+        ITEM_TYPE: str_attr("SKU"),
+        "product_id": str_attr(product.id),
+    }
+
+
+def idempotency_item(record: IdempotencyRecord) -> Item:
+    return {
+        **idempotency_key(record.merchant_id, record.key),
+        ITEM_TYPE: str_attr("IDEMPOTENCY"),
+        "fingerprint": str_attr(record.fingerprint),
+        "product": str_attr(dump(record.product)),
+        "expires_at": num_attr(micros(record.expires_at)),
+        # TTL deletion lags (up to days): reads compare expires_at, the TTL only cleans up.
+        TTL: num_attr(epoch_seconds(record.expires_at)),
+    }
+
+
+def is_live_on(product: Product, channel: str) -> bool:
+    listing = product.listings.get(channel)
+    return listing is not None and listing.state in LIVE_STATES
+
+
+# ---------------------------------------------------------------------- reading back
+
+
+def product_from_item(item: Item) -> Product:
+    return product_from_document(json.loads(item["doc"]["S"]))
+
+
+def history_from_item(item: Item) -> HistoryEntry:
+    return history_from_document(json.loads(item["doc"]["S"]))
+
+
+def idempotency_from_item(merchant_id: str, key: str, item: Item) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        merchant_id=merchant_id,
+        key=key,
+        fingerprint=item["fingerprint"]["S"],
+        product=json.loads(item["product"]["S"]),
+        expires_at=from_micros(int(item["expires_at"]["N"])),
+    )
+
+
+def item_size(item: Item) -> int:
+    """An upper bound of DynamoDB's size of an item made of S and N attributes."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if "S" in value:
+            size += len(value["S"].encode())
+        else:  # N: at most one byte per digit, plus one
+            size += len(value["N"]) + 1
+    return size
+
+
+# ---------------------------------------------------------------------- values
+
+
+def dump(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    return math.ceil(micros(moment) / 1_000_000)
+
+
+def str_attr(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def num_attr(value: int) -> dict[str, str]:
+    return {"N": str(value)}

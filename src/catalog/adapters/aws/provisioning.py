@@ -1,0 +1,119 @@
+"""Creates the AWS resources the catalog needs when they are missing (`catalog aws bootstrap`).
+
+For emulators (moto, LocalStack) and a first deployment by hand; infrastructure as code owns
+them in production. Every step is idempotent: it looks first and creates only what is absent,
+leaving existing resources as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from catalog.adapters.aws.dynamodb_table import ensure_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+
+# Browsers upload large images straight to the bucket with a presigned POST (the upload
+# ticket route), so the bucket must answer their CORS preflight.
+CORS_METHODS = ["POST", "PUT", "GET", "HEAD"]
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    kind: str  # "table", "bucket" or "event bus"
+    name: str
+    created: bool
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {'created' if self.created else 'already there'}"
+
+
+def ensure_catalog_table(client: DynamoDBClient, table_name: str) -> Provisioned:
+    """The catalog's table, with its stream and TTL (dynamodb_table.ensure_table)."""
+    try:
+        client.describe_table(TableName=table_name)
+        existed = True
+    except ClientError as error:
+        if _code(error) != "ResourceNotFoundException":
+            raise
+        existed = False
+    # Also on an existing table: it turns TTL on when it is off.
+    ensure_table(client, table_name)
+    return Provisioned("table", table_name, created=not existed)
+
+
+def ensure_bucket(
+    client: S3Client, bucket: str, region: str | None, cors_origins: Sequence[str] = ("*",)
+) -> Provisioned:
+    """A private bucket that accepts browser uploads from `cors_origins`."""
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    else:
+        return Provisioned("bucket", bucket, created=False)
+    create: dict[str, Any] = {"Bucket": bucket}
+    if region and region != "us-east-1":
+        # us-east-1 is the one region that refuses an explicit location constraint.
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client.create_bucket(**create)
+    except ClientError as error:
+        if _code(error) != "BucketAlreadyOwnedByYou":
+            raise
+        return Provisioned("bucket", bucket, created=False)
+    client.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": list(cors_origins),
+                    "AllowedMethods": CORS_METHODS,
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+    return Provisioned("bucket", bucket, created=True)
+
+
+def ensure_event_bus(client: EventBridgeClient, name: str) -> Provisioned:
+    """The custom bus the relay publishes every domain event to."""
+    try:
+        client.describe_event_bus(Name=name)
+    except ClientError as error:
+        if _code(error) != "ResourceNotFoundException":
+            raise
+    else:
+        return Provisioned("event bus", name, created=False)
+    try:
+        client.create_event_bus(Name=name)
+    except ClientError as error:
+        # Someone else created it between the two calls: it is there, which is the goal.
+        if _code(error) != "ResourceAlreadyExistsException":
+            raise
+        return Provisioned("event bus", name, created=False)
+    return Provisioned("event bus", name, created=True)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

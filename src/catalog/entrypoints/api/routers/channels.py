@@ -1,0 +1,83 @@
+"""Channel orchestration: publication requests (merchants) and listing outcomes (adapters)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from catalog.entrypoints.api.deps import IfMatch, JsonBody, ProductReader, ProductWriter, check_body
+from catalog.entrypoints.api.problems import ApiProblem
+from catalog.entrypoints.api.responses import problem_responses, product_response, request_body
+from catalog.entrypoints.api.schemas import ListingOutcomeReport, ProductView
+from catalog.service import channels as use_cases
+
+JSON_MEDIA = "application/json"
+router = APIRouter(
+    prefix="/v1/merchants/{merchant_id}/products/{product_id}/channels/{channel}",
+    tags=["channels"],
+)
+
+
+@router.post(
+    "/publish",
+    status_code=202,
+    response_model=ProductView,
+    summary="Request publication on a channel",
+    description=(
+        "The listing becomes PENDING and ProductPublicationRequested is emitted; the channel's "
+        "adapter publishes and reports back. Needs a READY or ACTIVE product (409 "
+        "`not-publishable` otherwise). A listing already PENDING or PUBLISHED is left alone."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+)
+def request_publication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
+    product = use_cases.request_publication(
+        access.ctx, access.merchant_id, access.product_id, channel, access.actor, if_match
+    )
+    return product_response(product, access.ctx.assets, status_code=202)
+
+
+@router.post(
+    "/unpublish",
+    status_code=202,
+    response_model=ProductView,
+    summary="Request withdrawal from a channel",
+    description=(
+        "A PENDING or PUBLISHED listing becomes UNPUBLISHING and "
+        "ProductUnpublicationRequested is emitted; otherwise nothing changes."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 412, 422),
+)
+def request_unpublication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
+    product = use_cases.request_unpublication(
+        access.ctx, access.merchant_id, access.product_id, channel, access.actor, if_match
+    )
+    return product_response(product, access.ctx.assets, status_code=202)
+
+
+@router.put(
+    "/listing",
+    response_model=ProductView,
+    summary="Report a listing outcome (channel adapters)",
+    description=(
+        "Only a principal with role `channel:<channel>` may report (403 otherwise). PUBLISHED "
+        "(with `external_id`), FAILED (with `message`) or UNPUBLISHED, for the product version "
+        "the adapter acted on. Idempotent. An outcome older than the listing's current request "
+        "is ignored: 200 with header `Outcome-Ignored: stale` and nothing written."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    openapi_extra=request_body(ListingOutcomeReport, JSON_MEDIA),
+)
+def report_listing(access: ProductReader, channel: str, body: JsonBody) -> Response:
+    if not access.principal.can_report(channel):
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"only the {channel} channel adapter (role channel:{channel}) may report its listing",
+        )
+    check_body(ListingOutcomeReport, body)
+    reported = use_cases.report_outcome(
+        access.ctx, access.merchant_id, access.product_id, channel, body, access.actor
+    )
+    headers = None if reported.applied else {"Outcome-Ignored": "stale"}
+    return product_response(reported.product, access.ctx.assets, headers=headers)
