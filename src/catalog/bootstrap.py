@@ -183,7 +183,9 @@ def aws_region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
-def aws_client(service: str, *, read_timeout: float = 5.0, session: Any = None) -> Any:
+def aws_client(
+    service: str, *, read_timeout: float = 5.0, session: Any = None, **options: Any
+) -> Any:
     """A boto3 client configured for a request path: bounded timeouts, standard retries.
 
     The endpoint comes from botocore itself, which honours AWS_ENDPOINT_URL and
@@ -203,6 +205,7 @@ def aws_client(service: str, *, read_timeout: float = 5.0, session: Any = None) 
         # connection be found dead early instead of on the next request's read timeout.
         tcp_keepalive=True,
         user_agent_extra="catalog",
+        **options,
     )
     return (session or boto3).client(service, config=config)
 
@@ -238,7 +241,8 @@ def _aws_container(settings: Settings) -> Container:
     store = DynamoDbStore(aws_client("dynamodb", session=session), settings.table_name)
     assets = S3AssetStore(
         # Uploads carry up to a few MB: more room than a DynamoDB read.
-        aws_client("s3", read_timeout=15.0, session=session),
+        # SigV4: botocore would otherwise presign with the deprecated SigV2 in us-east-1.
+        aws_client("s3", read_timeout=15.0, session=session, signature_version="s3v4"),
         settings.bucket_name,
         base_url=settings.asset_base_url,
         url_ttl_seconds=settings.asset_url_ttl_seconds,

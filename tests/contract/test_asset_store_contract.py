@@ -1,7 +1,9 @@
-"""The AssetStore port, written once and run against every backend.
+"""The AssetStore and DirectUploads ports, written once and run against every backend.
 
 What the catalog relies on: bytes put under a key are served at url_for(key); url_for is
 computed without touching storage; delete makes the URL stop serving and may be repeated.
+A direct-upload ticket lets a client store one object under its key; read gives the bytes
+back, bounded.
 """
 
 from __future__ import annotations
@@ -9,23 +11,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
 
-from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
+from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore, UploadRefused
 from catalog.adapters.memory.assets import MemoryAssetStore
-from catalog.service.ports import AssetStore
+from catalog.service.ports import AssetStore, DirectUploads
 
 KEY = "acme/01JDX5Q0A1B2C3D4E5F6G7H8J9/01JDX5Q3W8B5Y8Q9N2K7M4R6TZ.png"
 
 
+class UploadingAssetStore(AssetStore, DirectUploads, Protocol):
+    pass
+
+
 @dataclass
 class AssetBackend:
-    store: AssetStore
+    store: UploadingAssetStore
     fetch: Callable[[str], tuple[bytes, str] | None]  # what a client gets at a URL
+    # What a client's form POST of a ticket does: True when the storage accepted the file.
+    upload: Callable[[str, dict[str, str], bytes], bool]
+
+
+def http_upload(url: str, fields: dict[str, str], data: bytes) -> bool:
+    response = httpx.post(url, data=fields, files={"file": ("upload", data)})
+    return response.status_code in (200, 201, 204)
 
 
 def memory_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
@@ -35,7 +48,7 @@ def memory_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
         asset = store.get_by_url(url)
         return (asset.data, asset.content_type) if asset else None
 
-    return AssetBackend(store, fetch)
+    return AssetBackend(store, fetch, store.receive_upload)
 
 
 def local_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
@@ -51,7 +64,15 @@ def local_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
             return None
         return path.read_bytes(), content_type
 
-    return AssetBackend(store, fetch)
+    def upload(url: str, fields: dict[str, str], data: bytes) -> bool:
+        # What POST /assets (routers/assets.py) does with the form.
+        try:
+            store.store_upload(store.verify_upload(fields), data)
+        except UploadRefused:
+            return False
+        return True
+
+    return AssetBackend(store, fetch, upload)
 
 
 def _s3_client(request: pytest.FixtureRequest) -> Any:
@@ -75,7 +96,7 @@ def s3_presigned_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBa
             return None
         return response.content, response.headers["content-type"]
 
-    return AssetBackend(store, fetch)
+    return AssetBackend(store, fetch, http_upload)
 
 
 def s3_cdn_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
@@ -96,7 +117,7 @@ def s3_cdn_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
             return None
         return stored["Body"].read(), stored["ContentType"]
 
-    return AssetBackend(store, fetch)
+    return AssetBackend(store, fetch, http_upload)
 
 
 ASSET_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], AssetBackend]] = {
@@ -150,3 +171,30 @@ def test_objects_are_independent(assets):
     assets.store.delete(KEY)
 
     assert assets.fetch(assets.store.url_for(other)) == (b"b", "image/png")
+
+
+STAGED = "uploads/acme/01JDX5Q0A1B2C3D4E5F6G7H8J9/01JDX5Q3W8B5Y8Q9N2K7M4R6TZ"
+
+
+def test_a_ticket_lets_a_client_store_one_object_under_its_key(assets):
+    url, fields = assets.store.presign_upload(STAGED, "image/png", 1000, 900)
+
+    assert assets.upload(url, fields, b"\x89PNG-uploaded")
+
+    assert assets.store.read(STAGED, 1000) == b"\x89PNG-uploaded"
+
+
+def test_a_ticket_is_bound_to_its_key(assets):
+    url, fields = assets.store.presign_upload(STAGED, "image/png", 1000, 900)
+
+    assert not assets.upload(url, {**fields, "key": STAGED + "-other"}, b"bytes")
+
+    assert assets.store.read(STAGED + "-other", 1000) is None
+
+
+def test_read_is_bounded_and_none_without_an_object(assets):
+    assets.store.put(KEY, b"0123456789", "image/png")
+
+    assert assets.store.read(KEY, 100) == b"0123456789"
+    assert assets.store.read(KEY, 3) == b"0123"
+    assert assets.store.read(KEY.replace(".png", "-missing.png"), 100) is None

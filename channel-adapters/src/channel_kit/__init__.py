@@ -1,0 +1,57 @@
+"""channel_kit: what a catalog channel adapter needs besides the channel itself.
+
+See channel-adapters/README.md for the guide. The public surface is re-exported here.
+"""
+
+from channel_kit.adapter import ChannelAdapter, ChannelRejected, ChannelUnavailable, Published
+from channel_kit.catalog_client import (
+    CatalogClient,
+    CatalogRejected,
+    CatalogUnavailable,
+    ReportAnswer,
+    RetryPolicy,
+)
+from channel_kit.events import CatalogEvent, MalformedEvent
+from channel_kit.processor import EventProcessor, Handling, Result
+from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
+from channel_kit.sqs import sqs_handler
+from channel_kit.stores import (
+    ListingKey,
+    MemorySeenEvents,
+    MemoryVersionLedger,
+    SeenEvents,
+    VersionLedger,
+)
+from channel_kit.view import Image, Listing, Money, ProductView
+from channel_kit.webhook import webhook_app
+
+__all__ = [
+    "CatalogClient",
+    "CatalogEvent",
+    "CatalogRejected",
+    "CatalogUnavailable",
+    "ChannelAdapter",
+    "ChannelRejected",
+    "ChannelUnavailable",
+    "EventProcessor",
+    "Handling",
+    "Image",
+    "Listing",
+    "ListingKey",
+    "MalformedEvent",
+    "MemorySeenEvents",
+    "MemoryVersionLedger",
+    "Money",
+    "ProductView",
+    "Published",
+    "ReportAnswer",
+    "Result",
+    "RetryPolicy",
+    "SeenEvents",
+    "SqliteSeenEvents",
+    "SqliteState",
+    "SqliteVersionLedger",
+    "VersionLedger",
+    "sqs_handler",
+    "webhook_app",
+]

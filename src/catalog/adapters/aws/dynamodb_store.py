@@ -1,0 +1,406 @@
+"""ProductStore on one DynamoDB table, for the AWS deployment.
+
+Semantics are those of the in-memory reference store (adapters/memory/store.py); the shared
+contract suite (tests/contract) holds this one to them too. docs/dynamodb.md describes the
+table, the items and the calls each operation spends: get 1 GetItem, a page 1 Query (plus 1
+BatchGetItem with a channel filter), a commit 1 TransactWriteItems. Nothing here ever scans.
+
+The outbox is written here (one item per event, in the commit's transaction) but read by the
+table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Outbox" in the doc.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from catalog.adapters.aws import dynamodb_items as items
+from catalog.adapters.aws.dynamodb_items import GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK
+from catalog.adapters.aws.dynamodb_items import PK, SK, Item, num_attr, str_attr
+from catalog.adapters.aws.exceptions import (
+    DynamoDbTransactionFailed,
+    ItemTooLarge,
+    TransactionTooLarge,
+)
+from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.domain.history import HistoryEntry
+from catalog.domain.lifecycle import Status
+from catalog.domain.product import Product
+from catalog.service.ports import Change, IdempotencyRecord, StoredPage
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+MAX_TRANSACTION_ITEMS = 100
+MAX_ITEM_BYTES = 400 * 1024
+MAX_BATCH_GET_KEYS = 100
+# Cancellations caused only by other transactions touching the same items are retried this
+# many times; every retry evaluates all conditions again.
+CONFLICT_RETRIES = 3
+CONFLICT_BACKOFF_SECONDS = 0.02
+
+# The roles of the items of one transaction, so cancellation reasons map back to domain errors.
+_PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
+
+
+@dataclass(frozen=True)
+class _Write:
+    role: str
+    action: dict[str, Any]  # one TransactItems entry: {"Put": ...} or {"Delete": ...}
+
+
+class DynamoDbStore:
+    """Products, history, outbox items, sku guards and idempotency records of every merchant.
+
+    `client` is a low-level boto3 DynamoDB client, built and owned by the caller; the store
+    keeps no other state, so one instance serves any number of threads.
+    """
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # ----------------------------------------------------------------- ProductStore
+
+    def get(self, merchant_id: str, product_id: str) -> Product | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=items.product_key(merchant_id, product_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return items.product_from_item(item) if item else None
+
+    def page(
+        self,
+        merchant_id: str,
+        *,
+        status: Status | None,
+        channel: str | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        if channel is not None:
+            return self._channel_page(merchant_id, channel, status, limit, position)
+        if status is None:
+            index, hash_key, range_key = GSI1, GSI1_PK, GSI1_SK
+            partition = items.all_products_partition(merchant_id)
+        else:
+            index, hash_key, range_key = GSI2, GSI2_PK, GSI2_SK
+            partition = items.status_partition(merchant_id, status.value)
+        found, cut_short = self._query_after(index, hash_key, range_key, partition, limit, position)
+        products = [items.product_from_item(item) for item in found]
+        return _page_of(products, limit, cut_short)
+
+    def history(
+        self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
+    ) -> list[HistoryEntry]:
+        partition = items.product_partition(merchant_id, product_id)
+        if before_version is None:
+            condition = "#pk = :pk AND begins_with(#sk, :prefix)"
+            values = {":prefix": str_attr(items.HISTORY_PREFIX)}
+        elif before_version <= 1:
+            return []
+        else:
+            condition = "#pk = :pk AND #sk BETWEEN :first AND :last"
+            values = {
+                ":first": str_attr(items.history_sort_key(1)),
+                ":last": str_attr(items.history_sort_key(before_version - 1)),
+            }
+        entries: list[HistoryEntry] = []
+        start: dict[str, Any] | None = None
+        # History is not in the cost contract; it reads on past DynamoDB's 1 MB per Query so
+        # the caller always gets `limit` entries when there are that many.
+        while len(entries) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+                "ExpressionAttributeValues": {":pk": str_attr(partition), **values},
+                "ScanIndexForward": False,
+                "ConsistentRead": True,
+                "Limit": limit - len(entries),
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            response = self._client.query(**request)
+            entries.extend(items.history_from_item(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return entries
+
+    def idempotency_record(
+        self, merchant_id: str, key: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=items.idempotency_key(merchant_id, key),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        record = items.idempotency_from_item(merchant_id, key, item)
+        # TTL deletes lag behind expiry: an expired record is ignored, not trusted.
+        return record if record.expires_at > now else None
+
+    def commit(self, change: Change) -> None:
+        writes = self._writes(change)
+        if len(writes) > MAX_TRANSACTION_ITEMS:
+            raise TransactionTooLarge(change.product.id, len(writes), MAX_TRANSACTION_ITEMS)
+        request: dict[str, Any] = {
+            "TransactItems": [write.action for write in writes],
+            # botocore retries a failed request with the same token; DynamoDB then answers a
+            # retry of a transaction that did succeed with success instead of applying it twice.
+            "ClientRequestToken": str(uuid.uuid4()),
+        }
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._client.transact_write_items(**request)
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])
+                _raise_domain_error(change, writes, reasons)
+                if not _only_conflicts(reasons) or attempt == CONFLICT_RETRIES:
+                    raise DynamoDbTransactionFailed(change.product.id, reasons) from error
+                logger.info("transaction conflict on product %s; retrying", change.product.id)
+                # A new token: DynamoDB rejects a token reused within 10 minutes for a
+                # transaction that did not succeed? No: it is accepted, but a fresh one keeps
+                # each attempt independent of how DynamoDB remembers the cancelled one.
+                request["ClientRequestToken"] = str(uuid.uuid4())
+                time.sleep(CONFLICT_BACKOFF_SECONDS * (2**attempt) * (1 + random.random()))
+
+    # ----------------------------------------------------------------- internals
+
+    def _writes(self, change: Change) -> list[_Write]:
+        """Every item of the change's transaction, in the order docs/dynamodb.md gives."""
+        product = change.product
+        merchant_id = product.merchant_id
+        product_put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": self._sized(items.product_item(product), f"product {product.id}"),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if change.expected_version == 0:
+            product_put["ConditionExpression"] = "attribute_not_exists(#pk)"
+            product_put["ExpressionAttributeNames"] = {"#pk": PK}
+        else:
+            product_put["ConditionExpression"] = "#version = :expected"
+            product_put["ExpressionAttributeNames"] = {"#version": "version"}
+            product_put["ExpressionAttributeValues"] = {
+                ":expected": num_attr(change.expected_version)
+            }
+        writes = [
+            _Write(_PRODUCT, {"Put": product_put}),
+            _Write(
+                _OTHER,
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": self._sized(
+                            items.history_item(merchant_id, change.history),
+                            f"history entry {change.history.version} of product {product.id}",
+                        ),
+                    }
+                },
+            ),
+        ]
+        for index, event in enumerate(change.events):
+            event_item = items.event_item(event, index, change.history.at)
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, event.id)}},
+                )
+            )
+        for channel in sorted(product.listings):
+            if items.is_live_on(product, channel):
+                action: dict[str, Any] = {
+                    "Put": {"TableName": self._table, "Item": items.listing_item(product, channel)}
+                }
+            else:
+                key = items.listing_key(merchant_id, channel, product.id)
+                action = {"Delete": {"TableName": self._table, "Key": key}}
+            writes.append(_Write(_OTHER, action))
+        if change.expected_version == 0:
+            writes.append(
+                _Write(
+                    _SKU,
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": items.sku_item(product),
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": PK},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                )
+            )
+        record = change.idempotency
+        if record is not None:
+            writes.append(
+                _Write(
+                    _IDEMPOTENCY,
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._sized(
+                                items.idempotency_item(record), f"idempotency record {record.key!r}"
+                            ),
+                            # Free, or held by a record that expired (TTL not yet run): the
+                            # same instant as the embedded store's check, the change's time.
+                            "ConditionExpression": (
+                                "attribute_not_exists(#pk) OR #expires_at <= :now"
+                            ),
+                            "ExpressionAttributeNames": {"#pk": PK, "#expires_at": "expires_at"},
+                            "ExpressionAttributeValues": {
+                                ":now": num_attr(items.micros(change.history.at))
+                            },
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                )
+            )
+        return writes
+
+    @staticmethod
+    def _sized(item: Item, what: str) -> Item:
+        size = items.item_size(item)
+        if size > MAX_ITEM_BYTES:
+            raise ItemTooLarge(what, size, MAX_ITEM_BYTES)
+        return item
+
+    def _query_after(
+        self,
+        index: str | None,
+        hash_key: str,
+        range_key: str,
+        partition: str,
+        limit: int,
+        position: str | None,
+    ) -> tuple[list[Item], bool]:
+        """One Query for up to `limit + 1` items after `position`, in id order. Also tells
+        whether DynamoDB stopped short of that (its 1 MB cap) with more items left."""
+        condition = "#hk = :hk"
+        values = {":hk": str_attr(partition)}
+        if position is not None:
+            condition += " AND #rk > :after"
+            values[":after"] = str_attr(items.sortable_id(position))
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#hk": hash_key, "#rk": range_key}
+            if position is not None
+            else {"#hk": hash_key},
+            "ExpressionAttributeValues": values,
+            "Limit": limit + 1,
+        }
+        if index is None:
+            request["ConsistentRead"] = True
+        else:
+            request["IndexName"] = index  # GSIs only read eventually consistent data
+        response = self._client.query(**request)
+        found = response.get("Items", [])
+        cut_short = len(found) <= limit and "LastEvaluatedKey" in response
+        return found, cut_short
+
+    def _channel_page(
+        self,
+        merchant_id: str,
+        channel: str,
+        status: Status | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        """One Query of the channel's live-listing items, one BatchGetItem of their products."""
+        if status is None:
+            found, cut_short = self._query_after(
+                None, PK, SK, items.channel_partition(merchant_id, channel), limit, position
+            )
+        else:
+            partition = items.channel_status_partition(merchant_id, channel, status.value)
+            found, cut_short = self._query_after(
+                GSI2, GSI2_PK, GSI2_SK, partition, limit, position
+            )
+        more = len(found) > limit or cut_short
+        ids = [item["product_id"]["S"] for item in found[:limit]]
+        by_id = {product.id: product for product in self._batch_get(merchant_id, ids)}
+        # A listing item outlives its listing only if the listing vanished from the document
+        # (docs/dynamodb.md); such products are not live on the channel and are skipped.
+        products = [
+            by_id[product_id]
+            for product_id in ids
+            if product_id in by_id
+            and items.is_live_on(by_id[product_id], channel)
+            and (status is None or by_id[product_id].status is status)
+        ]
+        # The position follows the index, not the products kept, so skipped ones are passed.
+        return StoredPage(products, ids[-1] if more and ids else None)
+
+    def _batch_get(self, merchant_id: str, product_ids: Sequence[str]) -> list[Product]:
+        products: list[Product] = []
+        for start in range(0, len(product_ids), MAX_BATCH_GET_KEYS):
+            keys = [
+                items.product_key(merchant_id, product_id)
+                for product_id in product_ids[start : start + MAX_BATCH_GET_KEYS]
+            ]
+            pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            attempt = 0
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                found = response.get("Responses", {}).get(self._table, [])
+                products.extend(items.product_from_item(item) for item in found)
+                # Keys over the 16 MB answer cap or throttled come back unprocessed.
+                pending = dict(response.get("UnprocessedKeys") or {})
+                if pending:
+                    time.sleep(CONFLICT_BACKOFF_SECONDS * (2 ** min(attempt, 6)))
+                    attempt += 1
+        return products
+
+
+def _page_of(products: list[Product], limit: int, cut_short: bool) -> StoredPage:
+    if len(products) > limit:
+        kept = products[:limit]
+        return StoredPage(kept, kept[-1].id)
+    if cut_short and products:
+        return StoredPage(products, products[-1].id)
+    return StoredPage(products, None)
+
+
+def _raise_domain_error(
+    change: Change, writes: Sequence[_Write], reasons: Sequence[dict[str, Any]]
+) -> None:
+    """Raise the domain error a failed condition means, in the embedded store's precedence:
+    version, then idempotency key, then sku. Returns when no condition failed."""
+    failed = {
+        write.role
+        for write, reason in zip(writes, reasons, strict=False)
+        if reason.get("Code") == "ConditionalCheckFailed"
+    }
+    product = change.product
+    if _PRODUCT in failed:
+        raise VersionConflict(product.id, change.expected_version)
+    if _IDEMPOTENCY in failed:
+        assert change.idempotency is not None
+        raise IdempotencyKeyRaced(change.idempotency.key)
+    if _SKU in failed:
+        raise DuplicateSku(product.sku)
+
+
+def _only_conflicts(reasons: Sequence[dict[str, Any]]) -> bool:
+    codes = {reason.get("Code", "None") for reason in reasons} - {"None"}
+    return codes == {"TransactionConflict"}
