@@ -177,9 +177,8 @@ class DynamoDbStore:
                 if not _only_conflicts(reasons) or attempt == CONFLICT_RETRIES:
                     raise DynamoDbTransactionFailed(change.product.id, reasons) from error
                 logger.info("transaction conflict on product %s; retrying", change.product.id)
-                # A new token: DynamoDB rejects a token reused within 10 minutes for a
-                # transaction that did not succeed? No: it is accepted, but a fresh one keeps
-                # each attempt independent of how DynamoDB remembers the cancelled one.
+                # Each attempt has its own token: this one is a new transaction, not a
+                # repeat of the cancelled one.
                 request["ClientRequestToken"] = str(uuid.uuid4())
                 time.sleep(CONFLICT_BACKOFF_SECONDS * (2**attempt) * (1 + random.random()))
 
@@ -333,9 +332,7 @@ class DynamoDbStore:
             )
         else:
             partition = items.channel_status_partition(merchant_id, channel, status.value)
-            found, cut_short = self._query_after(
-                GSI2, GSI2_PK, GSI2_SK, partition, limit, position
-            )
+            found, cut_short = self._query_after(GSI2, GSI2_PK, GSI2_SK, partition, limit, position)
         more = len(found) > limit or cut_short
         ids = [item["product_id"]["S"] for item in found[:limit]]
         by_id = {product.id: product for product in self._batch_get(merchant_id, ids)}
