@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -210,6 +211,29 @@ def aws_client(
     return (session or boto3).client(service, config=config)
 
 
+class LazyClient:
+    """A boto3 client created on first use, for a port that many requests never touch.
+
+    Creating a client loads its service model (S3's is large): a cold Lambda container whose
+    first requests never reach S3 (reads behind a CDN, JSON writes) does not pay for it.
+    """
+
+    def __init__(self, create: Callable[[], Any], lock: threading.Lock) -> None:
+        self._create = create
+        self._lock = lock
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for the client's attributes (methods, meta, exceptions).
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._create()
+                client = self._client
+        return getattr(client, name)
+
+
 def cursor_secret(settings: Settings) -> bytes:
     """CATALOG_CURSOR_SECRET, which every container serving the API must share."""
     secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else ""
@@ -238,11 +262,17 @@ def _aws_container(settings: Settings) -> Container:
     tokens = token_verifier(settings)
     # One session for both clients: they share its credential resolution and loaded models.
     session = boto3.session.Session()
-    store = DynamoDbStore(aws_client("dynamodb", session=session), settings.table_name)
+    # Nearly every route reads or writes DynamoDB: its client is built now, with the app.
+    dynamodb = aws_client("dynamodb", session=session)
+    s3 = LazyClient(
+        # Uploads carry up to a few MB: more room than a DynamoDB read. SigV4: botocore would
+        # otherwise presign URLs with the deprecated SigV2 in us-east-1.
+        lambda: aws_client("s3", read_timeout=15.0, session=session, signature_version="s3v4"),
+        threading.Lock(),
+    )
+    store = DynamoDbStore(dynamodb, settings.table_name)
     assets = S3AssetStore(
-        # Uploads carry up to a few MB: more room than a DynamoDB read.
-        # SigV4: botocore would otherwise presign with the deprecated SigV2 in us-east-1.
-        aws_client("s3", read_timeout=15.0, session=session, signature_version="s3v4"),
+        s3,  # type: ignore[arg-type]  # a stand-in with the client's interface
         settings.bucket_name,
         base_url=settings.asset_base_url,
         url_ttl_seconds=settings.asset_url_ttl_seconds,

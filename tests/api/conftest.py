@@ -35,7 +35,7 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(params=list(BACKENDS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
-    with BACKENDS[request.param](tmp_path) as store:
+    with BACKENDS[request.param](request, tmp_path) as store:
         yield store
 
 

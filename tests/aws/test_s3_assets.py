@@ -147,6 +147,7 @@ def test_upload_ticket_is_a_presigned_post_limited_to_key_type_and_size(store, c
     url, fields = store.presign_upload("uploads/acme/p/u1", "image/png", 5000, 900)
 
     assert calls.operations == []
+    assert url.endswith("/" + BUCKET)
     assert fields["key"] == "uploads/acme/p/u1"
     assert fields["Content-Type"] == "image/png"
     policy = json.loads(base64.b64decode(fields["policy"]))

@@ -1,7 +1,8 @@
 """Backends under contract, and builders of the changes the tests commit.
 
-Every test in this package runs once per backend. Adding a backend (e.g. "aws" against
-moto) is one more entry in BACKENDS, plus PERSISTENT if its data outlives the store object.
+Every test in this package runs once per backend. Adding a backend is one more entry in
+BACKENDS, plus PERSISTENT if its data outlives the store object, plus OUTBOXES if the embedded
+relay can consume it.
 """
 
 from __future__ import annotations
@@ -21,21 +22,33 @@ from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Money
 from catalog.service.ports import Change, IdempotencyRecord
-from tests.backends import BACKENDS, PERSISTENT, CatalogStore
+from tests.backends import BACKENDS, OUTBOXES, PERSISTENT, PERSISTENT_OUTBOXES, CatalogStore
 
 
-@pytest.fixture(params=list(BACKENDS))
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every backend runs every suite here, except that the Outbox contract (the embedded
+    relay's outbox) runs only on backends that are one (OUTBOXES)."""
+    outbox_suite = metafunc.module.__name__.endswith(".test_outbox_contract")
+    if "store" in metafunc.fixturenames:
+        names = OUTBOXES if outbox_suite else list(BACKENDS)
+        metafunc.parametrize("store", names, indirect=True)
+    if "reopen" in metafunc.fixturenames:
+        names = PERSISTENT_OUTBOXES if outbox_suite else PERSISTENT
+        metafunc.parametrize("reopen", names, indirect=True)
+
+
+@pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
-    with BACKENDS[request.param](tmp_path) as opened:
+    with BACKENDS[request.param](request, tmp_path) as opened:
         yield opened
 
 
-@pytest.fixture(params=PERSISTENT)
+@pytest.fixture
 def reopen(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Callable[[], AbstractContextManager[CatalogStore]]:
     """Opens a new store on the same storage each time it is called."""
-    return partial(BACKENDS[request.param], tmp_path)
+    return partial(BACKENDS[request.param], request, tmp_path)
 
 
 # ---------------------------------------------------------------------- builders

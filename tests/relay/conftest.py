@@ -14,15 +14,15 @@ from catalog.domain.events import DomainEvent
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import Money
 from catalog.service.ports import Change, OutboxRecord
-from tests.backends import BACKENDS, CatalogStore
+from tests.backends import BACKENDS, OUTBOXES, CatalogStore
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 WAIT = 5.0  # seconds a test waits for the relay thread before failing (never reached if healthy)
 
 
-@pytest.fixture(params=list(BACKENDS))
+@pytest.fixture(params=OUTBOXES)  # the embedded relay's outboxes; AWS relays from its stream
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
-    with BACKENDS[request.param](tmp_path) as opened:
+    with BACKENDS[request.param](request, tmp_path) as opened:
         yield opened
 
 

@@ -12,7 +12,7 @@ from channel_kit.catalog_client import (
     RetryPolicy,
 )
 from channel_kit.events import CatalogEvent, MalformedEvent
-from channel_kit.processor import EventProcessor, Handling, Result
+from channel_kit.processor import EventHandler, EventProcessor, Handling, Result
 from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
 from channel_kit.sqs import sqs_handler
 from channel_kit.stores import (
@@ -33,6 +33,7 @@ __all__ = [
     "ChannelAdapter",
     "ChannelRejected",
     "ChannelUnavailable",
+    "EventHandler",
     "EventProcessor",
     "Handling",
     "Image",

@@ -17,7 +17,8 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 from tenacity.wait import WaitBaseT
 
@@ -45,11 +46,15 @@ class _Transient(Exception):
         self.response = response
 
 
+#: Backoff between attempts: 0.2 s doubling up to 5 s, with jitter (a few seconds in all).
+DEFAULT_WAIT: WaitBaseT = wait_exponential(multiplier=0.2, max=5.0) + wait_random(0, 0.2)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
     #: tenacity wait strategy; tests pass `tenacity.wait_none()`.
-    wait: WaitBaseT = wait_exponential_jitter(initial=0.2, max=5.0)
+    wait: WaitBaseT = DEFAULT_WAIT
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 from channel_kit.adapter import ChannelAdapter, ChannelRejected
 from channel_kit.catalog_client import CatalogClient, CatalogRejected, OutcomeState
@@ -43,7 +43,7 @@ from channel_kit.view import ProductView
 log = logging.getLogger("channel_kit")
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     HANDLED = "handled"
     DUPLICATE = "duplicate"
     STALE = "stale"
@@ -60,6 +60,16 @@ class Handling:
     #: The outcome reported to the catalog (PUBLISHED, FAILED, UNPUBLISHED), if any.
     outcome: str | None = None
     detail: str | None = None
+
+
+@runtime_checkable
+class EventHandler(Protocol):
+    """What the intakes need: `EventProcessor`, or any stand-in with the same two members."""
+
+    @property
+    def channel(self) -> str: ...
+
+    def handle(self, cloud_event: Mapping[str, Any]) -> Handling: ...
 
 
 class EventProcessor:
@@ -101,8 +111,11 @@ class EventProcessor:
         newest = self._versions.newest(key)
         if newest is not None and event.version < newest:
             log.info(
-                "%s: %s v%d is older than v%d, dropped", self.channel, event.type,
-                event.version, newest,
+                "%s: %s v%d is older than v%d, dropped",
+                self.channel,
+                event.type,
+                event.version,
+                newest,
             )
             self._seen.remember(event.id)
             return Handling(Result.STALE, event.id, detail=f"newest handled: v{newest}")
@@ -146,7 +159,9 @@ class EventProcessor:
             self._report(view, "FAILED", message=error.message)
             return Handling(Result.HANDLED, event.id, action, "FAILED", error.message)
         answer = self._report(
-            view, "PUBLISHED", external_id=published.external_id,
+            view,
+            "PUBLISHED",
+            external_id=published.external_id,
             external_url=published.external_url,
         )
         if answer and not existing:
@@ -157,7 +172,9 @@ class EventProcessor:
             return Handling(Result.HANDLED, event.id, action, None, "superseded, withdrawn")
         return Handling(Result.HANDLED, event.id, action, "PUBLISHED", published.external_id)
 
-    def _withdraw(self, event: CatalogEvent, view: ProductView, external_id: str | None) -> Handling:
+    def _withdraw(
+        self, event: CatalogEvent, view: ProductView, external_id: str | None
+    ) -> Handling:
         if external_id:
             try:
                 self.adapter.unpublish(view, external_id)
@@ -178,11 +195,21 @@ class EventProcessor:
     ) -> bool:
         """Report an outcome; True when the catalog ignored it as superseded."""
         answer = self._catalog.report(
-            view.merchant_id, view.id, self.channel, state, view.version,
-            external_id=external_id, external_url=external_url, message=message,
+            view.merchant_id,
+            view.id,
+            self.channel,
+            state,
+            view.version,
+            external_id=external_id,
+            external_url=external_url,
+            message=message,
         )
         log.info(
-            "%s: reported %s for %s v%d%s", self.channel, state, view.id, view.version,
+            "%s: reported %s for %s v%d%s",
+            self.channel,
+            state,
+            view.id,
+            view.version,
             " (ignored: superseded)" if answer.ignored_as_stale else "",
         )
         return answer.ignored_as_stale

@@ -19,24 +19,28 @@ from typing import Any
 
 from channel_kit.adapter import ChannelUnavailable
 from channel_kit.catalog_client import CatalogRejected, CatalogUnavailable
-from channel_kit.processor import EventProcessor
+from channel_kit.processor import EventHandler
 
 log = logging.getLogger("channel_kit.sqs")
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, list[dict[str, str]]]]
 
 
-def sqs_handler(processor: EventProcessor | Callable[[], EventProcessor]) -> LambdaHandler:
+def sqs_handler(processor: EventHandler | Callable[[], EventHandler]) -> LambdaHandler:
     """A Lambda handler for SQS batches of EventBridge events.
 
     Pass the processor, or a zero-argument factory building it on the first invocation
     (keeps the module import cheap and testable: nothing is built at import time)."""
-    built: list[EventProcessor] = [processor] if isinstance(processor, EventProcessor) else []
+    built: list[EventHandler] = []
+    factory: Callable[[], EventHandler] | None = None
+    if isinstance(processor, EventHandler):
+        built.append(processor)
+    else:
+        factory = processor
 
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-        if not built:
-            assert callable(processor)
-            built.append(processor())
+        if not built and factory is not None:
+            built.append(factory())
         failures: list[dict[str, str]] = []
         for record in event.get("Records", []):
             message_id = record["messageId"]

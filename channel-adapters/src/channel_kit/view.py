@@ -16,8 +16,10 @@ from typing import Any
 # channels want major units (Mercado Libre a JSON number, Meta "12.99 USD").
 _EXPONENTS: dict[str, int] = {
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI"]
-        + ["VND", "VUV", "XAF", "XOF", "XPF"],
+        [
+            *("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX"),
+            *("UYI", "VND", "VUV", "XAF", "XOF", "XPF"),
+        ],
         0,
     ),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),

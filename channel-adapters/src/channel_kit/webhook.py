@@ -26,12 +26,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from channel_kit.adapter import ChannelUnavailable
 from channel_kit.catalog_client import CatalogRejected, CatalogUnavailable
-from channel_kit.processor import EventProcessor
+from channel_kit.processor import EventHandler
 
 log = logging.getLogger("channel_kit.webhook")
 
 
-def webhook_app(processor: EventProcessor, secret: str, path: str = "/events") -> FastAPI:
+def webhook_app(processor: EventHandler, secret: str, path: str = "/events") -> FastAPI:
     """An ASGI app receiving the catalog's webhooks at `path` (POST), plus `GET /health`.
 
     `secret` is the catalog's `CATALOG_WEBHOOK_SECRET` (`whsec_...`), or what

@@ -3,8 +3,9 @@
 `handler` is the function Lambda calls. Settings, boto3 clients and the app are built on the
 first invocation and kept for the container's life; importing this module builds nothing
 (tests, tools and the cold-start benchmark import it freely). Modules are imported here at
-the top, though: Lambda runs imports in its init phase, and the composition root keeps the
-heavy optional ones (Pillow, PyJWT, the embedded adapters) off this path entirely.
+the top, though, the AWS adapters included: Lambda runs imports in its init phase, with a
+full vCPU whatever the memory setting. The composition root keeps the optional heavy ones
+(Pillow, PyJWT, httpx, the embedded adapters) off this path entirely.
 
 Each invocation logs one JSON line (Powertools Logger, correlation id = API Gateway's request
 id) and publishes CloudWatch metrics through the embedded metric format (namespace Catalog):
@@ -13,24 +14,43 @@ Requests, Status2xx/3xx/4xx/5xx, Latency, and ColdStart once per container.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
+import catalog.adapters.aws.dynamodb_store
+import catalog.adapters.aws.s3_assets
 from catalog.bootstrap import ConfigurationError, build_container
 from catalog.entrypoints.api.app import create_app
 from catalog.settings import Settings
+
+# Loaded in the init phase rather than by the first invocation, which builds the container.
+PRELOADED = (boto3, catalog.adapters.aws.dynamodb_store, catalog.adapters.aws.s3_assets)
 
 SERVICE = "catalog-api"
 METRICS_NAMESPACE = "Catalog"
 # Bodies of these types go back to API Gateway as text, the rest base64-encoded; "+json"
 # covers application/problem+json.
 TEXT_MEDIA_TYPES = [*DEFAULT_TEXT_MIME_TYPES, "+json"]
+
+
+class _Stdout:
+    """sys.stdout as it is at each write. Powertools binds a service's log handler once per
+    process; resolving the stream late keeps logs flowing wherever stdout goes now (test
+    runners swap it per test; on Lambda it never changes)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,7 @@ def _start(settings: Settings) -> _Runtime:
     )
     return _Runtime(
         asgi=asgi,
-        logger=Logger(service=SERVICE),
+        logger=Logger(service=SERVICE, stream=_Stdout()),  # type: ignore[arg-type]
         metrics=Metrics(namespace=METRICS_NAMESPACE, service=SERVICE),
     )
 

@@ -23,8 +23,19 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from catalog.adapters.aws import dynamodb_items as items
-from catalog.adapters.aws.dynamodb_items import GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK
-from catalog.adapters.aws.dynamodb_items import PK, SK, Item, num_attr, str_attr
+from catalog.adapters.aws.dynamodb_items import (
+    GSI1,
+    GSI1_PK,
+    GSI1_SK,
+    GSI2,
+    GSI2_PK,
+    GSI2_SK,
+    PK,
+    SK,
+    Item,
+    num_attr,
+    str_attr,
+)
 from catalog.adapters.aws.exceptions import (
     DynamoDbTransactionFailed,
     ItemTooLarge,
@@ -172,7 +183,7 @@ class DynamoDbStore:
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
-                reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])
+                reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
                 _raise_domain_error(change, writes, reasons)
                 if not _only_conflicts(reasons) or attempt == CONFLICT_RETRIES:
                     raise DynamoDbTransactionFailed(change.product.id, reasons) from error

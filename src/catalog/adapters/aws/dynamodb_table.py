@@ -7,10 +7,20 @@ sure its TTL is on.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
-from catalog.adapters.aws.dynamodb_items import GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK
-from catalog.adapters.aws.dynamodb_items import PK, SK, TTL
+from catalog.adapters.aws.dynamodb_items import (
+    GSI1,
+    GSI1_PK,
+    GSI1_SK,
+    GSI2,
+    GSI2_PK,
+    GSI2_SK,
+    PK,
+    SK,
+    TTL,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,7 +31,8 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> None:
     exists, wait until it is ACTIVE, and enable its TTL if it is off. Safe to run concurrently
     and repeatedly."""
     errors = client.exceptions
-    try:
+    # ResourceInUse: it exists, or another process is creating it right now.
+    with contextlib.suppress(errors.ResourceInUseException):
         client.create_table(
             TableName=table_name,
             BillingMode="PAY_PER_REQUEST",
@@ -50,8 +61,6 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> None:
             ],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
-    except errors.ResourceInUseException:
-        pass  # it exists, or another process is creating it right now
     client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
     )

@@ -19,7 +19,14 @@ from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.openapi import build_openapi
 from catalog.entrypoints.api.problems import install_problem_handlers
-from catalog.entrypoints.api.routers import channels, health, history, images, products
+from catalog.entrypoints.api.routers import (
+    channels,
+    health,
+    history,
+    images,
+    products,
+    uploads,
+)
 
 TITLE = "Product Catalog API"
 DESCRIPTION = f"""
@@ -85,23 +92,22 @@ def create_app(container: Container) -> FastAPI:
     app.state.inline_reads = container.settings.backend != "aws"
 
     install_problem_handlers(app)
-    app.add_middleware(
-        BodySizeLimit,
-        default=limits.MAX_JSON_BODY_BYTES,
-        routes=[("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)],
-    )
+    upload_limits = [("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)]
 
     # Routes are matched in order: the hottest (GET product) first.
     app.include_router(products.router)
     app.include_router(history.router)
     app.include_router(images.router)
+    app.include_router(uploads.router)
     app.include_router(channels.router)
     app.include_router(health.router)
     if container.local_assets is not None:
-        # Only the embedded deployment serves image bytes itself.
+        # Only the embedded deployment serves (and receives direct uploads of) image bytes.
         from catalog.entrypoints.api.routers import assets
 
         app.include_router(assets.router, tags=["assets"])
+        upload_limits.append(("POST", assets.UPLOAD_PATH_PATTERN, assets.MAX_UPLOAD_BODY_BYTES))
+    app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
 
     install_docs(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -22,6 +22,7 @@ from catalog.adapters.embedded.local_assets import (
 )
 from catalog.domain import limits
 from catalog.entrypoints.api.problems import problem_response
+from catalog.entrypoints.api.responses import problem_responses
 
 router = APIRouter()
 
@@ -131,6 +132,27 @@ def _refused(request: Request, refusal: UploadRefused) -> JSONResponse:
         "signed ticket is the permission. Then confirm the upload to reference the image."
     ),
     response_class=Response,
+    responses={
+        204: {"description": "Stored"},
+        **problem_responses(400, 403, 413),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [*_POLICY_FIELDS, "file"],
+                        "properties": {
+                            **{name: {"type": "string"} for name in _POLICY_FIELDS},
+                            "file": {"type": "string", "format": "binary"},
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def receive_upload(request: Request, assets: LocalAssets) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

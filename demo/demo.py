@@ -1,0 +1,510 @@
+"""End-to-end demo: one product through DRAFT -> READY -> ACTIVE on two channels -> updated ->
+INACTIVE with both listings withdrawn, printing each catalog event as it is delivered.
+
+It starts, all on 127.0.0.1 ports picked at random:
+
+- the embedded catalog (`catalog serve`, a temporary data folder) with its webhooks pointing at
+  the two adapters and an explicit webhook signing secret;
+- the fakes of Mercado Libre's items API and of Meta's Catalog Batch API;
+- the Mercado Libre and Meta adapters (channel_kit webhook apps) with channel tokens;
+- a third webhook receiver that prints each event as the catalog delivers it (first in
+  `CATALOG_WEBHOOK_URLS`, so an event shows just before the adapters act on it).
+
+Then it drives the catalog's HTTP API as a merchant would and waits, at each step, for the
+adapters' outcomes to show in the product and in the fakes. `--report FILE` writes what was
+observed as JSON (the end-to-end test reads it). Exit status 0 means every step was seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from channel_fakes import FakeMercadoLibre, FakeMetaCatalog
+from channel_kit import (
+    CatalogClient,
+    ChannelAdapter,
+    EventProcessor,
+    Handling,
+    MemorySeenEvents,
+    MemoryVersionLedger,
+    webhook_app,
+)
+from fastapi import FastAPI, Request, Response
+from mercadolibre_adapter import MercadoLibreAdapter, MercadoLibreSettings
+from meta_adapter import MetaCatalogAdapter, MetaSettings
+from standardwebhooks import Webhook, WebhookVerificationError
+
+MERCHANT = "acme"
+CHANNELS = ("mercadolibre", "meta")
+WAIT_SECONDS = 30.0
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", type=Path, help="write what was observed here, as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the catalog's data folder")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="    [adapter] %(message)s", stream=sys.stdout)
+    for noisy in ("httpx", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    data_dir = Path(tempfile.mkdtemp(prefix="catalog-demo-"))
+    try:
+        with Stack(data_dir) as stack:
+            report = walk(stack)
+    except DemoFailed as error:
+        print(f"\nDEMO FAILED: {error}", file=sys.stderr)
+        print(f"catalog log: {data_dir / 'serve.log'}", file=sys.stderr)
+        return 1
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2))
+    if args.keep:
+        print(f"data folder kept: {data_dir}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print("\nDemo complete: every step confirmed by the catalog and by both channels.")
+    return 0
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+def walk(stack: Stack) -> dict[str, Any]:
+    api = stack.merchant_api
+    report: dict[str, Any] = {}
+
+    step("1. Register a product (DRAFT)")
+    product = expect(
+        api.post(
+            f"/v1/merchants/{MERCHANT}/products",
+            json={
+                "sku": "TS-1",
+                "name": "Trail shoe",
+                "description": "A light trail running shoe with a grippy sole.",
+                "price": {"amount": 12999, "currency": "USD"},
+                "attributes": {
+                    "brand": "Acme",
+                    "model": "Trail 1",
+                    "condition": "new",
+                    "available_quantity": 5,
+                    "link": "https://shop.acme.example/products/ts-1",
+                },
+                # What Mercado Libre needs and the catalog does not model.
+                "channel_overrides": {
+                    "mercadolibre": {
+                        "price": {"amount": 11999, "currency": "USD"},
+                        "attributes": {
+                            "category_id": "MLA109027",
+                            "listing_type_id": "gold_special",
+                        },
+                    }
+                },
+            },
+        ),
+        201,
+    )
+    path = f"/v1/merchants/{MERCHANT}/products/{product['id']}"
+    show(stack.settle(path))
+
+    step("2. Add an image, then mark it READY")
+    expect(api.post(f"{path}/images", files={"file": ("shoe.png", png(), "image/png")}), 201)
+    expect(api.post(f"{path}/status", json={"status": "READY"}), 200)
+    show(stack.settle(path))
+
+    step("3. Publish on Mercado Libre and Meta (ACTIVE once the first is confirmed)")
+    for channel in CHANNELS:
+        expect(api.post(f"{path}/channels/{channel}/publish"), 202)
+    product = stack.wait_for_product(
+        path,
+        "both listings PUBLISHED and the product ACTIVE",
+        lambda p: p["status"] == "ACTIVE" and listing_states(p) == ["PUBLISHED", "PUBLISHED"],
+    )
+    show(stack.settle(path))
+    ml_item_id = product["listings"]["mercadolibre"]["external_id"]
+    meta_retailer_id = product["listings"]["meta"]["external_id"]
+    report["published"] = {
+        "product": product,
+        "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
+        "meta_item": dict(stack.meta.items[meta_retailer_id]),
+    }
+    print(
+        f"    Mercado Libre item {ml_item_id}: {stack.mercadolibre.items[ml_item_id]['permalink']}"
+    )
+    print(
+        f"    Meta catalog item {meta_retailer_id}: {stack.meta.items[meta_retailer_id]['price']}"
+    )
+
+    step("4. Update the price: both channels resync")
+    expect(api.patch(path, json={"price": {"amount": 10999}}), 200)
+    # The Mercado Libre override keeps its own price; change it there too.
+    expect(
+        api.patch(
+            path,
+            json={"channel_overrides": {"mercadolibre": {"price": {"amount": 9999}}}},
+        ),
+        200,
+    )
+    stack.wait(
+        "the new prices on both channels",
+        lambda: (
+            stack.mercadolibre.items[ml_item_id]["price"] == 99.99
+            and stack.meta.items.get(meta_retailer_id, {}).get("price") == "109.99 USD"
+        ),
+    )
+    # A resync confirmed PUBLISHED again changes nothing in the catalog: no new version.
+    product = stack.settle(path)
+    if listing_states(product) != ["PUBLISHED", "PUBLISHED"]:
+        raise DemoFailed(f"a listing left PUBLISHED during the resync: {product['listings']}")
+    show(product)
+    report["updated"] = {
+        "product": product,
+        "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
+        "meta_item": dict(stack.meta.items[meta_retailer_id]),
+    }
+
+    step("5. Deactivate (INACTIVE): both listings are withdrawn")
+    expect(api.delete(path), 200)
+    product = stack.wait_for_product(
+        path,
+        "both listings UNPUBLISHED",
+        lambda p: listing_states(p) == ["UNPUBLISHED", "UNPUBLISHED"],
+    )
+    product = stack.settle(path)
+    show(product)
+    print(f"    Mercado Libre item {ml_item_id}: {stack.mercadolibre.items[ml_item_id]['status']}")
+    print(f"    Meta catalog item {meta_retailer_id}: {meta_retailer_id in stack.meta.items}")
+    report["deactivated"] = {
+        "product": product,
+        "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
+        "meta_item_present": meta_retailer_id in stack.meta.items,
+    }
+    report["events"] = list(stack.events)
+    return report
+
+
+def listing_states(product: dict[str, Any]) -> list[str | None]:
+    listings = product.get("listings") or {}
+    return [(listings.get(c) or {}).get("state") for c in CHANNELS]
+
+
+def step(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def show(product: dict[str, Any]) -> None:
+    listings = ", ".join(
+        f"{channel}={listing['state']}" for channel, listing in product["listings"].items()
+    )
+    print(
+        f"    product v{product['version']} {product['status']}"
+        + (f"; listings: {listings}" if listings else ""),
+        flush=True,
+    )
+
+
+def expect(response: httpx.Response, status: int) -> dict[str, Any]:
+    if response.status_code != status:
+        raise DemoFailed(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code}, expected {status}: {response.text}"
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def png(size: int = 8) -> bytes:
+    """A small red PNG, built by hand (the catalog reads its real width and height)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * size for _ in range(size))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def describe(event: dict[str, Any]) -> str:
+    data = event["data"]
+    extra = {
+        "ProductCreated": lambda: f"sku={data.get('sku')}",
+        "ProductStatusChanged": lambda: f"{data.get('from_status')} -> {data.get('to_status')}",
+        "ProductDeactivated": lambda: f"{data.get('from_status')} -> INACTIVE",
+        "ProductUpdated": lambda: f"{data.get('changed_fields')} resync {data.get('channels')}",
+        "ProductPublicationRequested": lambda: f"channel={data.get('channel')}",
+        "ProductUnpublicationRequested": lambda: f"channel={data.get('channel')}",
+        "ProductPublished": lambda: f"channel={data.get('channel')} id={data.get('external_id')}",
+        "ProductPublicationFailed": lambda: f"channel={data.get('channel')}: {data.get('message')}",
+        "ProductUnpublished": lambda: f"channel={data.get('channel')}",
+    }.get(event["type"], lambda: "")()
+    return f"  [event] v{data['version']:<3} {event['type']:<30} {extra}"
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+class Recorded:
+    """Wraps an adapter's processor to know which events it has answered."""
+
+    def __init__(self, processor: EventProcessor) -> None:
+        self.processor = processor
+        self.channel = processor.channel
+        self.handled: set[str] = set()
+
+    def handle(self, cloud_event: Mapping[str, Any]) -> Handling:
+        handling = self.processor.handle(cloud_event)
+        self.handled.add(str(cloud_event.get("id")))
+        return handling
+
+
+class Stack:
+    """Everything the demo runs, started in order and stopped in reverse."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        self.mercadolibre = FakeMercadoLibre()
+        self.meta = FakeMetaCatalog()
+        self.events: list[dict[str, Any]] = []
+        self.adapters: list[Recorded] = []
+        self._exit = ExitStack()
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        enter = self._exit.enter_context
+        ml_url = enter(serve(self.mercadolibre.app))
+        meta_url = enter(serve(self.meta.app))
+        printer_url = enter(serve(self._event_printer()))
+        adapter_sockets = {channel: listening_socket() for channel in CHANNELS}
+        webhook_urls = [f"{printer_url}/events"] + [
+            f"http://127.0.0.1:{sock.getsockname()[1]}/events" for sock in adapter_sockets.values()
+        ]
+        catalog_port = free_port()
+        self.catalog_url = f"http://127.0.0.1:{catalog_port}"
+        self._start_catalog(catalog_port, ",".join(webhook_urls))
+
+        http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
+        self._exit.callback(http.close)
+        adapters: dict[str, ChannelAdapter] = {
+            "mercadolibre": MercadoLibreAdapter(
+                MercadoLibreSettings(access_token=self.mercadolibre.access_token, api_url=ml_url),
+                http,
+            ),
+            "meta": MetaCatalogAdapter(
+                MetaSettings(
+                    access_token=self.meta.access_token,
+                    catalog_id=self.meta.catalog_id,
+                    graph_url=meta_url,
+                    status_interval=0.05,
+                ),
+                http,
+            ),
+        }
+        for channel, adapter in adapters.items():
+            token = self.cli("token", "--merchant", "any", "--role", f"channel:{channel}")
+            processor = EventProcessor(
+                adapter,
+                CatalogClient(self.catalog_url, token, http),
+                MemorySeenEvents(),
+                MemoryVersionLedger(),
+            )
+            recorded = Recorded(processor)
+            self.adapters.append(recorded)
+            enter(serve(webhook_app(recorded, self.secret), adapter_sockets[channel]))
+        merchant_token = self.cli("token", "--merchant", MERCHANT)
+        self.merchant_api = httpx.Client(
+            base_url=self.catalog_url,
+            headers={"Authorization": f"Bearer {merchant_token}"},
+            timeout=10.0,
+        )
+        self._exit.callback(self.merchant_api.close)
+
+    def _catalog_command(self) -> list[str]:
+        beside = Path(sys.executable).with_name("catalog")
+        if beside.exists():
+            return [str(beside)]
+        found = shutil.which("catalog")
+        return [found] if found else [sys.executable, "-m", "catalog.entrypoints.cli"]
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
+        env.update(CATALOG_DATA_DIR=str(self.data_dir), CATALOG_WEBHOOK_SECRET=self.secret)
+        env.update(extra)
+        return env
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [*self._catalog_command(), *args],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise DemoFailed(f"catalog {' '.join(args)} failed: {result.stderr}")
+        return result.stdout.strip()
+
+    def _start_catalog(self, port: int, webhook_urls: str) -> None:
+        log = (self.data_dir / "serve.log").open("w")
+        self._exit.callback(log.close)
+        process = subprocess.Popen(
+            [*self._catalog_command(), "serve", "--port", str(port), "--log-level", "warning"],
+            env=self._env(CATALOG_WEBHOOK_URLS=webhook_urls),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._exit.callback(stop_process, process)
+        print(f"catalog: {self.catalog_url} (data in {self.data_dir})")
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise DemoFailed(f"catalog serve exited with {process.returncode}")
+            try:
+                return httpx.get(f"{self.catalog_url}/health", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self.wait("the catalog to answer /health", healthy)
+
+    def _event_printer(self) -> Any:
+        """A webhook receiver that prints each event: listed first in CATALOG_WEBHOOK_URLS,
+        it gets every event just before the adapters do."""
+        verifier = Webhook(self.secret)
+        app = FastAPI()
+
+        @app.post("/events")
+        async def receive(request: Request) -> Response:
+            try:
+                event = verifier.verify(await request.body(), dict(request.headers))
+            except WebhookVerificationError:
+                return Response(status_code=401)
+            if event["id"] not in {e["id"] for e in self.events}:
+                self.events.append(event)
+                print(describe(event), flush=True)
+            return Response(status_code=204)
+
+        return app
+
+    def wait(self, what: str, condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"gave up waiting for {what}")
+            time.sleep(0.05)
+
+    def settle(self, path: str) -> dict[str, Any]:
+        """Wait until every event up to the product's current version was printed and
+        answered by both adapters; the product as it then is."""
+        latest: list[dict[str, Any]] = []
+
+        def settled() -> bool:
+            latest[:] = [expect(self.merchant_api.get(path), 200)]
+            printed = {event["id"] for event in self.events}
+            newest = max((event["data"]["version"] for event in self.events), default=0)
+            return newest >= latest[0]["version"] and all(
+                printed <= adapter.handled for adapter in self.adapters
+            )
+
+        self.wait("the adapters to answer every event", settled)
+        return latest[0]
+
+    def wait_for_product(
+        self, path: str, what: str, condition: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        seen: list[dict[str, Any]] = []
+
+        def check() -> bool:
+            seen[:] = [expect(self.merchant_api.get(path), 200)]
+            return condition(seen[0])
+
+        try:
+            self.wait(what, check)
+        except DemoFailed as error:
+            raise DemoFailed(f"{error}; last seen: {json.dumps(seen[-1:])}") from None
+        return seen[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def serve(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a thread; yields its base URL."""
+    sock = sock or listening_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise DemoFailed("an in-process server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

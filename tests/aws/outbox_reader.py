@@ -1,0 +1,107 @@
+"""Test-only: the committed events of a DynamoDB table, read from its stream.
+
+On AWS the outbox is read by DynamoDB Streams (docs/dynamodb.md), not through the Outbox
+port. Suites that inspect committed events (the product store contract, the API tests) read
+them here instead: every INSERT of an `EVENT` item on the table's stream, in the order moto
+wrote them, which is commit order. No Scan: the stream is what production reads too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from catalog.adapters.aws.dynamodb_store import DynamoDbStore
+from catalog.domain.documents import event_from_document
+from catalog.domain.history import HistoryEntry
+from catalog.domain.lifecycle import Status
+from catalog.domain.product import Product
+from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+
+
+class StreamOutboxReader:
+    """`read_after` of the Outbox port over a table's stream; seq n is the n-th event."""
+
+    def __init__(self, dynamodb: Any, streams: Any, table_name: str) -> None:
+        self._dynamodb = dynamodb
+        self._streams = streams
+        self._table = table_name
+
+    def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
+        events = self._events()
+        return [
+            OutboxRecord(seq + offset + 1, event)
+            for offset, event in enumerate(events[seq : seq + limit])
+        ]
+
+    def _events(self) -> list[Any]:
+        arn = self._dynamodb.describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
+        shards = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        events = []
+        for shard in shards:
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                for record in response["Records"]:
+                    image = record["dynamodb"].get("NewImage", {})
+                    if record["eventName"] == "INSERT" and image.get("item_type") == {"S": "EVENT"}:
+                        events.append(event_from_document(json.loads(image["event"]["S"])))
+                if not response["Records"]:
+                    break
+                iterator = response.get("NextShardIterator")
+        return events
+
+
+class DynamoDbStoreWithStreamOutbox:
+    """A DynamoDbStore plus the stream reader: what the shared suites call a CatalogStore.
+
+    Offsets belong to the embedded relay; on AWS, Lambda checkpoints the stream itself, so
+    the Outbox contract and relay suites do not run here and these two refuse to pretend.
+    """
+
+    def __init__(self, store: DynamoDbStore, reader: StreamOutboxReader) -> None:
+        self.store = store
+        self._reader = reader
+
+    def get(self, merchant_id: str, product_id: str) -> Product | None:
+        return self.store.get(merchant_id, product_id)
+
+    def page(
+        self,
+        merchant_id: str,
+        *,
+        status: Status | None,
+        channel: str | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        return self.store.page(
+            merchant_id, status=status, channel=channel, limit=limit, position=position
+        )
+
+    def history(
+        self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
+    ) -> list[HistoryEntry]:
+        return self.store.history(
+            merchant_id, product_id, limit=limit, before_version=before_version
+        )
+
+    def idempotency_record(
+        self, merchant_id: str, key: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        return self.store.idempotency_record(merchant_id, key, now)
+
+    def commit(self, change: Change) -> None:
+        self.store.commit(change)
+
+    def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
+        return self._reader.read_after(seq, limit)
+
+    def offset(self, sink: str) -> int:
+        raise NotImplementedError("on AWS, the stream's consumer (Lambda) keeps its position")
+
+    def save_offset(self, sink: str, seq: int) -> None:
+        raise NotImplementedError("on AWS, the stream's consumer (Lambda) keeps its position")
