@@ -18,7 +18,7 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e .
 	touch $@
 
-$(TEST_STAMP): $(RUN_STAMP)
+$(TEST_STAMP): $(RUN_STAMP) $(ADAPTERS_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
 	touch $@
 
@@ -61,19 +61,21 @@ demo: $(ADAPTERS_STAMP)
 	$(BIN)/python demo/demo.py
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench channel-adapters demo
+	$(BIN)/ruff format --check src tests bench channel-adapters demo
 	$(BIN)/mypy
+	$(BIN)/mypy --config-file channel-adapters/pyproject.toml
+	$(BIN)/mypy --config-file channel-adapters/pyproject.toml demo/demo.py
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests channel-adapters/tests
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/get_product.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e channel-adapters
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
 
 clean:
