@@ -39,6 +39,10 @@ class AwsEndpoint:
 def moto_server() -> Iterator[AwsEndpoint]:
     from moto.server import ThreadedMotoServer
 
+    from tests.aws.moto_serial import serialize_dynamodb_requests
+
+    # moto's threaded server interleaves concurrent transactions; real DynamoDB does not.
+    serialize_dynamodb_requests()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

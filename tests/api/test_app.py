@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from catalog.adapters.aws.exceptions import DynamoDbTransactionFailed
 from catalog.bootstrap import Container
 from catalog.domain import limits
 from catalog.entrypoints.api.app import create_app
-from tests.api.support import Api, assert_problem, bearer
+from tests.api.support import Api, assert_problem, bearer, product_body
 
 
 def test_health_needs_no_token(client: TestClient) -> None:
@@ -181,3 +183,44 @@ def test_docs_pages_load_everything_locally(client: TestClient, page: str) -> No
 def test_docs_and_openapi_need_no_token(client: TestClient) -> None:
     assert client.get("/openapi.json", headers=bearer("nonsense")).status_code == 200
     assert client.get("/docs").status_code == 200
+
+
+class BusyStore:
+    """A store whose writes are refused for now, as a throttled DynamoDB's are."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def commit(self, change: Any) -> None:
+        raise DynamoDbTransactionFailed(change.product.id, [{"Code": "ThrottlingError"}])
+
+
+def test_a_busy_store_is_a_503_to_retry_not_a_500(container: Container, acme: Api) -> None:
+    busy = replace(container, ctx=replace(container.ctx, store=BusyStore(container.ctx.store)))
+    with TestClient(create_app(busy), raise_server_exceptions=False) as client:
+        response = client.post(acme.products_url(), headers=acme.headers, json=product_body())
+    problem = assert_problem(response, 503)
+    assert problem["type"] == "/problems/store-unavailable"
+    assert response.headers["retry-after"] == "1"
+
+
+def test_a_product_that_would_outgrow_a_document_is_413_and_nothing_changes(
+    acme: Api, events: Callable[[], list[Any]]
+) -> None:
+    # Each request is within the body limit; together they would outgrow a stored document.
+    big = {f"k{i}": "a" * 1900 for i in range(limits.MAX_ATTRIBUTES)}
+    product = acme.create_ok(product_body(attributes=big))
+    count = len(events())
+
+    overrides = {
+        f"c{n}": {"attributes": {f"k{i}": "b" * 1900 for i in range(60)}} for n in range(2)
+    }
+    response = acme.patch(product["id"], {"channel_overrides": overrides})
+
+    problem = assert_problem(response, 413)
+    assert problem["type"] == "/problems/product-too-large"
+    assert acme.get(product["id"]).json() == product
+    assert len(events()) == count

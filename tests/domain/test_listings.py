@@ -285,3 +285,17 @@ def test_listing_changes_are_recorded_in_history():
     assert change is not None
     fields = {c.field: (c.old, c.new) for c in change.history.changes}
     assert fields["/listings/ml/state"] == (None, "PENDING")
+
+
+def test_a_product_is_listed_on_a_bounded_number_of_channels():
+    from catalog.domain.limits import MAX_LISTINGS
+
+    product = with_status("READY")
+    for index in range(MAX_LISTINGS):
+        product.request_publication(f"ch-{index}", stamp(20))
+    pull(product)
+
+    with pytest.raises(InvalidField) as raised:
+        product.request_publication("one-too-many", stamp(21))
+    assert raised.value.field == "/channel"
+    product.request_publication("ch-0", stamp(22))  # an existing listing is still fine

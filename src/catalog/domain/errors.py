@@ -119,3 +119,19 @@ class InvalidListingTransition(DomainError):
         self.channel = channel
         self.current = current
         self.requested = requested
+
+
+class ProductTooLarge(DomainError):
+    """The product (or the record of one change) would outgrow what a store keeps in one
+    document; the same limit holds on every backend."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} would take {size} bytes; at most {limit} are kept")
+        self.what = what
+        self.size = size
+        self.limit = limit
+
+
+class StoreUnavailable(DomainError):
+    """The store could not complete the change now (throttled, busy): nothing was written
+    and the same request can be retried."""

@@ -14,6 +14,7 @@ MAX_ATTRIBUTE_KEY_LENGTH = 100
 MAX_ATTRIBUTE_STRING_LENGTH = 2_000
 MAX_ATTRIBUTE_ARRAY_LENGTH = 100
 MAX_CHANNEL_OVERRIDES = 50
+MAX_LISTINGS = 40  # channels a product is listed on (a deactivation writes one event each)
 CHANNEL_PATTERN = re.compile(r"^[a-z0-9-]{2,40}$")
 MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -21,6 +22,9 @@ MAX_ALT_LENGTH = 500
 MAX_AMOUNT = 10**15  # minor units; keeps every amount exact in a float-free JSON integer
 MAX_REASON_LENGTH = 500
 MAX_JSON_BODY_BYTES = 256 * 1024
+# Serialized product document, and the record (history entry) of one change: every backend
+# keeps each in one item (DynamoDB: 400 KB per item, with keys and attributes beside it).
+MAX_DOCUMENT_BYTES = 300 * 1024
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600

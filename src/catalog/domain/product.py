@@ -276,6 +276,10 @@ class Product:
             raise InvalidListingTransition(channel, current, "publish")
         if PUBLISH_REQUEST[current] is None:
             return
+        if listing is None and len(self.listings) >= limits.MAX_LISTINGS:
+            raise InvalidField(
+                "/channel", f"a product is listed on at most {limits.MAX_LISTINGS} channels"
+            )
         pending = Listing(ListingState.PENDING, stamp.at, requested_version=self.version + 1)
         self._set_listing(channel, pending, stamp, EventName.PUBLICATION_REQUESTED, {})
 

@@ -10,13 +10,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain import limits
-from catalog.domain.documents import product_from_document, product_to_document
+from catalog.domain.documents import (
+    history_to_document,
+    product_from_document,
+    product_to_document,
+)
 from catalog.domain.errors import (
     IdempotencyKeyRaced,
     IdempotencyKeyReused,
     InvalidField,
     PreconditionFailed,
     ProductNotFound,
+    ProductTooLarge,
     VersionConflict,
 )
 from catalog.domain.history import HistoryEntry
@@ -99,7 +104,7 @@ def register_product(
     assert pending is not None
     record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
     try:
-        ctx.store.commit(Change(product, 0, pending.history, pending.events, record))
+        commit(ctx, Change(product, 0, pending.history, pending.events, record))
     except IdempotencyKeyRaced:
         assert keyed is not None
         return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
@@ -134,6 +139,19 @@ def idempotency_record(
         product=product_to_document(product),
         expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_TTL_SECONDS),
     )
+
+
+def commit(ctx: CatalogContext, change: Change) -> None:
+    """Commit after checking sizes, so every backend refuses the same oversized products."""
+    checks = (
+        ("the product", product_to_document(change.product)),
+        ("the record of this change", history_to_document(change.history)),
+    )
+    for what, document in checks:
+        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > limits.MAX_DOCUMENT_BYTES:
+            raise ProductTooLarge(what, size, limits.MAX_DOCUMENT_BYTES)
+    ctx.store.commit(change)
 
 
 def get_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Product:
@@ -272,8 +290,9 @@ def apply(
             return product
         record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
         try:
-            ctx.store.commit(
-                Change(product, pending.expected_version, pending.history, pending.events, record)
+            commit(
+                ctx,
+                Change(product, pending.expected_version, pending.history, pending.events, record),
             )
         except VersionConflict:
             if if_match is not None:

@@ -1,39 +1,39 @@
-"""Failures of the AWS adapters that are not domain outcomes (those raise domain errors)."""
+"""Failures of the AWS adapters. Each also is the domain error a caller acts on (too large:
+a client error; unavailable: retry), so the API maps them without knowing AWS."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from catalog.domain.errors import ProductTooLarge, StoreUnavailable
+
 
 class AwsAdapterError(RuntimeError):
     """Base of every error the AWS adapters raise on their own account."""
 
 
-class TransactionTooLarge(AwsAdapterError):
+class TransactionTooLarge(AwsAdapterError, ProductTooLarge):
     """A change needs more items than one TransactWriteItems accepts (100)."""
 
     def __init__(self, product_id: str, items: int, limit: int) -> None:
-        super().__init__(
+        ProductTooLarge.__init__(self, f"the change of product {product_id}", items, limit)
+        self.args = (
             f"the change of product {product_id} needs {items} items in one transaction;"
-            f" DynamoDB accepts at most {limit}"
+            f" DynamoDB accepts at most {limit}",
         )
         self.product_id = product_id
         self.items = items
-        self.limit = limit
 
 
-class ItemTooLarge(AwsAdapterError):
+class ItemTooLarge(AwsAdapterError, ProductTooLarge):
     """One item of a change would exceed DynamoDB's 400 KB item size."""
 
     def __init__(self, what: str, size: int, limit: int) -> None:
-        super().__init__(f"{what} would take {size} bytes; a DynamoDB item holds at most {limit}")
-        self.what = what
-        self.size = size
-        self.limit = limit
+        ProductTooLarge.__init__(self, what, size, limit)
 
 
-class DynamoDbTransactionFailed(AwsAdapterError):
+class DynamoDbTransactionFailed(AwsAdapterError, StoreUnavailable):
     """DynamoDB cancelled a transaction for a reason other than a failed condition
     (throttling, validation, or conflicts that outlasted the retries)."""
 

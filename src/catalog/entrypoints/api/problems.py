@@ -149,6 +149,16 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
         "Listing change not allowed",
         lambda e: {"channel": e.channel, "current_state": e.current, "requested": e.requested},
     ),
+    domain.ProductTooLarge: ProblemKind(
+        413, "product-too-large", "Product too large", lambda e: {"limit": e.limit}
+    ),
+    domain.StoreUnavailable: ProblemKind(
+        503,
+        "store-unavailable",
+        "Storage busy, retry",
+        lambda e: {},
+        lambda e: {"Retry-After": "1"},
+    ),
     domain.IdempotencyKeyReused: ProblemKind(
         422, "idempotency-key-reused", "Idempotency-Key reused with another request"
     ),
