@@ -178,9 +178,9 @@ class Issuer:
         )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def issuer() -> Issuer:
-    return Issuer()
+    return Issuer()  # generating RSA keys takes a while: once for the module
 
 
 @pytest.fixture
@@ -198,8 +198,9 @@ def jwks_url(issuer: Issuer) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+    issuer.fetches = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
