@@ -121,7 +121,7 @@ def test_url_lifetimes_beyond_what_sigv4_allows_are_refused(client):
 def test_a_client_that_would_presign_with_sigv2_is_refused(aws):
     legacy = boto3.client("s3", endpoint_url=aws.url, region_name=REGION)
     with pytest.raises(ValueError, match="s3v4"):
-        S3AssetStore(legacy, BUCKET)
+        S3AssetStore(legacy, BUCKET).url_for(KEY)
 
 
 def test_read_is_bounded_and_none_for_a_missing_object(store):

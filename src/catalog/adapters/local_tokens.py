@@ -6,14 +6,13 @@ import time
 
 import jwt
 
+from catalog.adapters.token_claims import InvalidToken, principal_from_claims
 from catalog.service.principals import Principal
+
+__all__ = ["InvalidToken", "LocalTokens"]
 
 ISSUER = "catalog-local"
 AUDIENCE = "catalog"
-
-
-class InvalidToken(Exception):
-    pass
 
 
 class LocalTokens:
@@ -52,18 +51,3 @@ class LocalTokens:
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from error
         return principal_from_claims(claims)
-
-
-def principal_from_claims(claims: dict[str, object]) -> Principal:
-    """Claims -> Principal, shared by every way of authenticating (local, apigw, jwks)."""
-    roles = claims.get("roles") or ["merchant"]
-    if isinstance(roles, str):
-        roles = roles.replace(",", " ").split()
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise InvalidToken("roles must be a list of strings")
-    merchant_id = claims.get("merchant_id")
-    return Principal(
-        subject=str(claims["sub"]),
-        merchant_id=merchant_id if isinstance(merchant_id, str) else None,
-        roles=frozenset(roles),
-    )

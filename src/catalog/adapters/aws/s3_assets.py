@@ -43,13 +43,6 @@ class S3AssetStore:
     ) -> None:
         if not 60 <= url_ttl_seconds <= MAX_URL_TTL_SECONDS:
             raise ValueError(f"url_ttl_seconds must be between 60 and {MAX_URL_TTL_SECONDS}")
-        # Unless the client is configured for SigV4, botocore presigns with the deprecated
-        # SigV2, which regions opened since 2014 refuse. Checked once, by signing locally.
-        probe = client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": "probe"}, ExpiresIn=60
-        )
-        if "X-Amz-Signature=" not in probe:
-            raise ValueError("build the S3 client with Config(signature_version='s3v4')")
         self._client = client
         self._bucket = bucket
         self._base_url = base_url.rstrip("/") if base_url else None
@@ -86,6 +79,11 @@ class S3AssetStore:
                 Params={"Bucket": self._bucket, "Key": key},
                 ExpiresIn=(window + 2) * self._ttl - now,
             )
+            # Unless the client is configured for SigV4, botocore presigns with the deprecated
+            # SigV2, which regions opened since 2014 refuse. Checked on the URL itself rather
+            # than at construction, which would build the client on every cold start.
+            if "X-Amz-Signature=" not in url:
+                raise ValueError("build the S3 client with Config(signature_version='s3v4')")
             if len(self._url_cache) >= _URL_CACHE_SIZE:
                 self._url_cache.clear()
             self._url_cache[(key, window)] = url

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -108,14 +107,6 @@ def _unauthorized(detail: str, error: str | None) -> ApiProblem:
     )
 
 
-def _is_rejection(error: Exception) -> bool:
-    if isinstance(error, InvalidToken):
-        return True
-    # LocalTokens raises its own InvalidToken; its module is loaded whenever one was raised.
-    local = sys.modules.get("catalog.adapters.local_tokens")
-    return local is not None and isinstance(error, local.InvalidToken)
-
-
 def _unavailable() -> ApiProblem:
     return ApiProblem(
         503,
@@ -146,9 +137,7 @@ def _checked(verify: Callable[[C], Principal | None], credentials: C) -> Princip
         return verify(credentials)
     except VerifierUnavailable:
         raise _unavailable() from None
-    except Exception as error:
-        if not _is_rejection(error):
-            raise
+    except InvalidToken:
         # The precise reason (expired, bad signature, wrong audience) is not echoed: it helps
         # an attacker more than a client, which only needs to fetch a new token.
         raise _unauthorized("the bearer token is invalid or expired", "invalid_token") from None
