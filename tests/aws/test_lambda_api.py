@@ -378,3 +378,47 @@ def test_a_named_stage_prefix_is_stripped(deployed: Any, monkeypatch: pytest.Mon
     monkeypatch.setenv("CATALOG_API_GATEWAY_BASE_PATH", "/prod")
     response = invoke(http_event("GET", "/prod/health", claims=None))
     assert (response.status, response.json()) == (200, {"status": "ok"})
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every AWS API call any boto3 client makes, as (service, operation)."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, str]] = []
+    original = BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        calls.append((self.meta.service_model.service_name, operation))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    return calls
+
+
+def test_get_and_list_spend_one_dynamodb_call_and_no_s3_call(
+    deployed: Any, aws_calls: list[tuple[str, str]]
+) -> None:
+    product = json_request("POST", PRODUCTS, complete_body("COST-1")).json()
+    form, content_type = multipart(png(), "a.png", "image/png", "alt")
+    uploaded = invoke(
+        http_event(
+            "POST",
+            f"{PRODUCTS}/{product['id']}/images",
+            headers={"content-type": content_type},
+            body=form,
+            binary=True,
+        )
+    )
+    assert uploaded.status == 201
+    aws_calls.clear()
+
+    got = invoke(http_event("GET", f"{PRODUCTS}/{product['id']}"))
+    assert got.status == 200
+    assert "X-Amz-Signature=" in got.json()["images"][0]["url"]  # resolved, not fetched
+    assert aws_calls == [("dynamodb", "GetItem")]
+
+    aws_calls.clear()
+    listed = invoke(http_event("GET", PRODUCTS))
+    assert listed.status == 200 and listed.json()["items"]
+    assert aws_calls == [("dynamodb", "Query")]
