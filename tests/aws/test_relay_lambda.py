@@ -403,7 +403,7 @@ def test_products_committed_by_the_dynamodb_store_are_relayed(wiring):
 
 
 def test_importing_the_handler_builds_nothing_and_a_container_builds_once(wiring):
-    assert lambda_relay._runtime is None
+    assert lambda_relay.runtime.cache_info().currsize == 0
     lambda_relay.handler({"Records": []}, FakeContext())
     built = lambda_relay.runtime()
     lambda_relay.handler({"Records": []}, FakeContext())

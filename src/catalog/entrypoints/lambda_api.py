@@ -14,6 +14,7 @@ Requests, Status2xx/3xx/4xx/5xx, Latency, and ColdStart once per container.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -62,9 +63,6 @@ class _Runtime:
     metrics: Metrics
 
 
-_runtime: _Runtime | None = None
-
-
 def _start(settings: Settings) -> _Runtime:
     if settings.auth == "local":
         raise ConfigurationError(
@@ -89,21 +87,19 @@ def _start(settings: Settings) -> _Runtime:
     )
 
 
+@functools.cache
 def runtime() -> _Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = _start(Settings())
-    return _runtime
+    """Built by the first invocation of a container, then reused by every later one."""
+    return _start(Settings())
 
 
 def reset() -> None:
     """Forget the built runtime: the next invocation builds a new one (tests, new settings)."""
-    global _runtime
-    _runtime = None
+    runtime.cache_clear()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    cold = _runtime is None
+    cold = runtime.cache_info().currsize == 0
     current = runtime()
     logger, metrics = current.logger, current.metrics
     request_context = event.get("requestContext") or {}

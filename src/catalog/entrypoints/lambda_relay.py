@@ -12,6 +12,7 @@ container's life; importing this module builds nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +35,6 @@ class _Runtime:
     logger: Logger
 
 
-_runtime: _Runtime | None = None
-
-
 def _start(settings: Settings) -> _Runtime:
     logger = Logger(service=SERVICE)
     # The relay adapter logs through the standard `catalog.*` loggers: same JSON lines.
@@ -46,21 +44,19 @@ def _start(settings: Settings) -> _Runtime:
     return _Runtime(aws_client("events", read_timeout=15.0), settings.event_bus_name, logger)
 
 
+@functools.cache
 def runtime() -> _Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = _start(Settings())
-    return _runtime
+    """Built by the first invocation of a container, then reused by every later one."""
+    return _start(Settings())
 
 
 def reset() -> None:
     """Forget the built runtime: the next invocation builds a new one (tests, new settings)."""
-    global _runtime
-    _runtime = None
+    runtime.cache_clear()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    cold = _runtime is None
+    cold = runtime.cache_info().currsize == 0
     current = runtime()
     logger = current.logger
     logger.append_keys(

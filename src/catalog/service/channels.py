@@ -30,15 +30,7 @@ def request_publication(
     actor: str,
     if_match: int | None = None,
 ) -> Product:
-    parse_channel(channel)
-    return apply(
-        ctx,
-        merchant_id,
-        product_id,
-        actor,
-        lambda product, stamp: product.request_publication(channel, stamp),
-        if_match,
-    )
+    return _request(ctx, merchant_id, product_id, channel, actor, if_match, publish=True)
 
 
 def request_unpublication(
@@ -49,15 +41,28 @@ def request_unpublication(
     actor: str,
     if_match: int | None = None,
 ) -> Product:
+    return _request(ctx, merchant_id, product_id, channel, actor, if_match, publish=False)
+
+
+def _request(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    channel: str,
+    actor: str,
+    if_match: int | None,
+    *,
+    publish: bool,
+) -> Product:
     parse_channel(channel)
-    return apply(
-        ctx,
-        merchant_id,
-        product_id,
-        actor,
-        lambda product, stamp: product.request_unpublication(channel, stamp),
-        if_match,
-    )
+
+    def command(product: Product, stamp: Stamp) -> None:
+        if publish:
+            product.request_publication(channel, stamp)
+        else:
+            product.request_unpublication(channel, stamp)
+
+    return apply(ctx, merchant_id, product_id, actor, command, if_match)
 
 
 def report_outcome(
