@@ -61,13 +61,14 @@ demo: $(ADAPTERS_STAMP)
 	$(BIN)/python demo/demo.py
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests bench channel-adapters demo
-	$(BIN)/ruff format --check src tests bench channel-adapters demo
+	$(BIN)/ruff check src tests bench channel-adapters demo deploy
+	$(BIN)/ruff format --check src tests bench channel-adapters demo deploy
 	$(BIN)/mypy
+	$(BIN)/mypy deploy/package.py deploy/item_sizes.py
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml demo/demo.py
 
-test: lint
+test: lint check-template
 	$(BIN)/python -m pytest tests channel-adapters/tests
 
 bench: $(TEST_STAMP)
@@ -78,5 +79,61 @@ lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e channel-adapters
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
 
+# The Lambda deployment package (deploy/package.py): the catalog and the dependencies its two
+# functions import, for the arm64 python3.12 runtime. `sam build` runs build-ApiFunction and
+# build-RelayFunction (template.yaml: BuildMethod makefile) with ARTIFACTS_DIR set; both
+# functions ship the same package. Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
+# version (python3.12 on the path, or `sam build --use-container`): a cold start then skips
+# compiling every module it imports. `make package` writes build/lambda and build/lambda.zip.
+LAMBDA_PYTHON_VERSION ?= 3.12
+LAMBDA_PLATFORM ?= manylinux_2_34_aarch64
+LAMBDA_PYTHON ?= $(shell python$(LAMBDA_PYTHON_VERSION) -c "" 2>/dev/null && echo python$(LAMBDA_PYTHON_VERSION) || echo $(PYTHON))
+PACKAGE_DIR ?= build/lambda
+LAMBDA_PACKAGE = $(LAMBDA_PYTHON) deploy/package.py \
+	--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON_VERSION)
+
+.PHONY: package build-ApiFunction build-RelayFunction
+
+package:
+	rm -rf $(PACKAGE_DIR) $(PACKAGE_DIR).zip
+	$(LAMBDA_PACKAGE) --target $(PACKAGE_DIR) --zip $(PACKAGE_DIR).zip
+
+build-ApiFunction build-RelayFunction:
+	$(LAMBDA_PACKAGE) --target "$(ARTIFACTS_DIR)"
+
+# template.yaml checked offline: cfn-lint on the template and on its SAM translation (cfn-lint
+# alone does not expand the AWS::Serverless resources, so their functions, mappings and routes
+# would go unchecked), checkov on the template and on the translation with every optional
+# feature on (checkov leaves out resources whose condition is false with the defaults); see
+# deploy/expand_template.py. The tools live in their own virtualenv, pinned by
+# deploy/requirements-tools.lock: they pin boto3, pydantic and others differently from the app.
+TOOLS_VENV ?= .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.tools-installed
+TEMPLATE_CHECKS ?= build/check-template
+
+.PHONY: check-template lock-tools
+
+$(TOOLS_VENV)/bin/python:
+	$(PYTHON) -m venv $(TOOLS_VENV)
+
+$(TOOLS_STAMP): $(TOOLS_VENV)/bin/python deploy/requirements-tools.lock
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/requirements-tools.lock
+	touch $@
+
+check-template: $(TOOLS_STAMP)
+	$(TOOLS_VENV)/bin/python deploy/expand_template.py template.yaml $(TEMPLATE_CHECKS)
+	$(TOOLS_VENV)/bin/cfn-lint template.yaml $(TEMPLATE_CHECKS)/cfn-defaults.json $(TEMPLATE_CHECKS)/cfn-all-features.json
+	$(TOOLS_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f template.yaml -f $(TEMPLATE_CHECKS)/cfn-all-features.json
+
+# Re-pin the template tools to their latest releases.
+lock-tools:
+	rm -rf $(TOOLS_VENV)
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check cfn-lint aws-sam-translator checkov
+	{ sed -n '/^#/p' deploy/requirements-tools.lock; $(TOOLS_VENV)/bin/python -m pip freeze; } > deploy/requirements-tools.lock.new
+	mv deploy/requirements-tools.lock.new deploy/requirements-tools.lock
+	touch $(TOOLS_STAMP)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

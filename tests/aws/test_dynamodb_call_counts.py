@@ -202,3 +202,40 @@ def test_a_whole_scenario_never_scans(ctx: CatalogContext, calls: CallCounter) -
     seen = set(calls.calls)
     assert seen == {"GetItem", "TransactWriteItems", "Query"}  # the counter does count
     assert "Scan" not in seen
+
+
+def test_an_update_rewrites_only_the_listing_index_entries_that_moved(
+    ctx: CatalogContext, client: Any
+) -> None:
+    from catalog.service import channels, images
+    from tests.api.support import png
+
+    written: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        written.append([next(iter(item)) for item in params["TransactItems"]])
+
+    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", record)
+    body = {**PAYLOAD, "description": "Grippy"}
+    product = products.register_product(ctx, "acme", body, "alice").product
+    images.add_image(ctx, "acme", product.id, png(), "alice")
+    products.change_status(ctx, "acme", product.id, Status.READY, "alice")
+    for channel in ("ml", "fb"):
+        channels.request_publication(ctx, "acme", product.id, channel, "alice")
+    listed = channels.request_publication(ctx, "acme", product.id, "ig", "alice")
+    outcome = {"state": "PUBLISHED", "product_version": listed.version, "external_id": "X"}
+
+    written.clear()
+    products.update_product(ctx, "acme", product.id, {"name": "Renamed"}, "alice")
+    # product, history, ProductUpdated: the three PENDING listings did not move.
+    assert written == [["Put", "Put", "Put"]]
+
+    written.clear()
+    channels.report_outcome(ctx, "acme", product.id, "ml", outcome, "ml-adapter")
+    # READY -> ACTIVE moved the status every live index entry carries: all three rewritten.
+    assert written == [["Put", "Put", "Put", "Put", "Put", "Put", "Put"]]
+
+    written.clear()
+    channels.request_unpublication(ctx, "acme", product.id, "fb", "alice")
+    # product, history, ProductUnpublicationRequested, and fb's entry (state moved).
+    assert written == [["Put", "Put", "Put", "Put"]]

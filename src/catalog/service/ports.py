@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -9,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
+from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
 
 
@@ -21,6 +23,20 @@ class IdempotencyRecord:
     fingerprint: str
     product: dict[str, Any]  # the product document as the first request returned it
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ListingsBefore:
+    """Where the product's listings stood in the version a change replaces: the product's
+    status and each listing's state. Lets a store that indexes listings leave untouched
+    the index entries that did not move."""
+
+    status: Status
+    states: Mapping[str, ListingState]
+
+    @classmethod
+    def of(cls, product: Product) -> ListingsBefore:
+        return cls(product.status, {c: lst.state for c, lst in product.listings.items()})
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,8 @@ class Change:
     history: HistoryEntry
     events: tuple[DomainEvent, ...]
     idempotency: IdempotencyRecord | None = None
+    # None: unknown, so a store rewrites whatever it derives from the listings.
+    listings_before: ListingsBefore | None = None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from catalog.domain.values import (
     parse_text,
 )
 from catalog.service.context import CatalogContext
-from catalog.service.ports import Change, IdempotencyRecord
+from catalog.service.ports import Change, IdempotencyRecord, ListingsBefore
 
 # Blind writers (no If-Match) retry their own version conflicts this many times; each retry
 # re-reads and re-applies the request, so no concurrent update is lost.
@@ -284,16 +284,17 @@ def apply(
         if if_match is not None and product.version != if_match:
             raise PreconditionFailed(product.version, if_match)
         now = ctx.clock.now()
+        before = ListingsBefore.of(product)
         command(product, Stamp(actor, now))
         pending = product.pull_change(ctx.ids.new_id)
         if pending is None:
             return product
         record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
+        change = Change(
+            product, pending.expected_version, pending.history, pending.events, record, before
+        )
         try:
-            commit(
-                ctx,
-                Change(product, pending.expected_version, pending.history, pending.events, record),
-            )
+            commit(ctx, change)
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed(pending.expected_version + 1, if_match) from None

@@ -236,7 +236,7 @@ class DynamoDbStore:
                     {"Put": {"TableName": self._table, "Item": self._sized(event_item, event.id)}},
                 )
             )
-        for channel in sorted(product.listings):
+        for channel in sorted(_moved_listings(change)):
             if items.is_live_on(product, channel):
                 action: dict[str, Any] = {
                     "Put": {"TableName": self._table, "Item": items.listing_item(product, channel)}
@@ -412,3 +412,16 @@ def _raise_domain_error(
 def _only_conflicts(reasons: Sequence[dict[str, Any]]) -> bool:
     codes = {reason.get("Code", "None") for reason in reasons} - {"None"}
     return codes == {"TransactionConflict"}
+
+
+def _moved_listings(change: Change) -> set[str]:
+    """Channels whose index item may differ from the stored one: those whose state moved,
+    and every live one when the product's status moved (the item carries both). Every
+    listing when the previous state is unknown."""
+    product, before = change.product, change.listings_before
+    if before is None:
+        return set(product.listings)
+    moved = {c for c, lst in product.listings.items() if before.states.get(c) != lst.state}
+    if before.status is not product.status:
+        moved |= {c for c in product.listings if items.is_live_on(product, c)}
+    return moved

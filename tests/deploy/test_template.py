@@ -1,0 +1,417 @@
+"""template.yaml, the AWS deployment: the facts its users and the code rely on.
+
+The template is read as data (PyYAML, with the CloudFormation short tags turned into their
+long forms); nothing is deployed. What AWS would accept is checked by `make check-template`
+(cfn-lint and checkov); these tests check that the stack is the one the code expects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from catalog.adapters.aws.dynamodb_items import ITEM_TYPE
+from catalog.adapters.aws.dynamodb_table import ensure_table
+from catalog.adapters.aws.provisioning import CORS_METHODS
+from catalog.service.uploads import STAGING_PREFIX
+from catalog.settings import Settings
+from tests.conftest import AwsEndpoint
+
+TEMPLATE = Path(__file__).parents[2] / "template.yaml"
+
+Node = Any
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that reads !Ref, !GetAtt, !Sub, ... as the JSON forms AWS reads them as."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Node:
+    value: Node
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+    return loaded
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources(template, "AWS::Serverless::Function")
+
+
+def statements(node: Node) -> Iterator[dict[str, Any]]:
+    """Every IAM policy statement anywhere in `node` (roles, bucket and queue policies)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("PolicyDocument", "AssumeRolePolicyDocument"):
+                for statement in value["Statement"]:
+                    # A statement kept under a condition: !If [cond, statement, NoValue].
+                    if "Fn::If" in statement:
+                        yield from (s for s in statement["Fn::If"][1:] if "Effect" in s)
+                    else:
+                        yield statement
+            else:
+                yield from statements(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from statements(item)
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else list(action)
+
+
+def role_actions(template: dict[str, Any], role: str) -> set[str]:
+    properties = template["Resources"][role]["Properties"]
+    return {
+        action
+        for policy in properties["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in actions(statement)
+    }
+
+
+def role_of(function: dict[str, Any]) -> str:
+    role: list[str] = function["Properties"]["Role"]["Fn::GetAtt"]
+    assert role[1] == "Arn"
+    return role[0]
+
+
+# ------------------------------------------------------------------ IAM
+
+
+def test_no_policy_grants_a_wildcard_action_or_a_scan(template: dict[str, Any]) -> None:
+    found = list(statements(template["Resources"]))
+    assert len(found) > 10  # the walk does reach the roles and resource policies
+    for statement in found:
+        for action in actions(statement):
+            assert action.lower() != "dynamodb:scan", statement
+            # A wildcard only ever denies (the bucket's refusal of plain HTTP).
+            if "*" in action:
+                assert statement["Effect"] == "Deny", statement
+        if statement["Effect"] == "Allow" and "Principal" not in statement:
+            # Identity policies name their resources; nothing is granted on "*".
+            assert statement["Resource"] != "*", statement
+
+
+def test_functions_have_their_own_roles_and_no_generated_policies(
+    template: dict[str, Any],
+) -> None:
+    # SAM would otherwise create a role per function and attach managed policies to it
+    # (AWSLambdaDynamoDBExecutionRole grants stream reads on every table of the account).
+    for name, function in functions(template).items():
+        properties = function["Properties"]
+        assert "Policies" not in properties, name
+        role = template["Resources"][role_of(function)]
+        assert role["Type"] == "AWS::IAM::Role"
+        assert "ManagedPolicyArns" not in role["Properties"], name
+
+
+def test_api_role_makes_exactly_the_calls_of_the_api(template: dict[str, Any]) -> None:
+    api = role_actions(template, role_of(template["Resources"]["ApiFunction"]))
+    # TransactWriteItems is authorized per item: the Puts and Deletes of a commit.
+    assert {a for a in api if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }
+    assert {a for a in api if a.startswith("s3:")} == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",  # a missing upload is then a 404 from S3, not a 403
+    }
+    assert {a.split(":")[0] for a in api} == {"dynamodb", "s3", "logs"}
+
+
+def test_relay_role_reads_the_stream_and_puts_events(template: dict[str, Any]) -> None:
+    relay = role_actions(template, role_of(template["Resources"]["RelayFunction"]))
+    assert relay == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "events:PutEvents",
+        "sqs:SendMessage",
+    }
+
+
+# ------------------------------------------------------------------ functions
+
+
+def test_every_function_runs_python_3_12_or_newer_on_arm64(template: dict[str, Any]) -> None:
+    assert set(functions(template)) == {"ApiFunction", "RelayFunction"}
+    for name, function in functions(template).items():
+        properties = function["Properties"]
+        match = re.fullmatch(r"python3\.(\d+)", properties["Runtime"])
+        assert match and int(match.group(1)) >= 12, name
+        assert properties["Architectures"] == ["arm64"], name
+        # `sam build` runs make build-<name>, which packages the repository root.
+        assert function["Metadata"]["BuildMethod"] == "makefile", name
+        assert properties["CodeUri"] == "."
+
+
+@pytest.mark.parametrize(
+    ("function", "handler"),
+    [
+        ("ApiFunction", "catalog.entrypoints.lambda_api.handler"),
+        ("RelayFunction", "catalog.entrypoints.lambda_relay.handler"),
+    ],
+)
+def test_handlers_name_the_lambda_entrypoints(
+    template: dict[str, Any], function: str, handler: str
+) -> None:
+    configured = template["Resources"][function]["Properties"]["Handler"]
+    assert configured == handler
+    module, attribute = configured.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def test_function_settings_are_settings_the_catalog_reads(template: dict[str, Any]) -> None:
+    fields = {f"CATALOG_{name.upper()}" for name in Settings.model_fields}
+    for name, function in functions(template).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        unknown = {v for v in variables if v.startswith("CATALOG_")} - fields
+        assert not unknown, f"{name} sets variables the catalog never reads: {unknown}"
+        assert variables["CATALOG_BACKEND"] == "aws"
+        assert variables["CATALOG_EVENT_BUS_NAME"] == {"Ref": "EventBus"}
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Catalog"
+
+
+def test_api_function_is_wired_to_the_stack(template: dict[str, Any]) -> None:
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CATALOG_AUTH"] == "apigw"
+    assert variables["CATALOG_TABLE_NAME"] == {"Ref": "Table"}
+    assert variables["CATALOG_BUCKET_NAME"] == {"Ref": "AssetBucket"}
+    assert variables["CATALOG_JWT_MERCHANT_CLAIM"] == {"Ref": "JwtMerchantClaim"}
+    assert variables["CATALOG_JWT_ROLES_CLAIM"] == {"Ref": "JwtRolesClaim"}
+    # Resolved from the generated secret at deploy time, never written in the template.
+    secret = variables["CATALOG_CURSOR_SECRET"]["Fn::Sub"]
+    assert secret == "{{resolve:secretsmanager:${CursorSecret}}}"
+    generated = template["Resources"]["CursorSecret"]["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32  # bootstrap.MIN_CURSOR_SECRET_LENGTH
+    # The CDN's domain when there is one; otherwise unset, and image URLs are presigned.
+    condition, with_cdn, without_cdn = variables["CATALOG_ASSET_BASE_URL"]["Fn::If"]
+    assert condition == "HasAssetCdn"
+    assert with_cdn == {"Fn::Sub": "https://${AssetDistribution.DomainName}"}
+    assert without_cdn == {"Ref": "AWS::NoValue"}
+
+
+# ------------------------------------------------------------------ HTTP API
+
+
+def test_every_route_but_health_requires_the_jwt_authorizer(template: dict[str, Any]) -> None:
+    api = template["Resources"]["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    auth = api["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "JwtAuthorizer"
+    jwt = auth["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    assert jwt == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
+    # No named stage: routes sit at the root, as CATALOG_API_GATEWAY_BASE_PATH's default says.
+    assert "StageName" not in api["Properties"]
+
+    routes = {}
+    for name, function in functions(template).items():
+        for event in function["Properties"].get("Events", {}).values():
+            # Only the HTTP API reaches a function from outside: no REST API, no function URL.
+            assert event["Type"] in ("HttpApi", "DynamoDB"), name
+            if event["Type"] == "HttpApi":
+                properties = event["Properties"]
+                assert properties["ApiId"] == {"Ref": "HttpApi"}
+                routes[(properties["Method"], properties["Path"])] = properties.get("Auth")
+        assert "FunctionUrlConfig" not in function["Properties"]
+    # The JWT authorizer (the default) everywhere, except on the health check.
+    methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    assert routes == {
+        **{(method, "/{proxy+}"): None for method in methods},
+        ("GET", "/health"): {"Authorizer": "NONE"},
+    }
+    # A CORS preflight (OPTIONS, never carrying the token) must match no route: API Gateway
+    # then answers it from the CORS configuration instead of refusing it at the authorizer.
+    assert "CorsConfiguration" in api["Properties"]
+
+
+# ------------------------------------------------------------------ table
+
+
+def test_table_is_the_one_ensure_table_creates(template: dict[str, Any], aws: AwsEndpoint) -> None:
+    client = aws.client("dynamodb")
+    ensure_table(client, "catalog")
+    created = client.describe_table(TableName="catalog")["Table"]
+    ttl = client.describe_time_to_live(TableName="catalog")["TimeToLiveDescription"]
+    declared = template["Resources"]["Table"]["Properties"]
+
+    def indexes(definitions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            index["IndexName"]: (index["KeySchema"], index["Projection"]["ProjectionType"])
+            for index in definitions
+        }
+
+    assert declared["KeySchema"] == created["KeySchema"]
+    assert sorted(declared["AttributeDefinitions"], key=str) == sorted(
+        created["AttributeDefinitions"], key=str
+    )
+    assert indexes(declared["GlobalSecondaryIndexes"]) == indexes(created["GlobalSecondaryIndexes"])
+    assert declared["BillingMode"] == created["BillingModeSummary"]["BillingMode"]
+    assert (
+        declared["StreamSpecification"]["StreamViewType"]
+        == (created["StreamSpecification"]["StreamViewType"])
+    )
+    assert declared["TimeToLiveSpecification"] == {
+        "AttributeName": ttl["AttributeName"],
+        "Enabled": True,
+    }
+
+
+def test_table_is_protected(template: dict[str, Any]) -> None:
+    table = template["Resources"]["Table"]
+    properties = table["Properties"]
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["DeletionProtectionEnabled"] is True
+    # Removing it from the template (or the stack) keeps the data.
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+# ------------------------------------------------------------------ relay
+
+
+def test_relay_reads_the_table_stream_with_bounded_retries(template: dict[str, Any]) -> None:
+    events = template["Resources"]["RelayFunction"]["Properties"]["Events"]
+    (mapping,) = (e["Properties"] for e in events.values() if e["Type"] == "DynamoDB")
+    assert mapping["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    # -1 would retry until the record leaves the stream, holding its shard all that time.
+    assert 0 <= mapping["MaximumRetryAttempts"] <= 100
+    # Given up before the stream's 24 h retention trims the records unseen.
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] < 24 * 3600
+    destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
+    assert destination[1] == "Arn"
+    assert template["Resources"][destination[0]]["Type"] == "AWS::SQS::Queue"
+
+
+def test_relay_is_invoked_for_inserted_outbox_items_only(template: dict[str, Any]) -> None:
+    events = template["Resources"]["RelayFunction"]["Properties"]["Events"]
+    (mapping,) = (e["Properties"] for e in events.values() if e["Type"] == "DynamoDB")
+    (only,) = mapping["FilterCriteria"]["Filters"]
+    assert json.loads(only["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {ITEM_TYPE: {"S": ["EVENT"]}}},
+    }
+
+
+# ------------------------------------------------------------------ images
+
+
+def test_bucket_is_private_and_expires_abandoned_uploads(template: dict[str, Any]) -> None:
+    properties = template["Resources"]["AssetBucket"]["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = properties["LifecycleConfiguration"]["Rules"]
+    (uploads,) = (rule for rule in rules if rule.get("Prefix") == f"{STAGING_PREFIX}/")
+    assert uploads["Status"] == "Enabled"
+    assert 1 <= uploads["ExpirationInDays"] <= 7
+    # Versioning would otherwise keep every expired or confirmed upload as an old version.
+    assert uploads["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 7
+    # Every rule is scoped: a rule that expired current objects everywhere would delete images.
+    for rule in rules:
+        assert "ExpirationInDays" not in rule or rule.get("Prefix") == f"{STAGING_PREFIX}/"
+
+
+def test_bucket_takes_browser_uploads_as_bootstrap_configures_it(
+    template: dict[str, Any],
+) -> None:
+    (cors,) = template["Resources"]["AssetBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == CORS_METHODS
+    assert cors["AllowedOrigins"] == {"Ref": "CorsAllowedOrigins"}
+
+
+def test_cdn_never_serves_staged_uploads(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["AssetBucketPolicy"]["Properties"]["PolicyDocument"]
+    denied = [
+        s
+        for s in statements({"PolicyDocument": policy})
+        if s["Effect"] == "Deny" and s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
+    ]
+    assert [s["Resource"] for s in denied] == [
+        {"Fn::Sub": f"${{AssetBucket.Arn}}/{STAGING_PREFIX}/*"}
+    ]
+
+
+# ------------------------------------------------------------------ operations
+
+
+def test_dead_letter_queues_and_functions_have_alarms(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+
+    def watched(metric: str, dimension: str) -> set[str]:
+        names = set()
+        for alarm in alarms:
+            properties = alarm["Properties"]
+            if properties.get("MetricName") == metric:
+                for d in properties["Dimensions"]:
+                    if d["Name"] == dimension:
+                        value = d["Value"]
+                        names.add(value.get("Ref") or value["Fn::GetAtt"][0])
+        return names
+
+    dead_letter_queues = {"RelayFailureQueue", "ExampleAdapterDeadLetterQueue"}
+    assert dead_letter_queues <= watched("ApproximateNumberOfMessagesVisible", "QueueName")
+    assert watched("Errors", "FunctionName") == set(functions(template))
+    assert watched("Throttles", "FunctionName") == set(functions(template))
+    throttles = next(a for a in alarms if "Metrics" in a["Properties"])["Properties"]["Metrics"]
+    assert {"ReadThrottleEvents", "WriteThrottleEvents"} == {
+        m["MetricStat"]["Metric"]["MetricName"] for m in throttles if "MetricStat" in m
+    }
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_outputs_name_what_operators_and_adapters_need(template: dict[str, Any]) -> None:
+    assert {
+        "ApiUrl",
+        "TableName",
+        "BucketName",
+        "EventBusName",
+        "AssetCdnDomain",
+        "RelayFailureQueueUrl",
+        "ExampleAdapterDeadLetterQueueUrl",
+    } <= set(template["Outputs"])
