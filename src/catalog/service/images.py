@@ -48,23 +48,9 @@ def add_image(
         replay = replay_of(ctx, merchant_id, keyed)
         if replay is not None:
             return AddedImage(replay, replayed=True)
-    if not data:
-        raise ImageRejected("the image is empty")
-    if len(data) > limits.MAX_IMAGE_BYTES:
-        raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
-    info = ctx.images.inspect(data)
+    image = checked_image(ctx, merchant_id, product_id, ctx.ids.new_id(), data, alt)
     get_product(ctx, merchant_id, product_id)  # 404 before anything is stored
-    image_id = ctx.ids.new_id()
-    image = ImageRef(
-        id=image_id,
-        key=f"{merchant_id}/{product_id}/{image_id}.{info.extension}",
-        content_type=info.content_type,
-        width=info.width,
-        height=info.height,
-        bytes=len(data),
-        alt=alt,
-    )
-    ctx.assets.put(image.key, data, info.content_type)
+    ctx.assets.put(image.key, data, image.content_type)
     try:
         product = apply(
             ctx,
@@ -83,6 +69,32 @@ def add_image(
         ctx.assets.delete(image.key)
         raise
     return AddedImage(product, replayed=False)
+
+
+def checked_image(
+    ctx: CatalogContext,
+    merchant_id: str,
+    product_id: str,
+    image_id: str,
+    data: bytes,
+    alt: str | None,
+) -> ImageRef:
+    """The reference to `data` once it is known to be an image within the limits: type and
+    dimensions read from the bytes, never from what the client declared."""
+    if not data:
+        raise ImageRejected("the image is empty")
+    if len(data) > limits.MAX_IMAGE_BYTES:
+        raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
+    info = ctx.images.inspect(data)
+    return ImageRef(
+        id=image_id,
+        key=f"{merchant_id}/{product_id}/{image_id}.{info.extension}",
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        bytes=len(data),
+        alt=alt,
+    )
 
 
 def remove_image(

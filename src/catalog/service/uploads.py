@@ -23,8 +23,9 @@ from catalog.domain import limits
 from catalog.domain.errors import ImageNotFound, ImageRejected, InvalidField, ProductInactive
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ImageRef, parse_text
+from catalog.domain.values import parse_text
 from catalog.service.context import CatalogContext
+from catalog.service.images import checked_image
 from catalog.service.ports import DirectUploads
 from catalog.service.products import apply, get_product
 
@@ -110,21 +111,10 @@ def confirm_upload(
     if data is None:
         raise ImageNotFound(upload_id)
     try:
-        if len(data) > limits.MAX_IMAGE_BYTES:
-            raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
-        info = ctx.images.inspect(data)
+        image = checked_image(ctx, merchant_id, product_id, upload_id, data, alt)
     except ImageRejected:
         ctx.assets.delete(staged)
         raise
-    image = ImageRef(
-        id=upload_id,
-        key=f"{merchant_id}/{product_id}/{upload_id}.{info.extension}",
-        content_type=info.content_type,
-        width=info.width,
-        height=info.height,
-        bytes=len(data),
-        alt=alt,
-    )
 
     def add(product: Product, stamp: Stamp) -> None:
         # A concurrent confirmation of the same upload may have committed since the read.
@@ -133,7 +123,7 @@ def confirm_upload(
 
     # Written under the final key, with the sniffed type, before the reference exists: a
     # product never references bytes that are not there.
-    ctx.assets.put(image.key, data, info.content_type)
+    ctx.assets.put(image.key, data, image.content_type)
     try:
         product = apply(ctx, merchant_id, product_id, actor, add, if_match)
     except BaseException:
