@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from catalog.adapters.embedded.relay import DeliveryIncomplete, OutboxRelay, backoff_delay
-from tests.relay.conftest import CatalogStore, ManualClock, RecordingSink, commit_products
+from tests.relay.conftest import WAIT, CatalogStore, ManualClock, RecordingSink, commit_products
 
 
 def test_drain_delivers_every_event_in_commit_order_across_batches(store: CatalogStore) -> None:
@@ -136,3 +138,35 @@ def test_start_twice_is_refused(store: CatalogStore) -> None:
             relay.start()
     finally:
         relay.stop(timeout=5)
+
+
+class HangingSink:
+    """A webhook that does not answer until released, as a stalled receiver does."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def deliver(self, records: object) -> None:
+        self.entered.set()
+        self.release.wait(WAIT)
+
+
+def test_a_hanging_sink_does_not_delay_the_others(store: CatalogStore) -> None:
+    hanging = HangingSink()
+    log = RecordingSink("log")
+    relay = OutboxRelay(store, [hanging, log], poll_seconds=3600)
+    relay.start()
+    try:
+        events = commit_products(store, 2)
+        relay.wake()
+        assert hanging.entered.wait(WAIT)
+        # The hanging sink holds its own thread; the log is served meanwhile.
+        assert log.wait_for(received=2)
+        assert log.ids() == [event.id for event in events]
+    finally:
+        hanging.release.set()
+        relay.stop(timeout=5)
+    assert not relay.is_running

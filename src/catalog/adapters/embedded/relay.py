@@ -69,12 +69,14 @@ class _SinkState:
     # Serializes deliveries to this sink between the thread and drain(), so neither sends
     # a batch the other is sending.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    wake: threading.Event = field(default_factory=threading.Event)
     failures: int = 0
     retry_at: float = 0.0
 
 
 class OutboxRelay:
-    """Runs in a daemon thread (`start`/`stop`), or synchronously with `drain`. Retries of a
+    """Runs one daemon thread per sink (`start`/`stop`), so a slow or failing webhook never
+    holds back the event log or another webhook; or synchronously with `drain`. Retries of a
     failing sink wait `first_retry_seconds`, doubling up to `max_retry_seconds`."""
 
     def __init__(
@@ -100,9 +102,8 @@ class OutboxRelay:
         self._first_retry = first_retry_seconds
         self._max_retry = max_retry_seconds
         self._monotonic = monotonic
-        self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -110,27 +111,36 @@ class OutboxRelay:
         if self.is_running:
             raise RuntimeError("the relay is already running")
         self._stopping.clear()
-        # Daemon: a webhook hanging past stop()'s timeout must not keep the process alive.
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self._thread.start()
+        # Daemons: a webhook hanging past stop()'s timeout must not keep the process alive.
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(state,), name=f"outbox-relay:{state.sink.name}", daemon=True
+            )
+            for state in self._states
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the delivery in progress, waiting up to `timeout` for the thread to end
-        (`is_running` tells whether it did). Whatever is still pending is delivered by the
-        next start (or drain)."""
+        """Stop after the deliveries in progress, waiting up to `timeout` in all for the threads
+        to end (`is_running` tells whether they did). Whatever is still pending is delivered
+        by the next start (or drain)."""
         self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for state in self._states:
+            state.wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (the store calls this after a commit).
         Sinks waiting out a backoff keep waiting."""
-        self._wake.set()
+        for state in self._states:
+            state.wake.set()
 
     def drain(self) -> None:
         """Deliver everything pending to every sink now, ignoring backoff. Raises
@@ -145,23 +155,18 @@ class OutboxRelay:
 
     # ---------------------------------------------------------------- the thread
 
-    def _run(self) -> None:
+    def _run(self, state: _SinkState) -> None:
         while not self._stopping.is_set():
             # Cleared before the pass: a commit during the pass wakes the next one at once.
-            self._wake.clear()
-            for state in self._states:
-                if self._stopping.is_set():
-                    break
-                if state.failures and self._monotonic() < state.retry_at:
-                    continue
+            state.wake.clear()
+            if not (state.failures and self._monotonic() < state.retry_at):
                 self._attempt(state, until_stopped=True)
-            self._wake.wait(self._next_wait())
+            state.wake.wait(self._next_wait(state))
 
-    def _next_wait(self) -> float:
-        now = self._monotonic()
-        waits = [self._poll_seconds]
-        waits.extend(state.retry_at - now for state in self._states if state.failures)
-        return max(0.0, min(waits))
+    def _next_wait(self, state: _SinkState) -> float:
+        if not state.failures:
+            return self._poll_seconds
+        return max(0.0, min(self._poll_seconds, state.retry_at - self._monotonic()))
 
     def _attempt(self, state: _SinkState, *, until_stopped: bool) -> Exception | None:
         with state.lock:
