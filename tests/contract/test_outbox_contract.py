@@ -90,6 +90,24 @@ def test_offsets_start_at_zero_and_are_kept_per_sink(store: CatalogStore) -> Non
     assert store.offset("eventbridge") == 0
 
 
+def test_pruned_events_are_gone_and_their_numbers_never_come_back(store: CatalogStore) -> None:
+    commit_several(store)
+    records = store.read_after(0, 100)
+    store.save_offset("log", records[2].seq)
+
+    store.prune(records[2].seq)
+
+    assert store.read_after(0, 100) == records[3:]
+    assert store.offset("log") == records[2].seq
+    later = create_change(name="Later")
+    store.commit(later)
+    [newest] = store.read_after(records[-1].seq, 100)
+    assert newest.seq > records[-1].seq
+    assert newest.event.id == later.events[0].id
+    store.prune(records[-1].seq + 100)  # beyond the newest: everything, and nothing breaks
+    assert store.read_after(0, 100) == []
+
+
 def test_events_and_offsets_survive_closing_and_reopening(
     reopen: Callable[[], AbstractContextManager[CatalogStore]],
 ) -> None:

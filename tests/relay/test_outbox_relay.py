@@ -170,3 +170,20 @@ def test_a_hanging_sink_does_not_delay_the_others(store: CatalogStore) -> None:
         hanging.release.set()
         relay.stop(timeout=5)
     assert not relay.is_running
+
+
+def test_events_every_sink_has_are_pruned_but_for_the_newest(store: CatalogStore) -> None:
+    events = commit_products(store, 5)
+    lagging = RecordingSink("lagging", failures=1)
+    log = RecordingSink("log")
+    relay = OutboxRelay(store, [lagging, log], retain_events=2)
+
+    with pytest.raises(DeliveryIncomplete):
+        relay.drain()
+    # The lagging sink has nothing yet: everything is kept for it.
+    assert [r.event.id for r in store.read_after(0, 100)] == [e.id for e in events]
+
+    relay.drain()
+
+    assert lagging.ids() == [e.id for e in events]
+    assert [r.event.id for r in store.read_after(0, 100)] == [e.id for e in events[-2:]]

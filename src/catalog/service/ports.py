@@ -109,6 +109,11 @@ class Outbox(Protocol):
 
     def save_offset(self, sink: str, seq: int) -> None: ...
 
+    def prune(self, up_to_seq: int) -> None:
+        """Forget the events up to `up_to_seq` (every sink has them). Sequence numbers are
+        never reused."""
+        ...
+
 
 class AssetStore(Protocol):
     """Object storage for image bytes; the catalog keeps only keys."""

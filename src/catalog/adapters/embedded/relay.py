@@ -88,6 +88,7 @@ class OutboxRelay:
         *,
         first_retry_seconds: float = 1.0,
         max_retry_seconds: float = 60.0,
+        retain_events: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         names = [sink.name for sink in sinks]
@@ -102,6 +103,11 @@ class OutboxRelay:
         self._first_retry = first_retry_seconds
         self._max_retry = max_retry_seconds
         self._monotonic = monotonic
+        # Events every sink has are pruned from the outbox but for the newest `retain_events`
+        # (what a webhook added later receives first; events.jsonl keeps them all).
+        self._retain = retain_events
+        self._pruned_up_to = 0
+        self._prune_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -171,7 +177,8 @@ class OutboxRelay:
     def _attempt(self, state: _SinkState, *, until_stopped: bool) -> Exception | None:
         with state.lock:
             try:
-                self._pump(state.sink, until_stopped=until_stopped)
+                if self._pump(state.sink, until_stopped=until_stopped):
+                    self._prune()
             except Exception as error:  # any failure of a sink or the outbox: retry later
                 state.failures += 1
                 delay = backoff_delay(state.failures, first=self._first_retry, cap=self._max_retry)
@@ -189,11 +196,13 @@ class OutboxRelay:
             state.failures = 0
             return None
 
-    def _pump(self, sink: Sink, *, until_stopped: bool) -> None:
+    def _pump(self, sink: Sink, *, until_stopped: bool) -> int:
+        """Deliver what the sink has not had yet; returns how many events it took."""
+        delivered = 0
         while not (until_stopped and self._stopping.is_set()):
             records = self._outbox.read_after(self._outbox.offset(sink.name), self._batch_size)
             if not records:
-                return
+                return delivered
             try:
                 sink.deliver(records)
             except DeliveryFailed as failure:
@@ -201,8 +210,18 @@ class OutboxRelay:
                     self._outbox.save_offset(sink.name, records[failure.delivered - 1].seq)
                 raise
             self._outbox.save_offset(sink.name, records[-1].seq)
+            delivered += len(records)
             if len(records) < self._batch_size:
-                return
+                return delivered
+        return delivered
+
+    def _prune(self) -> None:
+        floor = min(self._outbox.offset(state.sink.name) for state in self._states)
+        up_to = floor - self._retain
+        with self._prune_lock:
+            if up_to > self._pruned_up_to:
+                self._outbox.prune(up_to)
+                self._pruned_up_to = up_to
 
 
 def backoff_delay(failures: int, *, first: float, cap: float) -> float:

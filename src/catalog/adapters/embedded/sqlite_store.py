@@ -203,6 +203,11 @@ class SqliteStore:
                 (sink, seq),
             )
 
+    def prune(self, up_to_seq: int) -> None:
+        with self._connection() as db, self._write_lock:
+            # AUTOINCREMENT: the sequence never goes back, even once these rows are gone.
+            db.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
+
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ class MemoryStore:
         self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self._outbox: list[dict[str, Any]] = []
+        self._pruned = 0  # events forgotten from the front: _outbox[0] has seq _pruned + 1
         self._offsets: dict[str, int] = {}
 
     # ProductStore
@@ -118,11 +119,18 @@ class MemoryStore:
 
     def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
         with self._lock:
-            window = self._outbox[seq : seq + limit]
+            first = max(seq, self._pruned)
+            window = self._outbox[first - self._pruned : first - self._pruned + limit]
         return [
-            OutboxRecord(seq + index + 1, event_from_document(doc))
+            OutboxRecord(first + index + 1, event_from_document(doc))
             for index, doc in enumerate(window)
         ]
+
+    def prune(self, up_to_seq: int) -> None:
+        with self._lock:
+            drop = max(0, min(up_to_seq, self._pruned + len(self._outbox)) - self._pruned)
+            del self._outbox[:drop]
+            self._pruned += drop
 
     def offset(self, sink: str) -> int:
         with self._lock:
