@@ -275,7 +275,8 @@ def apply(
 ) -> Product:
     """Read, run the command, commit; a no-op command writes nothing.
 
-    With If-Match a moved version is the client's problem (412). Without it the server
+    With If-Match a moved version is the client's problem (412, with the current version,
+    also when another writer wins between the read and the commit). Without it the server
     re-reads and re-applies the command until it commits on the latest version. A keyed
     request commits its idempotency record with the change (IdempotencyKeyRaced if taken).
     """
@@ -296,11 +297,10 @@ def apply(
         try:
             commit(ctx, change)
         except VersionConflict:
-            if if_match is not None:
-                raise PreconditionFailed(pending.expected_version + 1, if_match) from None
+            # Read again: with If-Match that read answers 412 naming the version that won.
             continue
         return product
-    raise VersionConflict(product_id, -1)
+    raise VersionConflict(product_id, product.version)
 
 
 def _parse_editable(fields: dict[str, Any]) -> dict[str, Any]:
