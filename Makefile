@@ -130,7 +130,7 @@ check-template: $(TOOLS_STAMP)
 lock-tools:
 	rm -rf $(TOOLS_VENV)
 	$(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check cfn-lint aws-sam-translator checkov
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check cfn-lint aws-sam-translator checkov openapi-python-client
 	{ sed -n '/^#/p' deploy/requirements-tools.lock; $(TOOLS_VENV)/bin/python -m pip freeze; } > deploy/requirements-tools.lock.new
 	mv deploy/requirements-tools.lock.new deploy/requirements-tools.lock
 	touch $(TOOLS_STAMP)

@@ -1,0 +1,3 @@
+from catalog.entrypoints.cli import app
+
+app()
