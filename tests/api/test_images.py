@@ -16,6 +16,7 @@ from catalog.bootstrap import Container
 from catalog.domain import limits
 from catalog.entrypoints.api.app import create_app
 from tests.api.support import Api, assert_problem, error_fields, png
+from tests.assets.images import png_header_only
 
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
@@ -96,6 +97,28 @@ def test_image_over_the_limit_is_413(
     problem = assert_problem(acme.upload(product["id"], data), 413)
     assert problem["type"] == "/problems/content-too-large"
     assert assets.keys() == []
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(8_000, 8_000), (30_000, 30_000)], ids=["64-MP", "900-MP"]
+)
+def test_image_over_the_pixel_limit_is_413_and_nothing_is_stored(
+    acme: Api,
+    product: dict[str, Any],
+    assets: MemoryAssetStore,
+    events: Callable[[], list[Any]],
+    width: int,
+    height: int,
+) -> None:
+    # A few hundred bytes that declare more pixels than the catalog accepts: a
+    # supported image, too large, so 413 (not 415, which would tell the client to convert it).
+    problem = assert_problem(acme.upload(product["id"], png_header_only(width, height)), 413)
+
+    assert problem["type"] == "/problems/content-too-large"
+    assert "pixels" in problem["detail"]
+    assert assets.keys() == []
+    assert acme.get(product["id"]).json()["images"] == []
+    assert len(events()) == 1
 
 
 def test_image_just_over_the_limit_within_the_request_allowance_is_413(

@@ -24,6 +24,7 @@ from catalog.service.uploads import staging_key
 from tests.api.conftest import ASSET_BASE_URL
 from tests.api.support import Api, assert_problem, error_fields, png
 from tests.assets.clock import FakeClock
+from tests.assets.images import png_header_only
 
 Assets = MemoryAssetStore | LocalAssetStore
 
@@ -184,6 +185,20 @@ def test_a_confirmed_upload_that_is_not_an_image_is_415_and_deleted(
 
     assert_problem(confirm(acme, product["id"], ticket["upload_id"]), 415)
 
+    assert assets.read(staging_key("acme", product["id"], ticket["upload_id"]), 100) is None
+    assert acme.get(product["id"]).json()["images"] == []
+    assert [e.name.value for e in events()] == ["ProductCreated"]
+
+
+def test_a_confirmed_upload_over_the_pixel_limit_is_413_and_deleted(
+    acme, product, send, assets, events
+):
+    ticket = new_ticket(acme, product["id"])
+    assert send(ticket, png_header_only(8_000, 8_000))  # 64 MP in a few hundred bytes
+
+    problem = assert_problem(confirm(acme, product["id"], ticket["upload_id"]), 413)
+
+    assert problem["type"] == "/problems/content-too-large"
     assert assets.read(staging_key("acme", product["id"], ticket["upload_id"]), 100) is None
     assert acme.get(product["id"]).json()["images"] == []
     assert [e.name.value for e in events()] == ["ProductCreated"]

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from catalog.adapters.pillow_images import MAX_PIXELS, PillowImageInspector
-from catalog.domain.errors import ImageRejected
+from catalog.domain.errors import ImageRejected, ImageTooLarge
 from catalog.service.ports import ImageInfo
 
 from .images import encoded, png_header_only
@@ -104,7 +104,7 @@ def test_rejects_png_with_corrupt_chunk() -> None:
     ],
 )
 def test_rejects_decompression_bombs_from_the_header(width: int, height: int) -> None:
-    with pytest.raises(ImageRejected, match="pixels"):
+    with pytest.raises(ImageTooLarge, match="pixels"):
         inspector.inspect(png_header_only(width, height))
 
 

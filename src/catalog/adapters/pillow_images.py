@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-from catalog.domain.errors import ImageRejected
+from catalog.domain.errors import ImageRejected, ImageTooLarge
 from catalog.service.ports import ImageInfo
 
 # Big enough for any product photo (a 50 MP camera is 8660 x 5773), small enough that a tiny
@@ -79,8 +79,8 @@ class PillowImageInspector:
             width, height = height, width
         return ImageInfo(content_type=content_type, extension=extension, width=width, height=height)
 
-    def _too_large(self) -> ImageRejected:
-        return ImageRejected(f"the image has more than {self._max_pixels} pixels")
+    def _too_large(self) -> ImageTooLarge:
+        return ImageTooLarge(f"the image has more than {self._max_pixels} pixels")
 
 
 def _looks_complete(content_type: str, data: bytes) -> bool:

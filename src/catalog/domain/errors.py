@@ -104,6 +104,21 @@ class ImageRejected(DomainError):
         self.message = message
 
 
+class ImageTooLarge(ImageRejected):
+    """An image of an accepted type, over a size limit (bytes or pixels): the client must
+    send a smaller one, not another format."""
+
+
+class UploadUsed(DomainError):
+    """A direct-upload ticket was already confirmed or rejected: it never adds an image again."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(
+            f"upload {upload_id} was already confirmed or rejected; ask for a new ticket"
+        )
+        self.upload_id = upload_id
+
+
 class ProductNotPublishable(DomainError):
     """Only READY and ACTIVE products may be published."""
 

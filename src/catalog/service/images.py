@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from catalog.domain import limits
-from catalog.domain.errors import IdempotencyKeyRaced, ImageRejected
+from catalog.domain.errors import IdempotencyKeyRaced, ImageRejected, ImageTooLarge
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ImageRef, parse_text
 from catalog.service.context import CatalogContext
@@ -84,7 +84,7 @@ def checked_image(
     if not data:
         raise ImageRejected("the image is empty")
     if len(data) > limits.MAX_IMAGE_BYTES:
-        raise ImageRejected(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
+        raise ImageTooLarge(f"images are limited to {limits.MAX_IMAGE_BYTES} bytes")
     info = ctx.images.inspect(data)
     return ImageRef(
         id=image_id,

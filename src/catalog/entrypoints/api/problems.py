@@ -172,6 +172,8 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     ),
     # 415: the uploaded file is not an image of a supported type (or cannot be decoded).
     domain.ImageRejected: ProblemKind(415, "unsupported-image", "Unsupported image"),
+    domain.ImageTooLarge: ProblemKind(413, "content-too-large", "Content too large"),
+    domain.UploadUsed: ProblemKind(409, "upload-used", "Upload ticket already used"),
     domain.VersionConflict: ProblemKind(
         409, "conflict", "Too many concurrent changes, retry the request"
     ),
