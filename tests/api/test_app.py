@@ -26,15 +26,23 @@ def test_health_needs_no_token(client: TestClient) -> None:
 
 def test_unknown_route_is_a_404_problem(client: TestClient) -> None:
     problem = assert_problem(client.get("/v2/whatever"), 404)
-    assert problem["type"] == "about:blank"
-    assert problem["title"] == "Not Found"
+    assert problem["type"] == "/problems/not-found"
+    assert problem["title"] == "Not found"
     assert problem["instance"] == "/v2/whatever"
 
 
-def test_wrong_method_is_a_405_problem_with_allow(client: TestClient) -> None:
+def test_wrong_method_is_a_405_problem_allowing_every_method_of_the_path(
+    client: TestClient,
+) -> None:
     response = client.put("/v1/merchants/acme/products")
+    problem = assert_problem(response, 405)
+    assert problem["type"] == "/problems/method-not-allowed"
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+    product = "/v1/merchants/acme/products/01JDPRODUCT0000000000000000"
+    response = client.put(product)
     assert_problem(response, 405)
-    assert "POST" in response.headers["allow"]
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
 
 
 class ExplodingStore:

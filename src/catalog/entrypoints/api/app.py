@@ -17,8 +17,10 @@ from catalog.domain import limits
 from catalog.entrypoints.api.auth import VerifiedTokens
 from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.docs import install_docs
+from catalog.entrypoints.api.head import HeadAsGet
 from catalog.entrypoints.api.openapi import build_openapi
 from catalog.entrypoints.api.problems import install_problem_handlers
+from catalog.entrypoints.api.query_parameters import QueryParameterCheck
 from catalog.entrypoints.api.routers import (
     channels,
     health,
@@ -27,6 +29,7 @@ from catalog.entrypoints.api.routers import (
     products,
     uploads,
 )
+from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
 
 TITLE = "Product Catalog API"
 DESCRIPTION = f"""
@@ -82,7 +85,10 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
         # operationId = the function's name (get_product, ...): what client generators show.
         generate_unique_id_function=lambda route: route.name,
+        # Starlette's redirect is built from the Host header; see trailing_slash.
+        redirect_slashes=False,
     )
+    app.router.default = TrailingSlashRedirect(app.router, container.settings.configured_public_url)
     app.state.container = container
     app.state.local_assets = container.local_assets
     app.state.verified_tokens = VerifiedTokens(container.tokens)
@@ -107,8 +113,10 @@ def create_app(container: Container) -> FastAPI:
 
         app.include_router(assets.router, tags=["assets"])
         upload_limits.append(("POST", assets.UPLOAD_PATH_PATTERN, assets.MAX_UPLOAD_BODY_BYTES))
-    app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
-
     install_docs(app)
+    # Outermost last: HEAD becomes GET before the query check and the routing see it.
+    app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
+    app.add_middleware(QueryParameterCheck, routes=app.routes)
+    app.add_middleware(HeadAsGet)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

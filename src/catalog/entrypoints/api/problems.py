@@ -4,11 +4,15 @@ Each domain error maps to one problem type (a relative URI under /problems/ nami
 of failure, stable for clients to branch on), one status and the extension members a client
 needs to react without parsing `detail`: `errors` for invalid input, `missing` for an
 incomplete product, `current_status`, `current_version`.
+
+Errors raised by the framework itself (routing, form parsing) get their type from one table,
+FRAMEWORK_PROBLEMS, so no answer is ever `about:blank`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -18,8 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from catalog.domain import errors as domain
+from catalog.entrypoints.api.routing import allowed_methods, route_path
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -54,14 +60,14 @@ class BodyTooLarge(StarletteHTTPException):
 def problem_document(
     status: int,
     *,
-    slug: str | None,
+    slug: str,
     title: str,
     detail: str | None,
     instance: str | None,
     extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "type": PROBLEM_BASE + slug,
         "title": title,
         "status": status,
     }
@@ -78,7 +84,7 @@ def problem_response(
     request: Request | None,
     status: int,
     *,
-    slug: str | None,
+    slug: str,
     title: str,
     detail: str | None,
     extensions: Mapping[str, Any] | None = None,
@@ -90,6 +96,18 @@ def problem_response(
     )
     return JSONResponse(
         document, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def api_problem_response(request: Request | None, problem: ApiProblem) -> JSONResponse:
+    return problem_response(
+        request,
+        problem.status,
+        slug=problem.slug,
+        title=problem.title,
+        detail=problem.detail,
+        extensions=problem.extensions,
+        headers=problem.headers,
     )
 
 
@@ -258,30 +276,64 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiProblem)
-    return problem_response(
-        request,
-        exc.status,
-        slug=exc.slug,
-        title=exc.title,
-        detail=exc.detail,
-        extensions=exc.extensions,
-        headers=exc.headers,
-    )
+    return api_problem_response(request, exc)
+
+
+@dataclass(frozen=True)
+class FrameworkProblem:
+    slug: str
+    title: str
+    detail: str
+
+
+# What Starlette and FastAPI raise themselves, by status, with the detail given when theirs
+# is only the status phrase. A status missing here still gets a type, from its phrase.
+FRAMEWORK_PROBLEMS: dict[int, FrameworkProblem] = {
+    400: FrameworkProblem("bad-request", "Bad request", "the request cannot be read"),
+    404: FrameworkProblem("not-found", "Not found", "no such resource"),
+    405: FrameworkProblem(
+        "method-not-allowed", "Method not allowed", "this resource does not answer this method"
+    ),
+    406: FrameworkProblem(
+        "not-acceptable", "Not acceptable", "this resource cannot answer in an accepted type"
+    ),
+    413: FrameworkProblem(
+        "content-too-large", "Content too large", "the request body exceeds the limit"
+    ),
+    415: FrameworkProblem(
+        "unsupported-media-type", "Unsupported media type", "this body type is not accepted"
+    ),
+}
+# A multipart body the parser refused: two `file` parts, too many fields, a part over its
+# limit, no boundary. Starlette turns its MultiPartException into a plain 400.
+INVALID_MULTIPART = FrameworkProblem(
+    "invalid-multipart", "Invalid multipart form", "the multipart form cannot be read"
+)
+
+
+def framework_problem(exc: StarletteHTTPException) -> FrameworkProblem:
+    if isinstance(exc.__context__, MultiPartException):
+        return INVALID_MULTIPART
+    known = FRAMEWORK_PROBLEMS.get(exc.status_code)
+    if known is not None:
+        return known
+    phrase = _phrase(exc.status_code)
+    slug = "-".join(re.findall(r"[a-z0-9]+", phrase.lower().replace("'", ""))) or "error"
+    return FrameworkProblem(slug, phrase, phrase.lower())
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    phrase = _phrase(status)
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-    slug = "content-too-large" if isinstance(exc, BodyTooLarge) else None
+    kind = framework_problem(exc)
+    given = exc.detail if isinstance(exc.detail, str) else None
+    detail = given if given and given != _phrase(status) else kind.detail
+    headers = dict(exc.headers or {})
+    if status == 405:
+        methods = allowed_methods(request.app.routes, route_path(request.scope))
+        headers["Allow"] = ", ".join(methods) or headers.get("Allow", "")
     return problem_response(
-        request,
-        status,
-        slug=slug,
-        title=phrase if slug is None else "Content too large",
-        detail=detail,
-        headers=dict(exc.headers or {}),
+        request, status, slug=kind.slug, title=kind.title, detail=detail, headers=headers
     )
 
 
