@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr | None = None
 
     @property
+    def configured_public_url(self) -> str | None:
+        """The public URL when this deployment has one: always on the embedded server (the
+        default is its own address); on AWS only an explicit CATALOG_PUBLIC_URL, since the
+        embedded default means nothing behind API Gateway."""
+        if self.backend == "aws" and "public_url" not in self.model_fields_set:
+            return None
+        return self.public_url
+
+    @property
     def jwks_endpoint(self) -> str | None:
         if self.jwks_url:
             return self.jwks_url
