@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     webhook_urls: Annotated[list[str], NoDecode] = []
     webhook_secret: str | None = None  # defaults to one derived from the data folder's secret
     relay_poll_seconds: float = 0.5
+    # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
+    # events dead`, `catalog events redrive`); the event log never parks.
+    webhook_max_attempts: Annotated[int, Field(ge=1)] = 8
 
     # AWS backend
     table_name: str = "catalog"

@@ -56,6 +56,8 @@ def commit_products(store: CatalogStore, count: int) -> list[DomainEvent]:
 class RecordingSink:
     """Accepts everything, or refuses the first `failures` attempts; thread-safe."""
 
+    parks_undeliverable = False
+
     def __init__(self, name: str = "recorder", failures: int = 0) -> None:
         self.name = name
         self.attempts = 0

@@ -6,7 +6,12 @@ import threading
 
 import pytest
 
-from catalog.adapters.embedded.relay import DeliveryIncomplete, OutboxRelay, backoff_delay
+from catalog.adapters.embedded.relay import (
+    DeliveryIncomplete,
+    OutboxRelay,
+    RetryPolicy,
+    backoff_delay,
+)
 from tests.relay.conftest import WAIT, CatalogStore, ManualClock, RecordingSink, commit_products
 
 
@@ -85,7 +90,11 @@ def test_the_thread_retries_a_failing_sink_only_when_its_backoff_is_due(
     broken = RecordingSink("broken", failures=2)
     healthy = RecordingSink("healthy")
     relay = OutboxRelay(
-        store, [broken, healthy], poll_seconds=3600, first_retry_seconds=10, monotonic=clock
+        store,
+        [broken, healthy],
+        poll_seconds=3600,
+        retry=RetryPolicy(first_seconds=10, jitter=lambda: 1.0),
+        monotonic=clock,
     )
     commit_products(store, 1)
     relay.start()
@@ -119,7 +128,7 @@ def test_stop_ends_the_thread_even_while_a_sink_waits_out_a_long_backoff(
     store: CatalogStore,
 ) -> None:
     broken = RecordingSink("broken", failures=1000)
-    relay = OutboxRelay(store, [broken], poll_seconds=3600, first_retry_seconds=3600)
+    relay = OutboxRelay(store, [broken], poll_seconds=3600, retry=RetryPolicy(first_seconds=3600))
     commit_products(store, 1)
     relay.start()
     assert relay.is_running
@@ -144,6 +153,7 @@ class HangingSink:
     """A webhook that does not answer until released, as a stalled receiver does."""
 
     name = "hanging"
+    parks_undeliverable = False
 
     def __init__(self) -> None:
         self.entered = threading.Event()

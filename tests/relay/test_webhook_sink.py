@@ -17,6 +17,7 @@ from catalog.adapters.embedded.event_log import EventLogSink
 from catalog.adapters.embedded.relay import (
     DeliveryIncomplete,
     OutboxRelay,
+    RetryPolicy,
     WebhookSink,
     webhook_secret_text,
 )
@@ -144,8 +145,8 @@ def test_a_webhook_failing_a_few_times_gets_each_event_once_and_never_holds_the_
         store,
         [WebhookSink(URL, SECRET, receiver.client), EventLogSink(log)],
         poll_seconds=3600,
-        first_retry_seconds=0.001,
-        max_retry_seconds=0.01,
+        # Never parked: the webhook is down for longer than the default attempts.
+        retry=RetryPolicy(first_seconds=0.001, max_seconds=0.01, max_attempts=10_000),
     )
     relay.start()
     try:

@@ -37,6 +37,8 @@ class EventLogSink:
     """
 
     name = "event-log"
+    # The log is the full record of events: an event is retried for as long as it takes.
+    parks_undeliverable = False
 
     def __init__(self, path: Path, *, recall: int = 1000) -> None:
         self.path = Path(path)

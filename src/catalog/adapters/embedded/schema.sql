@@ -62,5 +62,20 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (merchant_id, key)
 );
 
-PRAGMA user_version = 1;
+-- Events a webhook sink gave up on after its bounded attempts (the relay's `max_attempts`):
+-- the sink's offset moved past them, so `doc` (the event document) is the only copy the
+-- outbox may keep once it prunes. `catalog events redrive` delivers them again and deletes
+-- each row once its sink accepted it. parked_at is in microseconds since the Unix epoch (UTC).
+CREATE TABLE IF NOT EXISTS dead_letters (
+    sink       TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    parked_at  INTEGER NOT NULL,
+    PRIMARY KEY (sink, event_id)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 2;
 COMMIT;

@@ -42,7 +42,7 @@ from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, Store
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # the PRAGMA user_version that schema.sql sets
+SCHEMA_VERSION = 2  # the PRAGMA user_version that schema.sql sets (2: dead_letters)
 LIVE_LISTING_STATES = ("PENDING", "PUBLISHED", "UNPUBLISHING")
 BUSY_TIMEOUT_MS = 30_000
 
