@@ -140,9 +140,10 @@ def webhook_signing_secret(settings: Settings) -> str:
 def _embedded_container(settings: Settings) -> Container:
     import httpx
 
+    from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
     from catalog.adapters.embedded.event_log import EventLogSink
     from catalog.adapters.embedded.local_assets import LocalAssetStore
-    from catalog.adapters.embedded.relay import OutboxRelay, WebhookSink
+    from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
     from catalog.adapters.embedded.sqlite_store import SqliteStore
     from catalog.adapters.pillow_images import PillowImageInspector
     from catalog.adapters.system_clock import SystemClock
@@ -157,7 +158,13 @@ def _embedded_container(settings: Settings) -> Container:
     sinks: list[Any] = [EventLogSink(data_dir / "events.jsonl")]
     signing_secret = webhook_signing_secret(settings)
     sinks += [WebhookSink(url, signing_secret, http) for url in settings.webhook_urls]
-    relay = OutboxRelay(store, sinks, poll_seconds=settings.relay_poll_seconds)
+    relay = OutboxRelay(
+        store,
+        sinks,
+        poll_seconds=settings.relay_poll_seconds,
+        retry=RetryPolicy(max_attempts=settings.webhook_max_attempts),
+        dead_letters=SqliteDeadLetters(data_dir / "catalog.db"),
+    )
     ctx = CatalogContext(
         store=store,
         assets=assets,
