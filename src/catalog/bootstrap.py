@@ -145,9 +145,11 @@ def _embedded_container(settings: Settings) -> Container:
     from catalog.adapters.embedded.local_assets import LocalAssetStore
     from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
     from catalog.adapters.embedded.sqlite_store import SqliteStore
+    from catalog.adapters.embedded.upload_sweeper import UploadSweeper
     from catalog.adapters.pillow_images import PillowImageInspector
     from catalog.adapters.system_clock import SystemClock
     from catalog.adapters.ulid_ids import UlidIds
+    from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS
 
     data_dir = settings.data_dir
     secret = load_or_create_secret(data_dir)
@@ -178,7 +180,9 @@ def _embedded_container(settings: Settings) -> Container:
         ctx=ctx,
         tokens=token_verifier(settings),
         local_assets=assets,
-        workers=[relay],
+        # The sweeper stands in for S3's lifecycle rule: direct uploads never confirmed go
+        # once their ticket has expired.
+        workers=[relay, UploadSweeper(assets, STAGING_PREFIX, UPLOAD_TICKET_SECONDS)],
         closers=[store.close, http.close],
     )
 

@@ -148,6 +148,18 @@ class DirectUploads(Protocol):
         a longer result means the object is larger than `max_bytes`."""
         ...
 
+    def close_upload(self, key: str) -> None:
+        """End the ticket of `key` for good (its upload was confirmed or rejected): the object
+        under `key` is removed and `upload_closed(key)` holds for at least as long as the
+        ticket could still be used. Storage that can refuses later uploads with that ticket
+        (the embedded one); S3 cannot revoke a presigned POST, so there only the catalog's
+        confirmation refuses them. Idempotent."""
+        ...
+
+    def upload_closed(self, key: str) -> bool:
+        """Whether close_upload(key) was called (and its mark has not yet expired)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ImageInfo:

@@ -10,8 +10,13 @@ storage with a short-lived ticket, and the catalog references them once confirme
    to its final key and referenced through the same path as every other change (history,
    events); a bad one is deleted.
 
-Staged objects live under `uploads/`, apart from the referenced images, so a bucket lifecycle
-rule can expire the ones never confirmed and a CDN in front of the bucket need not serve them.
+A ticket is single-use: once its upload is confirmed or rejected, the asset store closes it
+(DirectUploads.close_upload) and it never adds an image again. Repeating the confirmation
+that succeeded, with the same body, is the one exception: it answers the product again.
+
+Staged objects live under `uploads/`, apart from the referenced images, so the ones never
+confirmed can be removed once their ticket has expired (the embedded server sweeps them, a
+bucket lifecycle rule expires them on S3) and a CDN in front of the bucket need not serve them.
 """
 
 from __future__ import annotations
@@ -20,10 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalog.domain import limits
-from catalog.domain.errors import ImageNotFound, ImageRejected, InvalidField, ProductInactive
+from catalog.domain.errors import (
+    ImageNotFound,
+    ImageRejected,
+    InvalidField,
+    ProductInactive,
+    UploadUsed,
+)
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import parse_text
+from catalog.domain.values import ImageRef, parse_text
 from catalog.service.context import CatalogContext
 from catalog.service.images import checked_image
 from catalog.service.ports import DirectUploads
@@ -95,30 +106,41 @@ def confirm_upload(
 ) -> Product:
     """Check the uploaded object and reference it as image `upload_id`.
 
-    Naturally idempotent: confirming an upload the product already references returns the
-    product and changes nothing. An object that is too large or not an image is deleted and
-    rejected (ImageRejected); a missing one is ImageNotFound. When the reference cannot be
-    committed (stale If-Match, inactive product, image limit) the staged object is kept, so
-    the client can fix the cause and confirm again until the ticket's object expires.
+    Single-use: an object that is too large or not an image is deleted and rejected
+    (ImageRejected), and the ticket closed; a confirmed ticket is closed too. After that,
+    confirming is UploadUsed, except for a repeat of the successful confirmation with the
+    same `alt`, which returns the product and changes nothing. A missing object is
+    ImageNotFound. When the reference cannot be committed (stale If-Match, inactive
+    product, image limit) the ticket stays open, so the client can fix the cause and
+    confirm again until the staged object is removed after the ticket's expiry.
     """
     alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
     uploads = direct_uploads(ctx)
     product = get_product(ctx, merchant_id, product_id)
-    if _references(product, upload_id):
-        return product
     staged = staging_key(merchant_id, product_id, upload_id)
+    confirmed = _image(product, upload_id)
+    if confirmed is not None:
+        if confirmed.alt != alt:
+            raise UploadUsed(upload_id)
+        # Also finishes a confirmation interrupted after its commit, and removes what a
+        # client uploaded again with the ticket (S3 cannot refuse it): never confirmed.
+        uploads.close_upload(staged)
+        return product
+    if uploads.upload_closed(staged):
+        uploads.close_upload(staged)  # an upload made after the ticket closed is dropped
+        raise UploadUsed(upload_id)
     data = uploads.read(staged, limits.MAX_IMAGE_BYTES)
     if data is None:
         raise ImageNotFound(upload_id)
     try:
         image = checked_image(ctx, merchant_id, product_id, upload_id, data, alt)
     except ImageRejected:
-        ctx.assets.delete(staged)
+        uploads.close_upload(staged)
         raise
 
     def add(product: Product, stamp: Stamp) -> None:
         # A concurrent confirmation of the same upload may have committed since the read.
-        if not _references(product, upload_id):
+        if _image(product, upload_id) is None:
             product.add_image(image, stamp)
 
     # Written under the final key, with the sniffed type, before the reference exists: a
@@ -128,10 +150,10 @@ def confirm_upload(
         product = apply(ctx, merchant_id, product_id, actor, add, if_match)
     except BaseException:
         current = ctx.store.get(merchant_id, product_id)
-        if current is None or not _references(current, upload_id):
+        if current is None or _image(current, upload_id) is None:
             ctx.assets.delete(image.key)
         raise
-    ctx.assets.delete(staged)
+    uploads.close_upload(staged)
     return product
 
 
@@ -142,8 +164,8 @@ def direct_uploads(ctx: CatalogContext) -> DirectUploads:
     return ctx.assets
 
 
-def _references(product: Product, image_id: str) -> bool:
-    return any(image.id == image_id for image in product.images)
+def _image(product: Product, image_id: str) -> ImageRef | None:
+    return next((image for image in product.images if image.id == image_id), None)
 
 
 def _parse_content_type(value: object) -> str:

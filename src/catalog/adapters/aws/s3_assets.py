@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 MAX_URL_TTL_SECONDS = 7 * 24 * 3600 // 2
 _URL_CACHE_SIZE = 10_000
 _MISSING = ("NoSuchKey", "404", "NotFound")
+# Next to a staged object, the mark that its ticket was used up. Under the same prefix, so the
+# bucket's lifecycle rule for abandoned uploads expires it too, long after the ticket.
+_CLOSED_SUFFIX = ".closed"
 
 
 class S3AssetStore:
@@ -121,3 +124,18 @@ class S3AssetStore:
             return body.read(max_bytes + 1)
         finally:
             body.close()
+
+    def close_upload(self, key: str) -> None:
+        # A presigned POST cannot be revoked: until it expires, a client can upload again,
+        # and only this mark tells the catalog never to confirm that object.
+        self._client.put_object(Bucket=self._bucket, Key=key + _CLOSED_SUFFIX, Body=b"")
+        self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def upload_closed(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=key + _CLOSED_SUFFIX)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise
+        return True

@@ -36,6 +36,9 @@ MAX_KEY_LENGTH = 512
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 
 _DAY = 24 * 3600
+# Next to a staged object, the mark that its ticket was used up (service/uploads.py staging
+# keys never contain a dot, so a mark can never be a ticket's key).
+_CLOSED_SUFFIX = ".closed"
 _URL_CACHE_SIZE = 10_000
 
 
@@ -44,9 +47,12 @@ class AssetUnavailable(Exception):
     missing file). Deliberately one error: a caller learns nothing about which."""
 
 
+_TICKET_USED = "the upload ticket was already used: its upload was confirmed or rejected"
+
+
 class UploadRefused(Exception):
     """A direct upload the ticket does not allow; `status` is what the server answers (403 for
-    a bad, tampered or expired ticket, 413 for too many bytes, 400 for none)."""
+    a bad, tampered, expired or used-up ticket, 413 for too many bytes, 400 for none)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -147,6 +153,35 @@ class LocalAssetStore:
         except FileNotFoundError:
             return None
 
+    def close_upload(self, key: str) -> None:
+        # The mark first: an upload racing with the removal is refused or swept, never kept.
+        mark = self._path(key + _CLOSED_SUFFIX)
+        _write_atomically(mark, b"")
+        self._stamp(mark)
+        self._path(key).unlink(missing_ok=True)
+
+    def upload_closed(self, key: str) -> bool:
+        return self._path(key + _CLOSED_SUFFIX).is_file()
+
+    def remove_expired(self, prefix: str, max_age_seconds: float) -> int:
+        """Remove the staged uploads and marks under `prefix` written `max_age_seconds` or
+        more ago (by this store's clock), and return how many. With a ticket's lifetime as
+        the age, whatever goes was written before its ticket expired, so no upload can come
+        to it any more. Folders stay, as in delete."""
+        cutoff = self._clock() - max_age_seconds
+        removed = 0
+        for path in self._path(prefix).rglob("*"):
+            # Dot files are writes in progress (_write_atomically).
+            if path.name.startswith("."):
+                continue
+            try:
+                if path.is_file() and path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # removed meanwhile (a confirmation, or another sweep)
+        return removed
+
     # -- receiving direct uploads ---------------------------------------------------------
 
     def verify_upload(self, fields: Mapping[str, str]) -> UploadPolicy:
@@ -174,6 +209,8 @@ class LocalAssetStore:
             raise UploadRefused(403, "the key and Content-Type fields must be the ticket's")
         if not is_valid_key(policy.key):
             raise UploadRefused(403, "the upload policy is invalid")
+        if self.upload_closed(policy.key):
+            raise UploadRefused(403, _TICKET_USED)
         return policy
 
     def store_upload(self, policy: UploadPolicy, data: bytes) -> None:
@@ -183,7 +220,12 @@ class LocalAssetStore:
             raise UploadRefused(400, "the file is empty")
         if len(data) > policy.max_bytes:
             raise UploadRefused(413, f"the ticket allows at most {policy.max_bytes} bytes")
-        _write_atomically(self._path(policy.key), data)
+        # Checked again after reading the file: the upload may have been closed meanwhile.
+        if self.upload_closed(policy.key):
+            raise UploadRefused(403, _TICKET_USED)
+        path = self._path(policy.key)
+        _write_atomically(path, data)
+        self._stamp(path)
 
     # -- serving --------------------------------------------------------------------------
 
@@ -212,6 +254,11 @@ class LocalAssetStore:
         if not is_valid_key(key):
             raise ValueError(f"invalid asset key {key!r}")
         return self._root / key
+
+    def _stamp(self, path: Path) -> None:
+        """Date a staged file by this store's clock, the one remove_expired reads."""
+        now = self._clock()
+        os.utime(path, (now, now))
 
     def _signed_url(self, key: str, expires: int) -> str:
         # A URL is the same all day (see url_for), so the HMAC is worth remembering: GET and

@@ -30,6 +30,7 @@ class MemoryAssetStore:
         self._lock = threading.Lock()
         self._objects: dict[str, StoredAsset] = {}
         self._policies: dict[str, UploadPolicy] = {}
+        self._closed: set[str] = set()
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with self._lock:
@@ -61,6 +62,15 @@ class MemoryAssetStore:
         asset = self.get(key)
         return None if asset is None else asset.data[: max_bytes + 1]
 
+    def close_upload(self, key: str) -> None:
+        with self._lock:
+            self._closed.add(key)
+            self._objects.pop(key, None)
+
+    def upload_closed(self, key: str) -> bool:
+        with self._lock:
+            return key in self._closed
+
     # For tests: what a client's form POST to a ticket's URL does.
 
     def receive_upload(self, url: str, fields: Mapping[str, str], data: bytes) -> bool:
@@ -74,6 +84,7 @@ class MemoryAssetStore:
                 and fields.get("key") == policy.key
                 and fields.get("Content-Type") == policy.content_type
                 and 1 <= len(data) <= policy.max_bytes
+                and policy.key not in self._closed
             )
             if allowed:
                 assert policy is not None
