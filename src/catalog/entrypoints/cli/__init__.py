@@ -13,7 +13,7 @@ app = typer.Typer(help="Product catalog: serve the API and operate the embedded 
 app.command()(serve.serve)
 app.command()(tokens.token)
 app.command("webhook-secret")(tokens.webhook_secret)
-app.command()(events.events)
+app.add_typer(events.app, name="events")
 app.add_typer(aws.app, name="aws")
 
 __all__ = ["app"]
