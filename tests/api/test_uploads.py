@@ -1,9 +1,10 @@
 """Direct uploads: POST .../images/uploads (ticket), the upload itself, POST .../confirm.
 
-Runs over every storage backend and two asset stores: the embedded one (the ticket is a
-signed form POST to this server's /assets) and the in-memory reference (the upload is made
-through its test helper, standing in for the storage's own endpoint). S3's presigned POST is
-checked in tests/aws/test_s3_assets.py.
+Runs over every storage backend and three asset stores: the embedded one (the ticket is a
+signed form POST to this server's /assets), S3 on moto (a presigned POST, which cannot be
+revoked) and the in-memory reference (the upload is made through its test helper, standing
+in for the storage's own endpoint). moto does not enforce presigned POST policies: what S3
+would is checked in tests/aws/test_s3_assets.py.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from catalog.adapters.aws.s3_assets import S3AssetStore
 from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.bootstrap import Container
@@ -26,7 +29,8 @@ from tests.api.support import Api, assert_problem, error_fields, png
 from tests.assets.clock import FakeClock
 from tests.assets.images import png_header_only
 
-Assets = MemoryAssetStore | LocalAssetStore
+Assets = MemoryAssetStore | LocalAssetStore | S3AssetStore
+BUCKET = "catalog-assets"
 
 
 @pytest.fixture
@@ -34,10 +38,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def assets(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Assets:
     if request.param == "memory":
         return MemoryAssetStore(ASSET_BASE_URL)
+    if request.param == "s3":
+        import boto3
+        from botocore.config import Config
+
+        aws = request.getfixturevalue("aws")
+        s3 = boto3.client("s3", endpoint_url=aws.url, config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket=BUCKET)
+        return S3AssetStore(s3, BUCKET)
     # TestClient's own origin, so ticket and image URLs can be followed as they are.
     return LocalAssetStore(tmp_path / "assets", "http://testserver", b"k" * 32, clock)
 
@@ -60,6 +72,9 @@ def send(client: TestClient, assets: Assets) -> Callable[[dict[str, Any], bytes]
     def upload(ticket: dict[str, Any], data: bytes) -> bool:
         if isinstance(assets, MemoryAssetStore):
             return assets.receive_upload(ticket["url"], ticket["fields"], data)
+        if isinstance(assets, S3AssetStore):
+            stored = httpx.post(ticket["url"], data=ticket["fields"], files={"file": data})
+            return stored.status_code == 204
         response = client.post(
             ticket["url"], data=ticket["fields"], files={"file": ("photo", data, "image/png")}
         )
@@ -95,7 +110,7 @@ def fetch(client: TestClient, assets: Assets, url: str) -> bytes | None:
     if isinstance(assets, MemoryAssetStore):
         stored = assets.get_by_url(url)
         return stored.data if stored else None
-    response = client.get(url)
+    response = httpx.get(url) if isinstance(assets, S3AssetStore) else client.get(url)
     return response.content if response.status_code == 200 else None
 
 
@@ -129,6 +144,7 @@ def test_ticket_upload_and_confirmation_add_the_image(acme, product, send, clien
     assert acme.get(product["id"]).json() == confirmed.json()
 
 
+@pytest.mark.parametrize("assets", ["local", "memory"], indirect=True)  # moto takes all
 def test_the_storage_takes_only_what_the_ticket_allows(acme, product, send, assets):
     ticket = new_ticket(acme, product["id"], size=100)
     staged = staging_key("acme", product["id"], ticket["upload_id"])
@@ -211,17 +227,65 @@ def test_confirming_without_an_upload_is_404(acme, product):
     assert_problem(confirm(acme, product["id"], "not-a-ulid"), 404)
 
 
-def test_a_repeated_confirmation_returns_the_product_unchanged(acme, product, send, events):
+def test_a_repeated_confirmation_returns_the_product_unchanged(acme, product, send, assets, events):
     ticket = new_ticket(acme, product["id"])
     assert send(ticket, png())
-    first = confirm(acme, product["id"], ticket["upload_id"])
+    first = confirm(acme, product["id"], ticket["upload_id"], {"alt": "Side"})
     assert first.status_code == 201, first.text
+    # Only S3 takes another upload with the ticket; the repeat removes it unconfirmed.
+    assert send(ticket, png((9, 9))) is isinstance(assets, S3AssetStore)
 
-    again = confirm(acme, product["id"], ticket["upload_id"])
+    again = confirm(acme, product["id"], ticket["upload_id"], {"alt": "Side"})
 
     assert again.status_code == 201
     assert again.json() == first.json()
+    assert assets.read(staging_key("acme", product["id"], ticket["upload_id"]), 100) is None
     assert [e.name.value for e in events()] == ["ProductCreated", "ProductUpdated"]
+
+
+def test_a_confirmation_repeated_with_another_body_is_409(acme, product, send):
+    ticket = new_ticket(acme, product["id"])
+    assert send(ticket, png())
+    first = confirm(acme, product["id"], ticket["upload_id"], {"alt": "Side"})
+    assert first.status_code == 201, first.text
+
+    problem = assert_problem(confirm(acme, product["id"], ticket["upload_id"], {"alt": "Top"}), 409)
+
+    assert problem["type"] == "/problems/upload-used"
+    assert acme.get(product["id"]).json() == first.json()
+
+
+def test_an_upload_after_confirmation_is_never_confirmed(acme, product, send, assets, events):
+    ticket = new_ticket(acme, product["id"])
+    staged = staging_key("acme", product["id"], ticket["upload_id"])
+    assert send(ticket, png())
+    assert confirm(acme, product["id"], ticket["upload_id"]).status_code == 201
+    # The storage refuses the used ticket, except S3 (a presigned POST cannot be revoked).
+    assert send(ticket, png((9, 9))) is isinstance(assets, S3AssetStore)
+    assert acme.delete_image(product["id"], ticket["upload_id"]).status_code == 200
+
+    problem = assert_problem(confirm(acme, product["id"], ticket["upload_id"]), 409)
+
+    assert problem["type"] == "/problems/upload-used"
+    assert assets.read(staged, 100) is None
+    assert acme.get(product["id"]).json()["images"] == []
+    assert [e.name.value for e in events()].count("ProductUpdated") == 2  # added, removed
+
+
+def test_a_rejected_ticket_is_used_up(acme, product, send, assets, events):
+    ticket = new_ticket(acme, product["id"])
+    staged = staging_key("acme", product["id"], ticket["upload_id"])
+    assert send(ticket, b"plain text")
+    assert_problem(confirm(acme, product["id"], ticket["upload_id"]), 415)
+
+    # A good image with the same ticket: refused by the storage, or (S3) by the confirmation.
+    assert send(ticket, png()) is isinstance(assets, S3AssetStore)
+    problem = assert_problem(confirm(acme, product["id"], ticket["upload_id"]), 409)
+
+    assert problem["type"] == "/problems/upload-used"
+    assert assets.read(staged, 100) is None
+    assert acme.get(product["id"]).json()["images"] == []
+    assert [e.name.value for e in events()] == ["ProductCreated"]
 
 
 def test_a_stale_if_match_is_412_and_the_upload_can_be_confirmed_later(acme, product, send):
@@ -261,3 +325,18 @@ def test_the_local_upload_refuses_a_tampered_or_expired_ticket(acme, product, cl
 
     clock.now += 15 * 60 + 1
     assert_problem(client.post(ticket["url"], data=fields, files=file), 403)
+
+
+@pytest.mark.parametrize("assets", ["local"], indirect=True)
+def test_the_local_upload_refuses_a_used_ticket(acme, product, client, send):
+    ticket = new_ticket(acme, product["id"])
+    assert send(ticket, png())
+    assert confirm(acme, product["id"], ticket["upload_id"]).status_code == 201
+
+    again = client.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("photo.png", png(), "image/png")}
+    )
+
+    problem = assert_problem(again, 403)
+    assert problem["type"] == "/problems/upload-refused"
+    assert "already used" in problem["detail"]
