@@ -167,3 +167,16 @@ def test_a_client_uploads_with_the_ticket_and_the_object_lands_in_the_bucket(sto
     stored = client.get_object(Bucket=BUCKET, Key="uploads/acme/p/u1")
     assert stored["Body"].read() == b"png-bytes"
     assert stored["ContentType"] == "image/png"
+
+
+def test_closing_an_upload_leaves_a_mark_under_the_staging_prefix(store, client):
+    url, fields = store.presign_upload("uploads/acme/p/u1", "image/png", 5000, 900)
+    httpx.post(url, data=fields, files={"file": ("a.png", b"png-bytes", "image/png")})
+
+    store.close_upload("uploads/acme/p/u1")
+
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="uploads/")
+    # Under uploads/, so the bucket's lifecycle rule for abandoned uploads expires it too.
+    assert [item["Key"] for item in listed["Contents"]] == ["uploads/acme/p/u1.closed"]
+    assert store.upload_closed("uploads/acme/p/u1")
+    assert not store.upload_closed("uploads/acme/p/u2")

@@ -35,6 +35,8 @@ class AssetBackend:
     fetch: Callable[[str], tuple[bytes, str] | None]  # what a client gets at a URL
     # What a client's form POST of a ticket does: True when the storage accepted the file.
     upload: Callable[[str, dict[str, str], bytes], bool]
+    # Whether the storage refuses a closed ticket's uploads (S3 cannot revoke a presigned POST).
+    refuses_closed_tickets: bool = True
 
 
 def http_upload(url: str, fields: dict[str, str], data: bytes) -> bool:
@@ -97,7 +99,7 @@ def s3_presigned_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBa
             return None
         return response.content, response.headers["content-type"]
 
-    return AssetBackend(store, fetch, http_upload)
+    return AssetBackend(store, fetch, http_upload, refuses_closed_tickets=False)
 
 
 def s3_cdn_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
@@ -118,7 +120,7 @@ def s3_cdn_assets(request: pytest.FixtureRequest, folder: Path) -> AssetBackend:
             return None
         return stored["Body"].read(), stored["ContentType"]
 
-    return AssetBackend(store, fetch, http_upload)
+    return AssetBackend(store, fetch, http_upload, refuses_closed_tickets=False)
 
 
 ASSET_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], AssetBackend]] = {
@@ -191,3 +193,29 @@ def test_read_is_bounded_and_none_without_an_object(assets):
     assert assets.store.read(KEY, 100) == b"0123456789"
     assert assets.store.read(KEY, 3) == b"0123"
     assert assets.store.read(KEY.replace(".png", "-missing.png"), 100) is None
+
+
+def test_closing_an_upload_removes_its_object_and_marks_it_closed(assets):
+    other = STAGED[:-1] + "A"
+    for key in (STAGED, other):
+        url, fields = assets.store.presign_upload(key, "image/png", 1000, 900)
+        assert assets.upload(url, fields, b"\x89PNG-uploaded")
+
+    assets.store.close_upload(STAGED)
+    assets.store.close_upload(STAGED)  # idempotent
+
+    assert assets.store.read(STAGED, 1000) is None
+    assert assets.store.upload_closed(STAGED)
+    assert not assets.store.upload_closed(other)
+    assert assets.store.read(other, 1000) == b"\x89PNG-uploaded"
+
+
+def test_a_closed_ticket_is_refused_where_the_storage_can_and_stays_closed(assets):
+    url, fields = assets.store.presign_upload(STAGED, "image/png", 1000, 900)
+    assets.store.close_upload(STAGED)
+
+    accepted = assets.upload(url, fields, b"\x89PNG-again")
+
+    assert accepted is not assets.refuses_closed_tickets
+    # Either way the catalog knows never to confirm it (service/uploads.py).
+    assert assets.store.upload_closed(STAGED)
