@@ -19,10 +19,10 @@ import yaml
 
 from catalog.adapters.aws.dynamodb_items import ITEM_TYPE
 from catalog.adapters.aws.dynamodb_table import ensure_table
-from catalog.adapters.aws.provisioning import CORS_METHODS
-from catalog.service.uploads import STAGING_PREFIX
+from catalog.adapters.aws.provisioning import CORS_METHODS, ensure_bucket
+from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS, staging_key
 from catalog.settings import Settings
-from tests.conftest import AwsEndpoint
+from tests.conftest import REGION, AwsEndpoint
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 
@@ -354,6 +354,24 @@ def test_bucket_is_private_and_expires_abandoned_uploads(template: dict[str, Any
     # Every rule is scoped: a rule that expired current objects everywhere would delete images.
     for rule in rules:
         assert "ExpirationInDays" not in rule or rule.get("Prefix") == f"{STAGING_PREFIX}/"
+
+
+def test_abandoned_uploads_expire_after_their_ticket_here_as_in_bootstrap(
+    template: dict[str, Any], aws: AwsEndpoint
+) -> None:
+    rules = template["Resources"]["AssetBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (uploads,) = (rule for rule in rules if rule["Id"] == "abandoned-uploads")
+    s3 = aws.client("s3")
+    ensure_bucket(s3, "catalog-assets", REGION)
+    (provisioned,) = s3.get_bucket_lifecycle_configuration(Bucket="catalog-assets")["Rules"]
+
+    # The rule covers every staging key (and the mark of a used ticket next to it) ...
+    assert uploads["Prefix"] == provisioned["Filter"]["Prefix"] == f"{STAGING_PREFIX}/"
+    assert staging_key("acme", "01JDPRODUCT", "01JDUPLOAD").startswith(uploads["Prefix"])
+    # ... and expires nothing before its ticket has: an upload can still be confirmed until then.
+    assert uploads["ExpirationInDays"] == provisioned["Expiration"]["Days"]
+    assert uploads["ExpirationInDays"] * 24 * 3600 >= UPLOAD_TICKET_SECONDS
+    assert provisioned["Status"] == uploads["Status"] == "Enabled"
 
 
 def test_bucket_takes_browser_uploads_as_bootstrap_configures_it(

@@ -14,15 +14,28 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from catalog.adapters.aws.dynamodb_table import ensure_table
+from catalog.service.uploads import STAGING_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import LifecycleRuleTypeDef
 
 # Browsers upload large images straight to the bucket with a presigned POST (the upload
 # ticket route), so the bucket must answer their CORS preflight.
 CORS_METHODS = ["POST", "PUT", "GET", "HEAD"]
+# Direct uploads wait under uploads/ for their confirmation (service/uploads.py); whatever is
+# still there a day later (a ticket lasts 15 minutes) was abandoned, or is the mark of a used
+# ticket that can no longer be used anyway. The same rule as template.yaml's.
+ABANDONED_UPLOADS_RULE: LifecycleRuleTypeDef = {
+    "ID": "abandoned-uploads",
+    "Status": "Enabled",
+    "Filter": {"Prefix": f"{STAGING_PREFIX}/"},
+    "Expiration": {"Days": 1},
+    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,8 @@ def ensure_catalog_table(client: DynamoDBClient, table_name: str) -> Provisioned
 def ensure_bucket(
     client: S3Client, bucket: str, region: str | None, cors_origins: Sequence[str] = ("*",)
 ) -> Provisioned:
-    """A private bucket that accepts browser uploads from `cors_origins`."""
+    """A private bucket that accepts browser uploads from `cors_origins` and expires the
+    direct uploads never confirmed. An existing bucket is left as it is."""
     try:
         client.head_bucket(Bucket=bucket)
     except ClientError as error:
@@ -92,6 +106,9 @@ def ensure_bucket(
                 }
             ]
         },
+    )
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [ABANDONED_UPLOADS_RULE]}
     )
     return Provisioned("bucket", bucket, created=True)
 
