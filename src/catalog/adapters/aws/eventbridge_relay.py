@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from catalog.adapters.cloudevents import SOURCE, to_cloudevent
 from catalog.domain.documents import event_from_document
+from catalog.domain.events import DomainEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -50,13 +51,20 @@ class _Pending:
     entry: PutEventsRequestEntryTypeDef
 
 
-def outbox_entry(record: StreamRecord, bus_name: str) -> PutEventsRequestEntryTypeDef | None:
-    """The PutEvents entry of an outbox INSERT record; None for every other record. Raises
-    (KeyError, ValueError) when an outbox item cannot be read: never skipped silently."""
+def outbox_event(record: StreamRecord) -> DomainEvent | None:
+    """The event of an outbox INSERT record; None for every other record. Raises (KeyError,
+    ValueError) when an outbox item cannot be read: never skipped silently."""
     image = record.get("dynamodb", {}).get("NewImage", {})
     if record.get("eventName") != "INSERT" or image.get("item_type", {}).get("S") != "EVENT":
         return None
-    event = event_from_document(json.loads(image["event"]["S"]))
+    return event_from_document(json.loads(image["event"]["S"]))
+
+
+def outbox_entry(record: StreamRecord, bus_name: str) -> PutEventsRequestEntryTypeDef | None:
+    """The PutEvents entry of an outbox INSERT record; None for every other record."""
+    event = outbox_event(record)
+    if event is None:
+        return None
     return {
         "Source": SOURCE,
         "DetailType": event.name.value,
