@@ -129,7 +129,8 @@ def _refused(request: Request, refusal: UploadRefused) -> JSONResponse:
         "Where an upload ticket of `POST .../images/uploads` sends the file on the embedded "
         "deployment, like a presigned POST to S3: a `multipart/form-data` form with the "
         "ticket's `fields` unchanged and the bytes in a `file` part. No bearer token: the "
-        "signed ticket is the permission. Then confirm the upload to reference the image."
+        "signed ticket is the permission. Then confirm the upload to reference the image. A "
+        "ticket is single-use: once its upload was confirmed or rejected, it is refused (403)."
     ),
     response_class=Response,
     responses={

@@ -149,12 +149,15 @@ def request_upload(access: ProductWriter, body: JsonBody, request: Request) -> R
     description=(
         "Checks the uploaded object (size; type read from its bytes: PNG, JPEG, WebP or GIF) "
         "and adds it to the product's images under the id `upload_id`. A file that is not "
-        "such an image is deleted (415). Repeating a confirmation returns the product "
-        "unchanged. 404 when nothing was uploaded for this ticket."
+        "such an image is deleted (415), one over 10 MiB or 50 megapixels too (413). The "
+        "ticket is single-use: once confirmed or rejected, confirming again is 409 "
+        "`upload-used`, except a repeat of the successful confirmation with the same body, "
+        "which returns the product unchanged. 404 when nothing was uploaded for this ticket, "
+        "or the upload was removed after the ticket expired."
     ),
     responses={
         201: {"description": "The product with the new image"},
-        **problem_responses(400, 401, 403, 404, 409, 412, 415, 422),
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     },
     openapi_extra=_json_schema(UploadConfirmation),
 )
