@@ -4,6 +4,9 @@ Objects are plain files under `root`, at their key. Their content type is derive
 key's extension (the catalog names every image `<id>.<ext>` after its sniffed type), so
 there is no side file to keep in sync. The folder is private: the API serves an object
 only through a signed, expiring URL, the local twin of an S3 presigned GET.
+
+Direct uploads and the marks of used tickets are dated by the store's clock (their mtime),
+so remove_expired, run by the upload sweeper, needs no index of what was staged when.
 """
 
 from __future__ import annotations
