@@ -52,9 +52,32 @@ publication on sales channels.
 """
 
 TAGS = [
-    {"name": "products", "description": "Register, read, list, update and deactivate products."},
+    {
+        "name": "products",
+        "description": "Register a product, read it, list, update (merge patch), change its "
+        "status and deactivate it.",
+    },
     {"name": "history", "description": "Every version of a product: who changed what, when."},
-    {"name": "images", "description": "Product images: bytes in object storage, references here."},
+    {
+        "name": "images",
+        "description": "Product images: upload one (multipart) or remove it. The bytes go to "
+        "object storage; the product keeps a reference and the view a computed URL.",
+    },
+    {
+        "name": "channels",
+        "description": "Publication on sales channels: merchants request publication or "
+        "withdrawal; the channel's adapter (role `channel:<slug>`) reports the outcome.",
+    },
+    {
+        "name": "uploads",
+        "description": "Large images straight to storage: a ticket, the upload, the "
+        "confirmation that adds the image.",
+    },
+    {
+        "name": "assets",
+        "description": "Embedded deployment only: image bytes behind signed URLs, and the "
+        "target of direct uploads.",
+    },
     {"name": "health", "description": "Liveness."},
 ]
 

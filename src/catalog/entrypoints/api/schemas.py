@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing_extensions import TypeAliasType
 
 from catalog.domain import limits
 from catalog.domain.values import CURRENCY_PATTERN
@@ -49,23 +50,52 @@ Currency = Annotated[
     Field(description="ISO 4217 currency code.", examples=["USD"]),
 ]
 ChannelSlug = Annotated[str, StringConstraints(pattern=limits.CHANNEL_PATTERN.pattern)]
-Attributes = Annotated[
-    dict[str, Any],
-    Field(
-        max_length=limits.MAX_ATTRIBUTES,
-        description=(
-            "Free-form JSON object (any vertical). At most "
-            f"{limits.MAX_ATTRIBUTES} keys counted over every level, nesting at most "
-            f"{limits.MAX_ATTRIBUTE_DEPTH} levels, keys of at most "
-            f"{limits.MAX_ATTRIBUTE_KEY_LENGTH} characters, strings of at most "
-            f"{limits.MAX_ATTRIBUTE_STRING_LENGTH} characters, arrays of at most "
-            f"{limits.MAX_ATTRIBUTE_ARRAY_LENGTH} items."
+_ATTRIBUTE_LIMITS = (
+    f"At most {limits.MAX_ATTRIBUTES} keys counted over every level, nesting at most "
+    f"{limits.MAX_ATTRIBUTE_DEPTH} levels, keys of at most "
+    f"{limits.MAX_ATTRIBUTE_KEY_LENGTH} characters, strings of at most "
+    f"{limits.MAX_ATTRIBUTE_STRING_LENGTH} characters, arrays of at most "
+    f"{limits.MAX_ATTRIBUTE_ARRAY_LENGTH} items."
+)
+ATTRIBUTES_EXAMPLE: dict[str, Any] = {"color": "red", "size": 42, "material": "mesh"}
+CHANNEL_OVERRIDES_EXAMPLE: dict[str, Any] = {
+    "mercadolibre": {
+        "name": "Zapatilla de trail",
+        "price": {"amount": 11999, "currency": "USD"},
+        "attributes": {"size": None, "talle": "42"},
+    }
+}
+
+# Named with TypeAliasType so the OpenAPI document holds each once, under components, and
+# generated clients get one type (one enum, one map) instead of one per field that uses it.
+Attributes = TypeAliasType(
+    "Attributes",
+    Annotated[
+        dict[str, Any],
+        Field(
+            max_length=limits.MAX_ATTRIBUTES,
+            description=f"Free-form JSON object (any vertical). {_ATTRIBUTE_LIMITS}",
+            examples=[ATTRIBUTES_EXAMPLE],
         ),
-        examples=[{"color": "red", "size": 42}],
-    ),
-]
+    ],
+)
+AttributesPatch = TypeAliasType(
+    "AttributesPatch",
+    Annotated[
+        dict[str, Any],
+        Field(
+            description="A merge patch of the attributes: a member set to `null` is removed.",
+            examples=[{"color": None, "material": "mesh"}],
+        ),
+    ],
+)
 Reason = Annotated[str, StringConstraints(max_length=limits.MAX_REASON_LENGTH)]
-StatusName = Literal["DRAFT", "READY", "ACTIVE", "INACTIVE"]
+ProductStatus = TypeAliasType("ProductStatus", Literal["DRAFT", "READY", "ACTIVE", "INACTIVE"])
+RequestedStatus = TypeAliasType("RequestedStatus", Literal["READY", "DRAFT", "INACTIVE"])
+ListingState = TypeAliasType(
+    "ListingState", Literal["PENDING", "PUBLISHED", "FAILED", "UNPUBLISHING", "UNPUBLISHED"]
+)
+ListingOutcome = TypeAliasType("ListingOutcome", Literal["PUBLISHED", "FAILED", "UNPUBLISHED"])
 
 # ------------------------------------------------------------------ requests
 
@@ -88,24 +118,45 @@ class ChannelOverride(BaseModel):
     attributes: Attributes | None = None
 
 
-class ProductCreate(BaseModel):
-    """Registers a product. It starts as DRAFT at version 1."""
+ChannelOverrides = TypeAliasType(
+    "ChannelOverrides",
+    Annotated[
+        dict[ChannelSlug, ChannelOverride | None],
+        Field(
+            max_length=limits.MAX_CHANNEL_OVERRIDES,
+            description=(
+                "Keyed by channel slug (2 to 40 of a-z, 0-9 and '-'); at most "
+                f"{limits.MAX_CHANNEL_OVERRIDES} channels."
+            ),
+            examples=[CHANNEL_OVERRIDES_EXAMPLE],
+        ),
+    ],
+)
 
-    model_config = _IN
+PRODUCT_CREATE_EXAMPLE: dict[str, Any] = {
+    "sku": "TS-1",
+    "name": "Trail shoe",
+    "description": "A light shoe for rough trails: grippy sole, breathable mesh upper.",
+    "price": {"amount": 12999, "currency": "USD"},
+    "attributes": ATTRIBUTES_EXAMPLE,
+    "channel_overrides": CHANNEL_OVERRIDES_EXAMPLE,
+}
+
+
+class ProductCreate(BaseModel):
+    """Registers a product. It starts as DRAFT at version 1. Images are added afterwards
+    (POST .../images); with a description, a price and an image the product can be READY."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [PRODUCT_CREATE_EXAMPLE]}
+    )
 
     sku: Sku
     name: Name
     description: Description | None = None
     price: Money | None = None
     attributes: Attributes | None = None
-    channel_overrides: Annotated[
-        dict[ChannelSlug, ChannelOverride | None] | None,
-        Field(
-            max_length=limits.MAX_CHANNEL_OVERRIDES,
-            description="Keyed by channel slug (2 to 40 of a-z, 0-9 and '-').",
-            examples=[{"mercadolibre": {"price": {"amount": 11999, "currency": "USD"}}}],
-        ),
-    ] = None
+    channel_overrides: ChannelOverrides | None = None
 
 
 class MoneyPatch(BaseModel):
@@ -121,7 +172,20 @@ class ChannelOverridePatch(BaseModel):
     name: Name | None = None
     description: Description | None = None
     price: MoneyPatch | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: AttributesPatch | None = None
+
+
+ChannelOverridesPatch = TypeAliasType(
+    "ChannelOverridesPatch",
+    Annotated[
+        dict[ChannelSlug, ChannelOverridePatch | None],
+        Field(
+            description="A merge patch of the overrides: a channel set to `null` drops its "
+            "overrides.",
+            examples=[{"instagram": {"name": "Trail shoe (IG)"}, "mercadolibre": None}],
+        ),
+    ],
+)
 
 
 class ProductUpdate(BaseModel):
@@ -146,25 +210,40 @@ class ProductUpdate(BaseModel):
     name: Name | None = None
     description: Description | None = None
     price: MoneyPatch | None = None
-    attributes: dict[str, Any] | None = None
-    channel_overrides: dict[ChannelSlug, ChannelOverridePatch | None] | None = None
+    attributes: AttributesPatch | None = None
+    channel_overrides: ChannelOverridesPatch | None = None
 
 
 class StatusChange(BaseModel):
     """A requested status change. ACTIVE is never requested: it follows from publication."""
 
-    model_config = _IN
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "READY", "reason": "approved by the buyer"}]},
+    )
 
-    status: Literal["READY", "DRAFT", "INACTIVE"]
+    status: RequestedStatus
     reason: Reason | None = None
 
 
 class ListingOutcomeReport(BaseModel):
     """What a channel adapter reports about a listing (PUT .../channels/{c}/listing)."""
 
-    model_config = _IN
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "state": "PUBLISHED",
+                    "product_version": 5,
+                    "external_id": "MLA123",
+                    "external_url": "https://articulo.mercadolibre.com.ar/MLA-123",
+                }
+            ]
+        },
+    )
 
-    state: Literal["PUBLISHED", "FAILED", "UNPUBLISHED"]
+    state: ListingOutcome
     product_version: int = Field(
         ge=1,
         description=(
@@ -193,7 +272,16 @@ class ChannelOverrideView(BaseModel):
     name: str | None = None
     description: str | None = None
     price: MoneyView | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: AttributesPatch | None = None
+
+
+ChannelOverridesView = TypeAliasType(
+    "ChannelOverridesView",
+    Annotated[
+        dict[str, ChannelOverrideView],
+        Field(description="Keyed by channel slug.", examples=[CHANNEL_OVERRIDES_EXAMPLE]),
+    ],
+)
 
 
 class ImageView(BaseModel):
@@ -207,26 +295,74 @@ class ImageView(BaseModel):
 
 
 class ListingView(BaseModel):
-    state: str = Field(description="PENDING, PUBLISHED, FAILED, UNPUBLISHING or UNPUBLISHED.")
-    external_id: str | None
+    state: ListingState
+    external_id: str | None = Field(description="The channel's id of the listing.")
     external_url: str | None
-    message: str | None
+    message: str | None = Field(description="The adapter's explanation (FAILED).")
     updated_at: datetime
 
 
+LISTINGS_EXAMPLE: dict[str, Any] = {
+    "mercadolibre": {
+        "state": "PUBLISHED",
+        "external_id": "MLA123",
+        "external_url": "https://articulo.mercadolibre.com.ar/MLA-123",
+        "message": None,
+        "updated_at": "2026-11-30T12:05:00.000Z",
+    }
+}
+Listings = TypeAliasType(
+    "Listings",
+    Annotated[
+        dict[str, ListingView],
+        Field(description="One listing per channel, keyed by slug.", examples=[LISTINGS_EXAMPLE]),
+    ],
+)
+
+PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
+    "id": "01JD8X5J9ZK8Q5W6V2C3N4M5P6",
+    "merchant_id": "acme",
+    "sku": "TS-1",
+    "status": "ACTIVE",
+    "version": 6,
+    "name": "Trail shoe",
+    "description": "A light shoe for rough trails: grippy sole, breathable mesh upper.",
+    "price": {"amount": 12999, "currency": "USD"},
+    "attributes": ATTRIBUTES_EXAMPLE,
+    "channel_overrides": CHANNEL_OVERRIDES_EXAMPLE,
+    "images": [
+        {
+            "id": "01JD8X6B2Q3R4S5T6V7W8X9Y0Z",
+            "url": "http://127.0.0.1:8000/assets/acme/01JD8X5J9ZK8Q5W6V2C3N4M5P6/"
+            "01JD8X6B2Q3R4S5T6V7W8X9Y0Z.png?expires=1796083200&signature=3q2-7w",
+            "content_type": "image/png",
+            "width": 800,
+            "height": 800,
+            "bytes": 10240,
+            "alt": "Side view",
+        }
+    ],
+    "listings": LISTINGS_EXAMPLE,
+    "created_at": "2026-11-30T12:00:00.000Z",
+    "updated_at": "2026-11-30T12:05:00.000Z",
+}
+
+
 class ProductView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_VIEW_EXAMPLE]})
+
     id: str = Field(examples=["01JD8X5J9ZK8Q5W6V2C3N4M5P6"])
     merchant_id: str
     sku: str
-    status: StatusName
+    status: ProductStatus
     version: int = Field(description="+1 on every change; the ETag is this number, quoted.")
     name: str
     description: str | None
     price: MoneyView | None
-    attributes: dict[str, Any]
-    channel_overrides: dict[str, ChannelOverrideView]
+    attributes: Attributes
+    channel_overrides: ChannelOverridesView
     images: list[ImageView]
-    listings: dict[str, ListingView]
+    listings: Listings
     created_at: datetime
     updated_at: datetime
 
@@ -245,8 +381,8 @@ class FieldChangeView(BaseModel):
 class TransitionView(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: StatusName | None = Field(alias="from")
-    to: StatusName
+    from_: ProductStatus | None = Field(alias="from")
+    to: ProductStatus
     reason: str | None
 
 
@@ -282,20 +418,28 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(examples=["/problems/validation-error"])
+    type: str = Field(
+        description="`/problems/<slug>`: what kind of failure; stable, for clients to branch on.",
+        examples=["/problems/validation-error"],
+    )
     title: str
     status: int
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = Field(None, description="Invalid fields (400, 422).")
     missing: list[str] | None = Field(None, description="What keeps the product from READY.")
-    current_status: StatusName | None = None
+    current_status: ProductStatus | None = None
     current_version: int | None = None
 
 
 # Request bodies read by hand (to keep the raw JSON for merge patches and idempotency
 # fingerprints) are added to the OpenAPI components under these names.
-REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (ProductCreate, ProductUpdate, StatusChange)
+REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (
+    ProductCreate,
+    ProductUpdate,
+    StatusChange,
+    ListingOutcomeReport,
+)
 
 _MESSAGES = {
     "model_type": "must be a JSON object",

@@ -1,0 +1,317 @@
+"""What the OpenAPI document says of each operation beyond its decorator: its tag, its place in
+the order a user meets it, and every problem it can answer (status -> problem types).
+
+The problems are declared once here, composed from what each route goes through (the query
+check, authentication, the access checks, If-Match, a JSON body, the body size limit, the store)
+plus what its use case raises. openapi.build_openapi writes them into the document, and
+tests/api/test_openapi_statuses.py sends the failing requests and checks that every answer is
+documented, with its problem type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Problems = Mapping[int, tuple[str, ...]]
+
+# Every route: the QueryParameterCheck middleware (query_parameters.py).
+QUERY = {400: ("unknown-query-parameter", "repeated-query-parameter")}
+# Every route with a bearer token: no token (401), the verifier (jwks) or the store busy (503).
+AUTHENTICATED = {401: ("unauthorized",), 503: ("store-unavailable", "verifier-unavailable")}
+# A merchant the caller may not read, or an id that cannot exist: the same 404 as absence.
+HIDDEN = {404: ("not-found",)}
+WRITER = {403: ("forbidden",)}
+IF_MATCH = {400: ("invalid-header",), 412: ("precondition-failed",)}
+# BodySizeLimit refuses any body over the limit, on every method that may carry one.
+BODY_LIMIT = {413: ("content-too-large",)}
+JSON_BODY = {
+    400: ("malformed-body",),
+    415: ("unsupported-media-type",),
+    422: ("validation-error",),
+    **BODY_LIMIT,
+}
+# Writers retry their own version conflicts; past the retries (or a lost key race) it is a 409.
+RETRIED = {409: ("conflict",)}
+INVALID = {422: ("validation-error",)}
+
+
+def problems(*parts: Problems) -> dict[int, tuple[str, ...]]:
+    """The union of problem maps, each status's types in the order first given."""
+    merged: dict[int, tuple[str, ...]] = {}
+    for part in parts:
+        for status, slugs in part.items():
+            known = merged.get(status, ())
+            merged[status] = known + tuple(slug for slug in slugs if slug not in known)
+    return dict(sorted(merged.items()))
+
+
+@dataclass(frozen=True)
+class Operation:
+    tag: str
+    problems: dict[int, tuple[str, ...]]
+    returns_product: bool = False
+    # Answers 304 to an If-None-Match that names the current ETag.
+    conditional: bool = False
+
+
+_READ = (QUERY, AUTHENTICATED, HIDDEN)
+_WRITE = (QUERY, AUTHENTICATED, HIDDEN, WRITER, BODY_LIMIT, RETRIED)
+
+# In the order a user meets them; the document lists paths and Swagger UI operations so.
+OPERATIONS: dict[str, Operation] = {
+    "register_product": Operation(
+        "products",
+        problems(
+            *_WRITE,
+            JSON_BODY,
+            {409: ("duplicate-sku",), 413: ("product-too-large",)},
+            {422: ("idempotency-key-reused",)},
+        ),
+        returns_product=True,
+    ),
+    "get_product": Operation(
+        "products", problems(*_READ, INVALID), returns_product=True, conditional=True
+    ),
+    "list_products": Operation("products", problems(*_READ, {400: ("invalid-cursor",)}, INVALID)),
+    "update_product": Operation(
+        "products",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {409: ("product-inactive",), 413: ("product-too-large",)},
+            {422: ("product-incomplete",)},
+        ),
+        returns_product=True,
+    ),
+    "change_status": Operation(
+        "products",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {409: ("invalid-transition",), 422: ("product-incomplete",)},
+        ),
+        returns_product=True,
+    ),
+    "deactivate_product": Operation("products", problems(*_WRITE, IF_MATCH), returns_product=True),
+    "product_history": Operation("history", problems(*_READ, {400: ("invalid-cursor",)}, INVALID)),
+    "upload_image": Operation(
+        "images",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            {400: ("invalid-multipart",)},
+            {409: ("product-inactive",), 413: ("product-too-large",)},
+            {415: ("unsupported-media-type", "unsupported-image")},
+            {422: ("validation-error", "idempotency-key-reused")},
+        ),
+        returns_product=True,
+    ),
+    "delete_image": Operation(
+        "images", problems(*_WRITE, IF_MATCH, {409: ("product-inactive",)}), returns_product=True
+    ),
+    "request_publication": Operation(
+        "channels",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            {409: ("not-publishable", "product-inactive")},
+            {422: ("validation-error", "product-incomplete")},
+        ),
+        returns_product=True,
+    ),
+    "request_unpublication": Operation(
+        "channels",
+        problems(*_WRITE, IF_MATCH, {409: ("product-inactive",)}, INVALID),
+        returns_product=True,
+    ),
+    "report_listing": Operation(
+        "channels",
+        problems(
+            *_READ,
+            {403: ("forbidden",)},
+            JSON_BODY,
+            RETRIED,
+            {409: ("invalid-listing-transition", "product-inactive")},
+        ),
+        returns_product=True,
+    ),
+    "request_upload": Operation(
+        "uploads", problems(*_WRITE, JSON_BODY, {409: ("product-inactive",)})
+    ),
+    "confirm_upload": Operation(
+        "uploads",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {404: ("not-found",), 409: ("upload-used", "product-inactive")},
+            {413: ("content-too-large",), 415: ("unsupported-image",)},
+        ),
+        returns_product=True,
+    ),
+    "receive_upload": Operation(
+        "uploads",
+        problems(
+            QUERY,
+            {400: ("upload-refused", "invalid-multipart"), 403: ("upload-refused",)},
+            {409: ("upload-used",)},
+            BODY_LIMIT,
+        ),
+    ),
+    "get_asset": Operation("assets", problems(QUERY, HIDDEN), conditional=True),
+    "health": Operation("health", problems(QUERY)),
+}
+
+# Response headers of problems, by status (RFC 9110, RFC 6750).
+PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'The bearer challenge, e.g. `Bearer realm="catalog"`.',
+            "schema": {"type": "string"},
+        }
+    },
+    412: {
+        "ETag": {
+            "description": "The product's current version: re-read it, then retry.",
+            "schema": {"type": "string"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying; nothing was written.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+
+STATUS_DESCRIPTIONS = {
+    400: "Bad request: an unknown query parameter, a malformed body, header or cursor",
+    401: "Missing, invalid or expired bearer token",
+    403: "The principal may read but not do this",
+    404: "No such resource (or one the principal may not see)",
+    409: "Conflict with the product's current state",
+    412: "If-Match names a version that is no longer current",
+    413: "Body, image or product larger than the limit",
+    415: "Unsupported content type or image type",
+    422: "Invalid field(s), named as JSON pointers",
+    503: "Busy: nothing was written; retry after `Retry-After` seconds",
+}
+
+
+@dataclass(frozen=True)
+class ProblemExample:
+    title: str
+    detail: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+_FIELD = {"errors": [{"field": "/price/amount", "in": "body", "message": "must be an integer"}]}
+
+# One example per problem type, as the API writes it (problems.py and the routers).
+PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
+    "unknown-query-parameter": ProblemExample(
+        "Unknown query parameter",
+        "this route has no query parameter `sku`; it takes `channel`",
+        {"parameters": ["sku"], "accepted": ["channel"]},
+    ),
+    "repeated-query-parameter": ProblemExample(
+        "Repeated query parameter",
+        "give `limit` once: this route takes one value",
+        {"parameters": ["limit"]},
+    ),
+    "malformed-body": ProblemExample(
+        "Malformed request body", "the body is not valid JSON: Expecting value"
+    ),
+    "invalid-header": ProblemExample(
+        "Invalid header",
+        'If-Match: must be an ETag of this API, such as "3"',
+        {"errors": [{"field": "If-Match", "in": "header", "message": "must be an ETag"}]},
+    ),
+    "invalid-cursor": ProblemExample(
+        "Invalid cursor",
+        "the cursor was not issued for this merchant and these filters",
+        {"errors": [{"field": "cursor", "in": "query", "message": "not issued here"}]},
+    ),
+    "invalid-multipart": ProblemExample(
+        "Invalid multipart form", "the multipart form cannot be read"
+    ),
+    "upload-refused": ProblemExample(
+        "Upload refused", "the upload ticket's signature does not match or has expired"
+    ),
+    "unauthorized": ProblemExample("Unauthorized", "the bearer token is invalid or expired"),
+    "forbidden": ProblemExample(
+        "Forbidden", "this principal may read but not change the products of merchant acme"
+    ),
+    "not-found": ProblemExample("Not found", "no product 01JD8X5J9ZK8Q5W6V2C3N4M5P6"),
+    "duplicate-sku": ProblemExample(
+        "SKU already in use", "sku TS-1 is already in use", {"sku": "TS-1"}
+    ),
+    "invalid-transition": ProblemExample(
+        "Status change not allowed",
+        "cannot go from DRAFT to INACTIVE",
+        {"current_status": "ACTIVE", "requested_status": "DRAFT"},
+    ),
+    "product-inactive": ProblemExample(
+        "Product is inactive",
+        "the product is INACTIVE: reactivate it (status DRAFT) first",
+        {"current_status": "INACTIVE"},
+    ),
+    "not-publishable": ProblemExample(
+        "Product is not publishable",
+        "only READY or ACTIVE products can be published",
+        {"current_status": "DRAFT"},
+    ),
+    "invalid-listing-transition": ProblemExample(
+        "Listing change not allowed",
+        "the mercadolibre listing is UNPUBLISHED: nothing to report PUBLISHED for",
+        {"channel": "mercadolibre", "current_state": "UNPUBLISHED", "requested": "PUBLISHED"},
+    ),
+    "upload-used": ProblemExample(
+        "Upload ticket already used", "upload 01JD8X6B2Q3R4S5T6V7W8X9Y0Z was already used"
+    ),
+    "conflict": ProblemExample(
+        "Too many concurrent changes, retry the request",
+        "the product kept changing while this change was applied",
+    ),
+    "precondition-failed": ProblemExample(
+        "Precondition failed",
+        "the product is at version 4, not 3",
+        {"current_version": 4},
+    ),
+    "content-too-large": ProblemExample(
+        "Content too large", "the request body exceeds 262144 bytes"
+    ),
+    "product-too-large": ProblemExample(
+        "Product too large",
+        "the product would exceed 307200 bytes serialized",
+        {"limit": 307200},
+    ),
+    "unsupported-media-type": ProblemExample(
+        "Unsupported media type", "send the body as application/json"
+    ),
+    "unsupported-image": ProblemExample(
+        "Unsupported image", "the file is not a PNG, JPEG, WebP or GIF image"
+    ),
+    "validation-error": ProblemExample(
+        "Invalid request", "/price/amount: must be an integer", _FIELD
+    ),
+    "product-incomplete": ProblemExample(
+        "Product is incomplete",
+        "missing: /description, /images",
+        {"missing": ["/description", "/images"]},
+    ),
+    "idempotency-key-reused": ProblemExample(
+        "Idempotency-Key reused with another request",
+        "Idempotency-Key 7f9c1 was used with another request",
+    ),
+    "store-unavailable": ProblemExample(
+        "Storage busy, retry", "the store is throttling requests; nothing was written"
+    ),
+    "verifier-unavailable": ProblemExample(
+        "Service unavailable", "credentials cannot be checked right now; retry shortly"
+    ),
+}
