@@ -37,6 +37,13 @@ ETAG_HEADER = {
     "description": 'The product version, quoted: `"3"` (`"3;channel=c"` for a channel view).',
     "schema": {"type": "string"},
 }
+# The form fields of an embedded upload ticket (a presigned POST's on S3 are alike).
+UPLOAD_FIELDS_EXAMPLE = {
+    "key": "uploads/acme/01JD8X5J9ZK8Q5W6V2C3N4M5P6/01JD8X6B2Q3R4S5T6V7W8X9Y0Z",
+    "Content-Type": "image/png",
+    "policy": "eyJrZXkiOiAidXBsb2Fkcy9hY21lLy4uLiJ9",
+    "signature": "k3Jt0v9mN2pQ",
+}
 LOCATION_HEADER = {"description": "URL of the product", "schema": {"type": "string"}}
 
 
@@ -58,6 +65,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     )
     for name, schema in extra.get("$defs", {}).items():
         schemas.setdefault(name, schema)
+    ticket = schemas.get("UploadTicketView", {}).get("properties", {})
+    if "fields" in ticket:
+        ticket["fields"].setdefault("examples", [UPLOAD_FIELDS_EXAMPLE])
     # FastAPI documents its own 422 shape on every route; ours is a problem document.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)

@@ -9,7 +9,7 @@ the OpenAPI document only.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +36,7 @@ from catalog.entrypoints.api.responses import problem_responses, product_respons
 from catalog.entrypoints.api.schemas import (
     ProductCreate,
     ProductPage,
+    ProductStatus,
     ProductUpdate,
     ProductView,
     StatusChange,
@@ -118,9 +119,10 @@ async def get_product(request: Request) -> Response:
     response_model=ProductView,
     summary="Register a product",
     description=(
-        "Creates a DRAFT product at version 1. With an `Idempotency-Key`, a retry of the same "
-        "request returns the first response (201, header `Idempotent-Replayed: true`) and "
-        "creates nothing."
+        "Creates a DRAFT product at version 1. Images are added afterwards (`POST "
+        ".../images`); with a description, a price and an image the product can be made "
+        "READY. With an `Idempotency-Key`, a retry of the same request returns the first "
+        "response (201, header `Idempotent-Replayed: true`) and creates nothing."
     ),
     responses={
         201: {
@@ -177,7 +179,7 @@ async def list_products(
     request: Request,
     access: MerchantReader,
     status: Annotated[
-        Literal["DRAFT", "READY", "ACTIVE", "INACTIVE"] | None,
+        ProductStatus | None,
         Query(description="Only products in this status."),
     ] = None,
     channel: Annotated[
