@@ -8,6 +8,7 @@ TEST_STAMP := $(VENV)/.test-installed
 ADAPTERS_STAMP := $(VENV)/.adapters-installed
 
 MOTO_PORT ?= 5000
+PORT ?= 8000
 
 .PHONY: run run-aws demo test lint bench lock clean
 
@@ -23,12 +24,15 @@ $(TEST_STAMP): $(RUN_STAMP) $(ADAPTERS_STAMP)
 	touch $@
 
 run: $(RUN_STAMP)
-	$(BIN)/catalog serve
+	$(BIN)/catalog serve --port $(PORT)
 
 # The production code path (DynamoDB, S3, EventBridge adapters) on this machine: moto's server
 # stands in for AWS, `catalog aws bootstrap` creates the table, bucket and bus, and the API is
-# served with CATALOG_BACKEND=aws. moto keeps everything in memory until it stops, which it
-# does when this target ends. Needs moto, from the test extra (which includes the aws extra).
+# served with CATALOG_BACKEND=aws. `catalog aws relay` runs in the background, relaying the
+# table's stream to the bus with the relay Lambda's code; `catalog events` shows what it
+# published (its log starts empty with each run, as moto does). moto keeps everything in
+# memory until it stops, which it does when this target ends, with the relay. Needs moto, from
+# the test extra (which includes the aws extra).
 run-aws: $(TEST_STAMP)
 	@set -e; \
 	unset AWS_PROFILE AWS_SESSION_TOKEN; \
@@ -36,8 +40,8 @@ run-aws: $(TEST_STAMP)
 		AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 		CATALOG_BACKEND=aws CATALOG_AUTH=local \
 		CATALOG_CURSOR_SECRET=$${CATALOG_CURSOR_SECRET:-dev-only-cursor-secret-never-in-production}; \
-	$(BIN)/moto_server -H 127.0.0.1 -p $(MOTO_PORT) >$(VENV)/moto.log 2>&1 & moto=$$!; \
-	trap 'kill $$moto 2>/dev/null || true' EXIT; \
+	$(BIN)/moto_server -H 127.0.0.1 -p $(MOTO_PORT) >$(VENV)/moto.log 2>&1 & moto=$$!; relay=; \
+	trap 'kill $$relay $$moto 2>/dev/null || true' EXIT; \
 	trap 'exit 130' INT TERM; \
 	until $(BIN)/python -c "import urllib.request as r; r.urlopen('$$AWS_ENDPOINT_URL/moto-api/', timeout=1)" 2>/dev/null; do \
 		kill -0 $$moto 2>/dev/null || { echo "moto did not start:"; cat $(VENV)/moto.log; exit 1; }; \
@@ -45,8 +49,11 @@ run-aws: $(TEST_STAMP)
 	done; \
 	echo "catalog: moto on $$AWS_ENDPOINT_URL (log in $(VENV)/moto.log)"; \
 	$(BIN)/catalog aws bootstrap; \
+	rm -f "$${CATALOG_DATA_DIR:-.catalog}/aws/events.jsonl"; \
+	$(BIN)/catalog aws relay 2>>$(VENV)/aws-relay.log & relay=$$!; \
+	echo "catalog: stream relay running (log in $(VENV)/aws-relay.log); events: CATALOG_BACKEND=aws $(BIN)/catalog events -f"; \
 	echo "catalog: get a token in another terminal with: $(BIN)/catalog token --merchant acme"; \
-	$(BIN)/catalog serve
+	$(BIN)/catalog serve --port $(PORT)
 
 # The channel adapters (their own package in channel-adapters/, importing nothing from the
 # catalog) installed into the same virtualenv.

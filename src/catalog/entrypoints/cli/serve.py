@@ -12,7 +12,7 @@ from catalog.entrypoints.cli.options import DataDir, aws_endpoint, load_settings
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", envvar="CATALOG_PORT")] = 8000,
     data_dir: DataDir = None,
     workers_log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
