@@ -16,8 +16,10 @@ from typing import Any
 
 Problems = Mapping[int, tuple[str, ...]]
 
-# Every route: the QueryParameterCheck middleware (query_parameters.py).
-QUERY = {400: ("unknown-query-parameter", "repeated-query-parameter")}
+# Every route: the QueryParameterCheck middleware (query_parameters.py). A parameter can be
+# repeated only on a route that takes one: elsewhere any parameter is unknown first.
+QUERY = {400: ("unknown-query-parameter",)}
+QUERY_PARAMETERS = {400: ("unknown-query-parameter", "repeated-query-parameter")}
 # Every route with a bearer token: no token (401), the verifier (jwks) or the store busy (503).
 AUTHENTICATED = {401: ("unauthorized",), 503: ("store-unavailable", "verifier-unavailable")}
 # A merchant the caller may not read, or an id that cannot exist: the same 404 as absence.
@@ -57,6 +59,7 @@ class Operation:
 
 
 _READ = (QUERY, AUTHENTICATED, HIDDEN)
+_READ_WITH_QUERY = (QUERY_PARAMETERS, AUTHENTICATED, HIDDEN)
 _WRITE = (QUERY, AUTHENTICATED, HIDDEN, WRITER, BODY_LIMIT, RETRIED)
 
 # In the order a user meets them; the document lists paths and Swagger UI operations so.
@@ -72,9 +75,11 @@ OPERATIONS: dict[str, Operation] = {
         returns_product=True,
     ),
     "get_product": Operation(
-        "products", problems(*_READ, INVALID), returns_product=True, conditional=True
+        "products", problems(*_READ_WITH_QUERY, INVALID), returns_product=True, conditional=True
     ),
-    "list_products": Operation("products", problems(*_READ, {400: ("invalid-cursor",)}, INVALID)),
+    "list_products": Operation(
+        "products", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
+    ),
     "update_product": Operation(
         "products",
         problems(
@@ -97,7 +102,9 @@ OPERATIONS: dict[str, Operation] = {
         returns_product=True,
     ),
     "deactivate_product": Operation("products", problems(*_WRITE, IF_MATCH), returns_product=True),
-    "product_history": Operation("history", problems(*_READ, {400: ("invalid-cursor",)}, INVALID)),
+    "product_history": Operation(
+        "history", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
+    ),
     "upload_image": Operation(
         "images",
         problems(
@@ -111,22 +118,20 @@ OPERATIONS: dict[str, Operation] = {
         returns_product=True,
     ),
     "delete_image": Operation(
-        "images", problems(*_WRITE, IF_MATCH, {409: ("product-inactive",)}), returns_product=True
+        "images",
+        # An ACTIVE product cannot lose its last image.
+        problems(*_WRITE, IF_MATCH, {409: ("product-inactive",), 422: ("product-incomplete",)}),
+        returns_product=True,
     ),
     "request_publication": Operation(
         "channels",
         problems(
-            *_WRITE,
-            IF_MATCH,
-            {409: ("not-publishable", "product-inactive")},
-            {422: ("validation-error", "product-incomplete")},
+            *_WRITE, IF_MATCH, {409: ("not-publishable", "invalid-listing-transition")}, INVALID
         ),
         returns_product=True,
     ),
     "request_unpublication": Operation(
-        "channels",
-        problems(*_WRITE, IF_MATCH, {409: ("product-inactive",)}, INVALID),
-        returns_product=True,
+        "channels", problems(*_WRITE, IF_MATCH, INVALID), returns_product=True
     ),
     "report_listing": Operation(
         "channels",
@@ -135,12 +140,14 @@ OPERATIONS: dict[str, Operation] = {
             {403: ("forbidden",)},
             JSON_BODY,
             RETRIED,
-            {409: ("invalid-listing-transition", "product-inactive")},
+            {409: ("invalid-listing-transition",)},
         ),
         returns_product=True,
     ),
+    # A ticket writes nothing: no version to race for.
     "request_upload": Operation(
-        "uploads", problems(*_WRITE, JSON_BODY, {409: ("product-inactive",)})
+        "uploads",
+        problems(QUERY, AUTHENTICATED, HIDDEN, WRITER, JSON_BODY, {409: ("product-inactive",)}),
     ),
     "confirm_upload": Operation(
         "uploads",
@@ -158,11 +165,10 @@ OPERATIONS: dict[str, Operation] = {
         problems(
             QUERY,
             {400: ("upload-refused", "invalid-multipart"), 403: ("upload-refused",)},
-            {409: ("upload-used",)},
             BODY_LIMIT,
         ),
     ),
-    "get_asset": Operation("assets", problems(QUERY, HIDDEN), conditional=True),
+    "get_asset": Operation("assets", problems(QUERY_PARAMETERS, HIDDEN), conditional=True),
     "health": Operation("health", problems(QUERY)),
 }
 
