@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,12 @@ def test_free_form_objects_carry_examples(document: dict[str, Any]) -> None:
         and where != "#/components/schemas/Problem"
     ]
     assert bare == []
+
+
+def test_swagger_ui_lists_operations_in_the_users_order(tmp_path: Path) -> None:
+    app = create_app(build_container(Settings(data_dir=tmp_path)))
+    with TestClient(app) as client:
+        page = client.get("/docs").text
+    sorter = page[page.index("operationsSorter") :].split("\n", 1)[0]
+    order = json.loads(sorter[sorter.index("[") : sorter.index("]") + 1])
+    assert order == USER_ORDER
