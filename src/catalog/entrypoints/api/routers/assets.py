@@ -22,7 +22,6 @@ from catalog.adapters.embedded.local_assets import (
 )
 from catalog.domain import limits
 from catalog.entrypoints.api.problems import problem_response
-from catalog.entrypoints.api.responses import problem_responses
 
 router = APIRouter()
 
@@ -135,7 +134,6 @@ def _refused(request: Request, refusal: UploadRefused) -> JSONResponse:
     response_class=Response,
     responses={
         204: {"description": "Stored"},
-        **problem_responses(400, 403, 413),
     },
     openapi_extra={
         "requestBody": {

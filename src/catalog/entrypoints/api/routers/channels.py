@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from catalog.entrypoints.api.deps import IfMatch, JsonBody, ProductReader, ProductWriter, check_body
 from catalog.entrypoints.api.problems import ApiProblem
-from catalog.entrypoints.api.responses import problem_responses, product_response, request_body
+from catalog.entrypoints.api.responses import product_response, request_body
 from catalog.entrypoints.api.schemas import ListingOutcomeReport, ProductView
 from catalog.service import channels as use_cases
 
@@ -27,7 +27,6 @@ router = APIRouter(
         "adapter publishes and reports back. Needs a READY or ACTIVE product (409 "
         "`not-publishable` otherwise). A listing already PENDING or PUBLISHED is left alone."
     ),
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
 )
 def request_publication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
     product = use_cases.request_publication(
@@ -45,7 +44,6 @@ def request_publication(access: ProductWriter, channel: str, if_match: IfMatch) 
         "A PENDING or PUBLISHED listing becomes UNPUBLISHING and "
         "ProductUnpublicationRequested is emitted; otherwise nothing changes."
     ),
-    responses=problem_responses(400, 401, 403, 404, 412, 422),
 )
 def request_unpublication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
     product = use_cases.request_unpublication(
@@ -64,7 +62,6 @@ def request_unpublication(access: ProductWriter, channel: str, if_match: IfMatch
         "the adapter acted on. Idempotent. An outcome older than the listing's current request "
         "is ignored: 200 with header `Outcome-Ignored: stale` and nothing written."
     ),
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
     openapi_extra=request_body(ListingOutcomeReport, JSON_MEDIA),
 )
 def report_listing(access: ProductReader, channel: str, body: JsonBody) -> Response:

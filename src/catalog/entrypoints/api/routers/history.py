@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from catalog.domain import limits
 from catalog.entrypoints.api.deps import ProductReader, run_read
 from catalog.entrypoints.api.presenters import history_entry_view
-from catalog.entrypoints.api.responses import problem_responses
 from catalog.entrypoints.api.schemas import HistoryPage
 from catalog.service import products as use_cases
 
@@ -26,7 +25,6 @@ router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["history
         "their old and new values (JSON pointers), the status transition if any and the "
         "events emitted. Paginated like the product list."
     ),
-    responses=problem_responses(400, 401, 404, 422),
 )
 async def product_history(
     request: Request,

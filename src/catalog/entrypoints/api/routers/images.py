@@ -19,7 +19,7 @@ from catalog.domain import limits
 from catalog.domain.errors import InvalidField
 from catalog.entrypoints.api.deps import IdempotencyKey, IfMatch, ImageId, ProductWriter
 from catalog.entrypoints.api.problems import ApiProblem
-from catalog.entrypoints.api.responses import problem_responses, product_response
+from catalog.entrypoints.api.responses import product_response
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import images as use_cases
 
@@ -121,7 +121,6 @@ ImageUpload = Annotated[Upload, Depends(read_upload)]
     ),
     responses={
         201: {"description": "The product with the new image"},
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     },
     openapi_extra=_UPLOAD_BODY,
 )
@@ -150,7 +149,6 @@ def upload_image(
     response_model=ProductView,
     summary="Remove an image",
     description="Removes the reference and the stored bytes. Returns the updated product.",
-    responses=problem_responses(400, 401, 403, 404, 409, 412),
 )
 def delete_image(
     access: ProductWriter,

@@ -32,7 +32,7 @@ from catalog.entrypoints.api.deps import (
     run_read,
 )
 from catalog.entrypoints.api.presenters import etag, product_view
-from catalog.entrypoints.api.responses import problem_responses, product_response, request_body
+from catalog.entrypoints.api.responses import product_response, request_body
 from catalog.entrypoints.api.schemas import (
     ProductCreate,
     ProductPage,
@@ -86,7 +86,6 @@ def _location(request: Request, merchant_id: str, product_id: str) -> str:
     responses={
         200: {"description": "The product", "headers": _ETAG_HEADER},
         304: {"description": "Not modified: the ETag still matches"},
-        **problem_responses(401, 404, 422),
     },
     openapi_extra={"parameters": _GET_PARAMETERS},
 )
@@ -136,7 +135,6 @@ async def get_product(request: Request) -> Response:
                 },
             },
         },
-        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
     },
     openapi_extra=request_body(ProductCreate, JSON_MEDIA),
 )
@@ -173,7 +171,6 @@ def _none_match(if_none_match: str, current: str) -> bool:
         "`next_cursor` back as `cursor` with the same filters; a cursor only works for the "
         "merchant and filters it was issued for (400 otherwise)."
     ),
-    responses=problem_responses(400, 401, 404, 422),
 )
 async def list_products(
     request: Request,
@@ -219,7 +216,6 @@ async def list_products(
     ),
     responses={
         200: {"description": "The updated product", "headers": _ETAG_HEADER},
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     },
     openapi_extra=request_body(ProductUpdate, MERGE_PATCH_MEDIA, JSON_MEDIA),
 )
@@ -247,7 +243,6 @@ def update_product(
     ),
     responses={
         200: {"description": "The product in its new status", "headers": _ETAG_HEADER},
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     },
     openapi_extra=request_body(StatusChange, JSON_MEDIA),
 )
@@ -280,7 +275,6 @@ def change_status(
     ),
     responses={
         200: {"description": "The INACTIVE product", "headers": _ETAG_HEADER},
-        **problem_responses(400, 401, 403, 404, 412),
     },
 )
 def deactivate_product(

@@ -27,7 +27,7 @@ from catalog.entrypoints.api.deps import (
     check_body,
     json_body_reader,
 )
-from catalog.entrypoints.api.responses import problem_responses, product_response
+from catalog.entrypoints.api.responses import product_response
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import uploads as use_cases
 
@@ -116,7 +116,6 @@ UploadId = Annotated[str, Depends(upload_id_param)]
     ),
     responses={
         201: {"description": "The ticket"},
-        **problem_responses(400, 401, 403, 404, 409, 415, 422),
     },
     openapi_extra=_json_schema(UploadTicketRequest),
 )
@@ -157,7 +156,6 @@ def request_upload(access: ProductWriter, body: JsonBody, request: Request) -> R
     ),
     responses={
         201: {"description": "The product with the new image"},
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     },
     openapi_extra=_json_schema(UploadConfirmation),
 )
