@@ -223,6 +223,20 @@ def test_update_images_lifecycle_and_history_through_api_gateway(deployed: Any) 
     assert {entry["actor"] for entry in entries} == {"acme-user"}
 
 
+def test_head_and_unknown_query_parameters_through_api_gateway(deployed: Any) -> None:
+    created = json_request("POST", PRODUCTS, complete_body("TS-1")).json()
+    url = f"{PRODUCTS}/{created['id']}"
+    get = invoke(http_event("GET", url))
+    head = invoke(http_event("HEAD", url))
+    assert head.status == 200
+    assert head.body == b""
+    assert head.headers["etag"] == get.headers["etag"] == '"1"'
+    listed = invoke(http_event("GET", PRODUCTS, query={"sku": "TS-1"}))
+    assert listed.status == 400
+    assert listed.json()["type"] == "/problems/unknown-query-parameter"
+    assert listed.json()["parameters"] == ["sku"]
+
+
 def test_merchants_see_only_their_products_and_platform_acts_for_any(deployed: Any) -> None:
     product = json_request("POST", PRODUCTS, complete_body("TS-1")).json()
     url = f"{PRODUCTS}/{product['id']}"
