@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from catalog.bootstrap import local_tokens
@@ -117,3 +120,82 @@ def test_webhook_secret_is_printed_in_standard_webhooks_form(tmp_path):
     result = runner.invoke(app, ["webhook-secret", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert result.stdout.startswith("whsec_")
+
+
+def test_version_prints_the_installed_package_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"catalog {version('product-catalog')}"
+
+
+def _help_of_every_command() -> dict[str, str]:
+    helps: dict[str, str] = {}
+
+    def walk(path: list[str]) -> None:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        helps[" ".join(["catalog", *path])] = result.output
+        click_command = typer.main.get_command(app)
+        for name in path:
+            click_command = click_command.commands[name]  # type: ignore[attr-defined]
+        for name in getattr(click_command, "commands", {}):
+            walk([*path, name])
+
+    walk([])
+    return helps
+
+
+def test_no_help_shows_a_python_type_label():
+    helps = _help_of_every_command()
+
+    assert {"catalog", "catalog token", "catalog serve", "catalog aws bootstrap"} <= set(helps)
+    for command, text in helps.items():
+        assert not re.search(r"<(bool|str|int|float|path|list\[[a-z]+\])>", text), (command, text)
+
+
+def test_options_that_take_a_value_show_what_the_value_is():
+    token_help = runner.invoke(app, ["token", "--help"], env={"COLUMNS": "200"}).output
+
+    assert re.search(r"--ttl\s+SECONDS", token_help)
+    assert re.search(r"--role\s+ROLE", token_help)
+    assert re.search(r"--data-dir\s+PATH", token_help)
+    assert re.search(r"--merchant\s+MERCHANT", token_help)
+
+
+@pytest.mark.parametrize("role", ["admin", "channel:", "channel:X", "channel:a", "merchants", ""])
+def test_token_refuses_a_role_outside_the_allowed_forms(tmp_path, role):
+    result = runner.invoke(
+        app, ["token", "--merchant", "acme", "--role", role, "--data-dir", str(tmp_path)]
+    )
+
+    assert result.exit_code == 2  # a usage error, no token printed
+    message = " ".join(result.output.replace("│", " ").split())  # unwrap the error panel
+    assert f"{role!r} is not a role: use merchant, platform or channel:<slug>" in message
+    assert "eyJ" not in result.output
+
+
+@pytest.mark.parametrize("role", ["merchant", "platform", "channel:mercadolibre", "channel:a-1"])
+def test_token_accepts_the_allowed_roles(tmp_path, role):
+    result = runner.invoke(
+        app, ["token", "--merchant", "acme", "--role", role, "--data-dir", str(tmp_path)]
+    )
+
+    assert result.exit_code == 0, result.output
+    principal = local_tokens(Settings(data_dir=tmp_path)).verify(result.stdout.strip())
+    assert principal.roles == frozenset({role})
+
+
+def test_a_channel_token_acts_as_the_channel_and_a_merchant_token_as_the_merchant_user(tmp_path):
+    def subject(*args: str) -> str:
+        result = runner.invoke(
+            app, ["token", "--merchant", "acme", *args, "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 0, result.output
+        return local_tokens(Settings(data_dir=tmp_path)).verify(result.stdout.strip()).subject
+
+    assert subject("--role", "channel:mercadolibre") == "channel:mercadolibre"
+    assert subject() == "acme-user"
+    assert subject("--role", "channel:meta", "--subject", "meta-bot") == "meta-bot"

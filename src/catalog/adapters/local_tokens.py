@@ -7,12 +7,19 @@ import time
 import jwt
 
 from catalog.adapters.token_claims import InvalidToken, principal_from_claims
-from catalog.service.principals import Principal
+from catalog.service.principals import CHANNEL_PREFIX, Principal
 
 __all__ = ["InvalidToken", "LocalTokens"]
 
 ISSUER = "catalog-local"
 AUDIENCE = "catalog"
+
+
+def default_subject(merchant_id: str, roles: list[str]) -> str:
+    """The actor history credits: a channel's adapter, not the merchant it reports for."""
+    if roles and all(role.startswith(CHANNEL_PREFIX) for role in roles):
+        return roles[0]
+    return f"{merchant_id}-user"
 
 
 class LocalTokens:
@@ -30,7 +37,7 @@ class LocalTokens:
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,
-            "sub": subject or f"{merchant_id}-user",
+            "sub": subject or default_subject(merchant_id, roles),
             "merchant_id": merchant_id,
             "roles": roles,
             "iat": now,

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    # Typer 0.29 carries its own copy of click: its commands take that copy's Context.
+    from typer._click import Context
+
     from catalog.settings import Settings
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $CATALOG_DATA_DIR or .catalog)."),
+    typer.Option(
+        "--data-dir",
+        metavar="PATH",
+        help="Data folder (default: $CATALOG_DATA_DIR or .catalog).",
+    ),
 ]
 
 
@@ -28,3 +36,34 @@ def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
 
 def aws_endpoint() -> str:
     return os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+
+
+def name_values_not_types(params: list[Any]) -> None:
+    """Typer labels every option with its Python type (`<bool>`, `<list[str]>`); a user needs
+    what the value is instead. Flags take no value, so they show none; an option without an
+    explicit metavar shows its long name (`--log-level LOG_LEVEL`)."""
+    for param in params:
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else _value_name(param)
+
+
+def _value_name(param: Any) -> str:
+    long_names = [opt for opt in param.opts if opt.startswith("--")]
+    name = long_names[0].removeprefix("--") if long_names else param.name
+    return str(name).replace("-", "_").upper()
+
+
+class CatalogGroup(TyperGroup):
+    """Every `catalog` group: labels the options of its commands and subgroups before help
+    or a usage error shows them, so commands added anywhere get the same treatment."""
+
+    def get_params(self, ctx: Context) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        name_values_not_types(params)
+        return params
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            name_values_not_types(command.get_params(ctx))
+        return command
