@@ -365,3 +365,34 @@ def test_a_served_image_answers_304_to_its_etag(recorded: Setup) -> None:
     assert first.status_code == 200
     again = recorded.send("GET", url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_what_a_direct_upload_answers(recorded: Setup) -> None:
+    send = recorded.send
+    product = recorded.product("UP-1", image=False)
+    uploads = f"{PRODUCTS}/{product['id']}/images/uploads"
+
+    def ticket() -> dict[str, Any]:
+        issued = send("POST", uploads, json={"content_type": "image/png", "size": 1000})
+        assert issued.status_code == 201, issued.text
+        body: dict[str, Any] = issued.json()
+        return body
+
+    def upload(issued: dict[str, Any], data: bytes) -> httpx.Response:
+        return send(
+            "POST", "/assets", data=issued["fields"], files={"file": ("a", data)}, headers={}
+        )
+
+    rejected = ticket()
+    assert upload(rejected, b"not an image").status_code == 204
+    confirm = f"{uploads}/{rejected['upload_id']}/confirm"
+    assert send("POST", confirm).status_code == 415
+    assert send("POST", confirm).status_code == 409
+    assert upload(rejected, png()).status_code == 403
+    stale = ticket()
+    assert upload(stale, png()).status_code == 204
+    stale_confirm = f"{uploads}/{stale['upload_id']}/confirm"
+    moved = {**recorded.token(), "If-Match": '"999"'}
+    assert send("POST", stale_confirm, headers=moved).status_code == 412
+    too_big = ticket()
+    assert upload(too_big, b"x" * 2000).status_code == 413
