@@ -1,5 +1,5 @@
 """End-to-end demo: one product through DRAFT -> READY -> ACTIVE on two channels -> updated ->
-INACTIVE with both listings withdrawn, printing each catalog event as it is delivered.
+INACTIVE with both listings withdrawn, printing under each step the catalog events it caused.
 
 It starts, all on 127.0.0.1 ports picked at random:
 
@@ -7,11 +7,14 @@ It starts, all on 127.0.0.1 ports picked at random:
   the two adapters and an explicit webhook signing secret;
 - the fakes of Mercado Libre's items API and of Meta's Catalog Batch API;
 - the Mercado Libre and Meta adapters (channel_kit webhook apps) with channel tokens;
-- a third webhook receiver that prints each event as the catalog delivers it (first in
-  `CATALOG_WEBHOOK_URLS`, so an event shows just before the adapters act on it).
+- a third webhook receiver that records each event the catalog delivers.
 
 Then it drives the catalog's HTTP API as a merchant would and waits, at each step, for the
-adapters' outcomes to show in the product and in the fakes. `--report FILE` writes what was
+adapters' outcomes to show in the product and in the fakes, and for every event of the step
+to arrive. The output is the same on every run: events are printed under the step that caused
+them, in the order of the product's life (a step's requests, then the channels' outcomes, each
+channel in turn), not in the order two adapters racing each other happened to report; the
+adapters' own log goes to `adapters.log` in the data folder. `--report FILE` writes what was
 observed as JSON (the end-to-end test reads it). Exit status 0 means every step was seen.
 """
 
@@ -68,16 +71,22 @@ def main() -> int:
     parser.add_argument("--report", type=Path, help="write what was observed here, as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the catalog's data folder")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="    [adapter] %(message)s", stream=sys.stdout)
+    data_dir = Path(tempfile.mkdtemp(prefix="catalog-demo-"))
+    # Two adapters log concurrently; their lines would make the output differ run to run.
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=data_dir / "adapters.log",
+    )
     for noisy in ("httpx", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    data_dir = Path(tempfile.mkdtemp(prefix="catalog-demo-"))
     try:
         with Stack(data_dir) as stack:
             report = walk(stack)
     except DemoFailed as error:
         print(f"\nDEMO FAILED: {error}", file=sys.stderr)
         print(f"catalog log: {data_dir / 'serve.log'}", file=sys.stderr)
+        print(f"adapters log: {data_dir / 'adapters.log'}", file=sys.stderr)
         return 1
     if args.report:
         args.report.write_text(json.dumps(report, indent=2))
@@ -150,14 +159,14 @@ def walk(stack: Stack) -> dict[str, Any]:
         "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
         "meta_item": dict(stack.meta.items[meta_retailer_id]),
     }
+    ml_item = stack.mercadolibre.items[ml_item_id]
+    print(f"    Mercado Libre item {ml_item_id}: {ml_item['status']}, {ml_item['permalink']}")
     print(
-        f"    Mercado Libre item {ml_item_id}: {stack.mercadolibre.items[ml_item_id]['permalink']}"
-    )
-    print(
-        f"    Meta catalog item {meta_retailer_id}: {stack.meta.items[meta_retailer_id]['price']}"
+        f"    Meta catalog item {meta_retailer_id}: listed at "
+        f"{stack.meta.items[meta_retailer_id]['price']}"
     )
 
-    step("4. Update the price: both channels resync")
+    step("4. Update the price: both channels follow")
     expect(api.patch(path, json={"price": {"amount": 10999}}), 200)
     # The Mercado Libre override keeps its own price; change it there too.
     expect(
@@ -179,6 +188,11 @@ def walk(stack: Stack) -> dict[str, Any]:
     if listing_states(product) != ["PUBLISHED", "PUBLISHED"]:
         raise DemoFailed(f"a listing left PUBLISHED during the resync: {product['listings']}")
     show(product)
+    ml_item = stack.mercadolibre.items[ml_item_id]
+    print(f"    Mercado Libre item {ml_item_id}: {ml_item['price']:.2f} {ml_item['currency_id']}")
+    print(
+        f"    Meta catalog item {meta_retailer_id}: {stack.meta.items[meta_retailer_id]['price']}"
+    )
     report["updated"] = {
         "product": product,
         "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
@@ -195,7 +209,8 @@ def walk(stack: Stack) -> dict[str, Any]:
     product = stack.settle(path)
     show(product)
     print(f"    Mercado Libre item {ml_item_id}: {stack.mercadolibre.items[ml_item_id]['status']}")
-    print(f"    Meta catalog item {meta_retailer_id}: {meta_retailer_id in stack.meta.items}")
+    meta_state = "still listed" if meta_retailer_id in stack.meta.items else "removed"
+    print(f"    Meta catalog item {meta_retailer_id}: {meta_state}")
     report["deactivated"] = {
         "product": product,
         "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
@@ -252,20 +267,61 @@ def png(size: int = 8) -> bytes:
     )
 
 
+# The order of a product's life: what a request records first, then the channels' outcomes
+# and what follows from them (ACTIVE follows the first confirmed publication).
+EVENT_ORDER = (
+    "ProductCreated",
+    "ProductUpdated",
+    "ProductPublicationRequested",
+    "ProductPublished",
+    "ProductPublicationFailed",
+    "ProductStatusChanged",
+    "ProductDeactivated",
+    "ProductUnpublicationRequested",
+    "ProductUnpublished",
+)
+
+
+def in_life_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two adapters report in whichever order they finish; this order is the same every run."""
+
+    def key(event: dict[str, Any]) -> tuple[int, int, int]:
+        channel = event["data"].get("channel")
+        return (
+            EVENT_ORDER.index(event["type"]) if event["type"] in EVENT_ORDER else len(EVENT_ORDER),
+            CHANNELS.index(channel) if channel in CHANNELS else -1,
+            event["data"]["version"],
+        )
+
+    return sorted(events, key=key)
+
+
 def describe(event: dict[str, Any]) -> str:
     data = event["data"]
+    channel = CHANNEL_NAMES.get(data.get("channel"), data.get("channel"))
     extra = {
-        "ProductCreated": lambda: f"sku={data.get('sku')}",
+        "ProductCreated": lambda: f"SKU {data.get('sku')}",
         "ProductStatusChanged": lambda: f"{data.get('from_status')} -> {data.get('to_status')}",
         "ProductDeactivated": lambda: f"{data.get('from_status')} -> INACTIVE",
-        "ProductUpdated": lambda: f"{data.get('changed_fields')} resync {data.get('channels')}",
-        "ProductPublicationRequested": lambda: f"channel={data.get('channel')}",
-        "ProductUnpublicationRequested": lambda: f"channel={data.get('channel')}",
-        "ProductPublished": lambda: f"channel={data.get('channel')} id={data.get('external_id')}",
-        "ProductPublicationFailed": lambda: f"channel={data.get('channel')}: {data.get('message')}",
-        "ProductUnpublished": lambda: f"channel={data.get('channel')}",
+        "ProductUpdated": lambda: updated(data),
+        "ProductPublicationRequested": lambda: f"on {channel}",
+        "ProductUnpublicationRequested": lambda: f"on {channel}",
+        "ProductPublished": lambda: f"on {channel} as {data.get('external_id')}",
+        "ProductPublicationFailed": lambda: f"on {channel}: {data.get('message')}",
+        "ProductUnpublished": lambda: f"from {channel}",
     }.get(event["type"], lambda: "")()
-    return f"  [event] v{data['version']:<3} {event['type']:<30} {extra}"
+    return f"    event {event['type']:<30} {extra}".rstrip()
+
+
+CHANNEL_NAMES = {"mercadolibre": "Mercado Libre", "meta": "Meta"}
+
+
+def updated(data: dict[str, Any]) -> str:
+    fields = ", ".join(data.get("changed_fields") or []) or "nothing"
+    channels = [CHANNEL_NAMES.get(c, c) for c in data.get("channels") or []]
+    if not channels:
+        return f"changed {fields}"
+    return f"changed {fields}; {' and '.join(channels)} follow"
 
 
 # --------------------------------------------------------------------------- the stack
@@ -294,6 +350,7 @@ class Stack:
         self.mercadolibre = FakeMercadoLibre()
         self.meta = FakeMetaCatalog()
         self.events: list[dict[str, Any]] = []
+        self.printed = 0  # how many of the events are printed
         self.adapters: list[Recorded] = []
         self._exit = ExitStack()
 
@@ -312,9 +369,9 @@ class Stack:
         enter = self._exit.enter_context
         ml_url = enter(serve(self.mercadolibre.app))
         meta_url = enter(serve(self.meta.app))
-        printer_url = enter(serve(self._event_printer()))
+        recorder_url = enter(serve(self._event_recorder()))
         adapter_sockets = {channel: listening_socket() for channel in CHANNELS}
-        webhook_urls = [f"{printer_url}/events"] + [
+        webhook_urls = [f"{recorder_url}/events"] + [
             f"http://127.0.0.1:{sock.getsockname()[1]}/events" for sock in adapter_sockets.values()
         ]
         catalog_port = free_port()
@@ -404,9 +461,8 @@ class Stack:
 
         self.wait("the catalog to answer /health", healthy)
 
-    def _event_printer(self) -> Any:
-        """A webhook receiver that prints each event: listed first in CATALOG_WEBHOOK_URLS,
-        it gets every event just before the adapters do."""
+    def _event_recorder(self) -> Any:
+        """A webhook receiver that records each event once (deliveries may repeat)."""
         verifier = Webhook(self.secret)
         app = FastAPI()
 
@@ -418,7 +474,6 @@ class Stack:
                 return Response(status_code=401)
             if event["id"] not in {e["id"] for e in self.events}:
                 self.events.append(event)
-                print(describe(event), flush=True)
             return Response(status_code=204)
 
         return app
@@ -431,19 +486,28 @@ class Stack:
             time.sleep(0.05)
 
     def settle(self, path: str) -> dict[str, Any]:
-        """Wait until every event up to the product's current version was printed and
-        answered by both adapters; the product as it then is."""
+        """Wait until every event the product's history lists has arrived and both adapters
+        answered it; print the events not printed yet; the product as it then is."""
         latest: list[dict[str, Any]] = []
 
         def settled() -> bool:
+            # Answered events first: an outcome reported after this read shows in the
+            # history read next as one more event than arrived.
+            arrived = {event["id"] for event in self.events}
+            answered = all(arrived <= adapter.handled for adapter in self.adapters)
+            history = expect(self.merchant_api.get(f"{path}/history?limit=100"), 200)
+            emitted = sum(len(entry["events"]) for entry in history["items"])
             latest[:] = [expect(self.merchant_api.get(path), 200)]
-            printed = {event["id"] for event in self.events}
-            newest = max((event["data"]["version"] for event in self.events), default=0)
-            return newest >= latest[0]["version"] and all(
-                printed <= adapter.handled for adapter in self.adapters
+            return (
+                answered
+                and len(arrived) >= emitted
+                and history["items"][0]["version"] == latest[0]["version"]
             )
 
-        self.wait("the adapters to answer every event", settled)
+        self.wait("every event to arrive and the adapters to answer it", settled)
+        for event in in_life_order(self.events[self.printed :]):
+            print(describe(event), flush=True)
+        self.printed = len(self.events)
         return latest[0]
 
     def wait_for_product(
