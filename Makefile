@@ -144,3 +144,8 @@ lock-tools:
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Regenerate src/catalog/domain/iso4217.json from the pinned iso4217 package (after re-pinning).
+currencies: $(TEST_STAMP)
+	$(BIN)/python -m deploy.currencies
+.PHONY: currencies

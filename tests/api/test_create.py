@@ -144,6 +144,24 @@ INVALID_BODIES: list[tuple[str, Any, int, str]] = [
         422,
         "/channel_overrides/instagram/price/amount",
     ),
+    (
+        "currency not in ISO 4217",
+        product_body(price={"amount": 100, "currency": "ZZZ"}),
+        422,
+        "/price/currency",
+    ),
+    (
+        "currency without minor units (gold)",
+        product_body(price={"amount": 100, "currency": "XAU"}),
+        422,
+        "/price/currency",
+    ),
+    (
+        "override currency not in ISO 4217",
+        product_body(channel_overrides={"instagram": {"price": {"amount": 1, "currency": "ZZZ"}}}),
+        422,
+        "/channel_overrides/instagram/price/currency",
+    ),
 ]
 
 
@@ -163,6 +181,13 @@ def test_invalid_body_is_a_problem_naming_the_field_and_writes_nothing(
     assert all(error["in"] == "body" and error["message"] for error in problem["errors"])
     assert acme.list().json()["items"] == []
     assert events() == []
+
+
+@pytest.mark.parametrize("currency", ["JPY", "KWD", "CLF"])  # 0, 3 and 4 minor units
+def test_currencies_with_any_number_of_minor_units_are_accepted(acme: Api, currency: str) -> None:
+    price = {"amount": 12999, "currency": currency}
+    view = acme.create_ok(product_body(price=price))
+    assert view["price"] == price  # the amount stays integer minor units, as given
 
 
 RAW_BODIES: list[tuple[str, bytes, str, int, str]] = [

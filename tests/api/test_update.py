@@ -94,6 +94,11 @@ def test_patch_records_an_update_event(
         ({"name": None}, "/name"),  # the name is required: it cannot be removed
         ({"price": {"amount": 1.5}}, "/price/amount"),
         ({"price": {"currency": "usd"}}, "/price/currency"),
+        ({"price": {"currency": "ZZZ"}}, "/price/currency"),
+        (
+            {"channel_overrides": {"instagram": {"price": {"amount": 1, "currency": "ZZZ"}}}},
+            "/channel_overrides/instagram/price/currency",
+        ),
         ({"sku": "NEW-SKU"}, "/sku"),  # the sku is fixed at registration
         ({"status": "READY"}, "/status"),  # status changes go through POST .../status
         ({"attributes": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}}, "/attributes"),

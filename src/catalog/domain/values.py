@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.domain import limits
+from catalog.domain.currencies import minor_units
 from catalog.domain.errors import InvalidField
 
 JSON = Any  # a decoded JSON value: dict, list, str, int, float, bool or None
@@ -19,10 +20,17 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 
 @dataclass(frozen=True)
 class Money:
-    """An amount in integer minor units of an ISO 4217 currency (never a float)."""
+    """An amount in integer minor units of an ISO 4217 currency (never a float): 12999 USD is
+    $129.99, 12999 JPY is 12,999 yen, 12999 KWD is 12.999 dinars."""
 
     amount: int
     currency: str
+
+    @property
+    def minor_units(self) -> int | None:
+        """Digits after the decimal point; None only for a currency outside the table (a
+        document stored before currencies were checked)."""
+        return minor_units(self.currency)
 
     def to_json(self) -> dict[str, JSON]:
         return {"amount": self.amount, "currency": self.currency}
@@ -106,6 +114,10 @@ def parse_money(value: JSON, path: str) -> Money | None:
     currency = value.get("currency")
     if not isinstance(currency, str) or not CURRENCY_PATTERN.fullmatch(currency):
         raise InvalidField(path + "/currency", "must be an ISO 4217 code such as USD")
+    if minor_units(currency) is None:
+        raise InvalidField(
+            path + "/currency", f"{currency} is not an ISO 4217 currency with minor units"
+        )
     return Money(amount, currency)
 
 
