@@ -43,7 +43,7 @@ def catalog(
 app.command()(serve.serve)
 app.command()(tokens.token)
 app.command("webhook-secret")(tokens.webhook_secret)
-app.command()(events.events)
+app.add_typer(events.app, name="events", cls=CatalogGroup)
 app.add_typer(aws.app, name="aws", cls=CatalogGroup)
 
 __all__ = ["app"]
