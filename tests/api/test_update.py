@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from catalog.domain.events import EventName
-from tests.api.support import Api, assert_problem, complete_body, error_fields
+from tests.api.support import Api, assert_problem, complete_body, error_fields, product_body
 
 
 @pytest.fixture
@@ -196,3 +196,19 @@ def test_racing_blind_writers_lose_no_update(acme: Api, shoe: dict[str, Any]) ->
     assert final["attributes"]["color"] == "red"
     history = acme.history(shoe["id"], limit=100).json()["items"]
     assert [entry["version"] for entry in history] == list(range(1 + WRITERS, 0, -1))
+
+
+def test_patch_of_nulls_onto_nulls_makes_no_version_and_no_event(
+    acme: Api, events: Callable[[], list[Any]]
+) -> None:
+    created = acme.create_ok(product_body(attributes={"color": "red", "weight": None}))
+
+    unchanged = acme.patch(created["id"], {"description": None, "attributes": {"weight": None}})
+    renamed = acme.patch(created["id"], {"name": "Runner", "attributes": {"weight": None}})
+
+    assert unchanged.status_code == 200, unchanged.text
+    assert unchanged.json() == created
+    assert renamed.json()["version"] == 2
+    assert len(events()) == 2
+    latest = acme.history(created["id"]).json()["items"][0]
+    assert latest["changes"] == [{"field": "/name", "old": "Trail shoe", "new": "Runner"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,18 +33,24 @@ class HistoryEntry:
     events: tuple[str, ...] = field(default=())
 
 
-def diff(old: Any, new: Any, path: str = "") -> list[FieldChange]:
-    """Changed leaves between two JSON documents; objects are walked, arrays compared whole."""
-    if isinstance(old, dict) and isinstance(new, dict):
+def _nothing_whole(pointer: str) -> bool:
+    return False
+
+
+def diff(
+    old: Any, new: Any, path: str = "", whole: Callable[[str], bool] = _nothing_whole
+) -> list[FieldChange]:
+    """Changed leaves between two JSON documents; objects are walked, arrays compared whole.
+
+    A member null on one side and absent on the other has not changed: a document reads both
+    as null, and history never says null -> null. Where that difference is meaningful (a merge
+    patch overlay, in which null removes a value), `whole(pointer)` compares the object whole.
+    """
+    if isinstance(old, dict) and isinstance(new, dict) and not whole(path):
         changes: list[FieldChange] = []
         for key in sorted(set(old) | set(new), key=str):
             pointer = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
-            if key not in new:
-                changes.append(FieldChange(pointer, old[key], None))
-            elif key not in old:
-                changes.append(FieldChange(pointer, None, new[key]))
-            else:
-                changes.extend(diff(old[key], new[key], pointer))
+            changes.extend(diff(old.get(key), new.get(key), pointer, whole))
         return changes
     if old == new and type(old) is type(new):
         return []

@@ -219,8 +219,12 @@ class Product:
         )
         self.name, self.description, self.price = name, description, price
         self.attributes, self.channel_overrides = attributes, channel_overrides
-        changes = diff(before, self.editable_document())
+        changes = diff(before, self.editable_document(), whole=_is_channel_overlay)
         if not changes:
+            # At most nulls came or went where null reads as absent: keep the stored document.
+            (self.name, self.description, self.price, self.attributes, self.channel_overrides) = (
+                previous
+            )
             return
         missing = self.missing_fields()
         if missing and self.status is Status.ACTIVE:
@@ -453,6 +457,13 @@ class Product:
         recorder.events.append(
             (name, {"from_status": previous.value, "to_status": target.value, "reason": reason})
         )
+
+
+def _is_channel_overlay(pointer: str) -> bool:
+    """A channel's attributes are a merge patch over the product's: a null there removes the
+    product's value on that channel, so it differs from an absent member."""
+    parts = pointer.split("/")
+    return len(parts) == 4 and parts[1] == "channel_overrides" and parts[3] == "attributes"
 
 
 def listing_json(listing: Listing) -> dict[str, JSON]:
