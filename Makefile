@@ -71,7 +71,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench channel-adapters demo deploy
 	$(BIN)/ruff format --check src tests bench channel-adapters demo deploy
 	$(BIN)/mypy
-	$(BIN)/mypy deploy/package.py deploy/item_sizes.py
+	$(BIN)/mypy deploy/package.py deploy/item_sizes.py deploy/currencies.py
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml demo/demo.py
 

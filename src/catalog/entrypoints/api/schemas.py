@@ -47,7 +47,13 @@ Amount = Annotated[
 Currency = Annotated[
     str,
     StringConstraints(pattern=CURRENCY_PATTERN.pattern),
-    Field(description="ISO 4217 currency code.", examples=["USD"]),
+    Field(
+        description=(
+            "ISO 4217 currency code with minor units (USD 2, JPY 0, KWD 3); funds and metals"
+            " without minor units (XAU, XDR, XTS, XXX) are refused."
+        ),
+        examples=["USD"],
+    ),
 ]
 ChannelSlug = Annotated[str, StringConstraints(pattern=limits.CHANNEL_PATTERN.pattern)]
 _ATTRIBUTE_LIMITS = (
