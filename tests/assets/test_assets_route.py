@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from catalog.adapters.embedded.local_assets import LocalAssetStore
+from catalog.entrypoints.api.head import HeadAsGet
 from catalog.entrypoints.api.routers.assets import router
 
 from .clock import FakeClock
@@ -33,6 +34,8 @@ def client(store: LocalAssetStore) -> TestClient:
     app = FastAPI()
     app.state.local_assets = store
     app.include_router(router)
+    # HEAD is the app's (head.HeadAsGet answers it from every GET route), not the router's.
+    app.add_middleware(HeadAsGet)
     return TestClient(app)
 
 

@@ -95,17 +95,6 @@ def get_asset(
     return response
 
 
-# HEAD answers like GET without the body (FileResponse knows how); kept out of the schema so
-# the operation is listed once.
-router.add_api_route(
-    "/assets/{key:path}",
-    get_asset,
-    methods=["HEAD"],
-    include_in_schema=False,
-    response_class=FileResponse,
-)
-
-
 _UPLOAD_TITLES = {400: "Bad request", 403: "Upload refused", 413: "Content too large"}
 _UPLOAD_SLUGS = {400: "upload-refused", 403: "upload-refused", 413: "content-too-large"}
 

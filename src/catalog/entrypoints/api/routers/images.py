@@ -115,7 +115,8 @@ ImageUpload = Annotated[Upload, Depends(read_upload)]
     summary="Upload an image",
     description=(
         "Multipart upload of one image (`file`, optional `alt`). The bytes are checked (type "
-        "read from the content: PNG, JPEG, WebP or GIF; SVG and anything else is 415), "
+        "read from the content: PNG, JPEG, WebP or GIF; SVG and anything else is 415; over "
+        f"{limits.MAX_IMAGE_BYTES // (1024 * 1024)} MiB or 50 megapixels is 413), "
         f"stored, and referenced by the product. At most {limits.MAX_IMAGES} images per "
         "product (422). Returns the updated product."
     ),
