@@ -139,6 +139,9 @@ def run_in_package(
     return result
 
 
+PRICE_IN_DINARS = {"amount": 12500, "currency": "KWD"}
+
+
 def test_the_handlers_answer_from_the_package_alone(
     built: package.Built, clean_python: Path, aws: AwsEndpoint, table: str
 ) -> None:
@@ -154,11 +157,20 @@ def test_the_handlers_answer_from_the_package_alone(
             ),
             # The offline docs' assets are in the package (fastapi-offline's static folder).
             http_event("GET", "/docs/static/swagger-ui-bundle.js", claims=None),
+            # A price is checked against the ISO 4217 table, package data of catalog.domain:
+            # without it in the package this register would be a 500.
+            http_event(
+                "POST",
+                "/v1/merchants/acme/products",
+                claims=ACME,
+                headers={"content-type": "application/json"},
+                body=json.dumps({"sku": "KW-1", "name": "Lamp", "price": PRICE_IN_DINARS}),
+            ),
         ],
     )
 
     statuses = [answer["status"] for answer in result["answers"]]
-    assert statuses == [200, 404, 200], result["answers"]
+    assert statuses == [200, 404, 200, 201], result["answers"]
     assert json.loads(result["answers"][0]["body"]) == {"status": "ok"}
     assert result["relayed"] == {"batchItemFailures": []}
 
