@@ -165,6 +165,12 @@ def test_options_that_take_a_value_show_what_the_value_is():
     assert re.search(r"--merchant\s+MERCHANT", token_help)
 
 
+def test_an_option_with_fixed_values_shows_them():
+    relay_help = runner.invoke(app, ["aws", "relay", "--help"], env={"COLUMNS": "200"}).output
+
+    assert re.search(r"--from\s+TRIM_HORIZON\|LATEST\s", relay_help), relay_help
+
+
 @pytest.mark.parametrize("role", ["admin", "channel:", "channel:X", "channel:a", "merchants", ""])
 def test_token_refuses_a_role_outside_the_allowed_forms(tmp_path, role):
     result = runner.invoke(

@@ -40,14 +40,19 @@ def aws_endpoint() -> str:
 
 def name_values_not_types(params: list[Any]) -> None:
     """Typer labels every option with its Python type (`<bool>`, `<list[str]>`); a user needs
-    what the value is instead. Flags take no value, so they show none; an option without an
-    explicit metavar shows its long name (`--log-level LOG_LEVEL`)."""
+    what the value is instead. Flags take no value, so they show none; an option with fixed
+    values lists them (`--from TRIM_HORIZON|LATEST`); any other option without an explicit
+    metavar shows its long name (`--log-level LOG_LEVEL`)."""
     for param in params:
         if param.metavar is None:
             param.metavar = "" if getattr(param, "is_flag", False) else _value_name(param)
 
 
 def _value_name(param: Any) -> str:
+    described = getattr(param, "type_descriptor", None)
+    choices = described.choices if described is not None and described.is_choice else None
+    if choices:
+        return "|".join(str(getattr(choice, "value", choice)) for choice in choices)
     long_names = [opt for opt in param.opts if opt.startswith("--")]
     name = long_names[0].removeprefix("--") if long_names else param.name
     return str(name).replace("-", "_").upper()
