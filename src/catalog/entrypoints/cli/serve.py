@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,11 +11,24 @@ import typer
 from catalog.entrypoints.cli.options import DataDir, aws_endpoint, load_settings
 
 
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", envvar="CATALOG_PORT")] = 8000,
     data_dir: DataDir = None,
-    workers_log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", help="What the server logs.")
+    ] = LogLevel.INFO,
 ) -> None:
     """Serve the API (embedded backend unless CATALOG_BACKEND=aws)."""
     import uvicorn
@@ -35,4 +49,4 @@ def serve(
         )
     else:
         typer.echo(f"catalog: {settings.backend} backend, data in {settings.data_dir.resolve()}")
-    uvicorn.run(create_app(container), host=host, port=port, log_level=workers_log_level)
+    uvicorn.run(create_app(container), host=host, port=port, log_level=log_level.value)
