@@ -1,0 +1,214 @@
+"""Every answer a client gets is what /openapi.json says it is.
+
+Products of every kind (a bare draft, a complete one with nested attributes and overrides, with
+images, listed on channels in every listing state, deactivated) are read back through each route
+that returns them, on every backend, and each JSON body is validated against the schema the
+document gives for that operation and status, with no member the document does not name. A
+presenter or storage change that alters the view without the document (or the reverse) fails
+here, whichever side moved.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Principals
+from tests.api.support import Api, ChannelsApi, complete_body, png
+
+Document = dict[str, Any]
+
+
+class DocumentedResponses:
+    """Checks answers against the operation, status and media type the document declares."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        # Templates with fewer parameters first: a literal segment (`/history`) wins over a
+        # parameter in the same place.
+        self.templates = sorted(
+            (
+                (re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", path) + "$"), path)
+                for path in document["paths"]
+            ),
+            key=lambda pair: pair[1].count("{"),
+        )
+        self.checked: list[tuple[str, str, int]] = []
+        self.components = closed(copy.deepcopy(document["components"]))
+
+    def template_of(self, path: str) -> str:
+        for pattern, template in self.templates:
+            if pattern.match(path):
+                return template
+        raise AssertionError(f"{path} is not in the document")
+
+    def check(self, response: httpx.Response) -> Any:
+        """The body of a successful answer, validated; any other answer fails the test."""
+        assert response.is_success, response.text
+        method = response.request.method.lower()
+        template = self.template_of(response.request.url.path)
+        operation = self.document["paths"][template][method]
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented is not None, f"{method} {template} answered {response.status_code}"
+        media = response.headers["content-type"].split(";")[0]
+        content = documented.get("content", {})
+        assert media in content, f"{method} {template} {response.status_code}: {media}"
+        schema = {**content[media]["schema"], "components": self.components}
+        body = response.json()
+        jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        ).validate(body)
+        self.checked.append((method, template, response.status_code))
+        return body
+
+
+def closed(schema: Any) -> Any:
+    """The schemas with every object closed to the members it names: an answer carrying a
+    member the document does not describe fails, as a missing or mistyped one does."""
+    if isinstance(schema, dict):
+        if "properties" in schema and not {"additionalProperties", "patternProperties"} & set(
+            schema
+        ):
+            schema["unevaluatedProperties"] = False
+        for value in schema.values():
+            closed(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            closed(value)
+    return schema
+
+
+@pytest.fixture
+def documented(client: TestClient) -> DocumentedResponses:
+    return DocumentedResponses(client.get("/openapi.json").json())
+
+
+@pytest.fixture
+def adapter_for(client: TestClient, principals: Principals) -> Callable[[str], ChannelsApi]:
+    def build(channel: str) -> ChannelsApi:
+        return ChannelsApi(Api(client, principals.channel(channel), "acme"))
+
+    return build
+
+
+NESTED_ATTRIBUTES = {
+    "color": "red",
+    "size": 42,
+    "waterproof": True,
+    "weight_kg": 0.31,
+    "materials": ["mesh", "rubber"],
+    "dimensions": {"length_cm": 30, "sole": {"drop_mm": 6}},
+}
+
+
+def test_every_kind_of_product_answers_as_documented_on_every_route(
+    acme: Api,
+    adapter_for: Callable[[str], ChannelsApi],
+    documented: DocumentedResponses,
+) -> None:
+    check = documented.check
+    merchant = ChannelsApi(acme)
+
+    bare = check(acme.create({"sku": "BARE-1", "name": "Only a name"}))
+    check(acme.get(bare["id"]))
+
+    full = check(
+        acme.create(
+            complete_body(
+                "FULL-1",
+                attributes=NESTED_ATTRIBUTES,
+                channel_overrides={
+                    "mercadolibre": {
+                        "name": "Zapatilla de trail",
+                        "price": {"amount": 11999, "currency": "USD"},
+                        "attributes": {"color": None, "brand": "Acme"},
+                    },
+                    "meta": {"description": "For rough trails."},
+                },
+            ),
+            headers={"Idempotency-Key": "full-1"},
+        )
+    )
+    product_id = full["id"]
+    check(acme.upload(product_id, png(), alt="Side view"))
+    check(acme.upload(product_id, png((4, 4))))
+    check(acme.patch(product_id, {"attributes": {"size": None, "width": "wide"}}))
+    check(acme.set_status(product_id, "READY"))
+
+    # One listing in each state a client can see.
+    for channel in ("mercadolibre", "meta", "shop", "pos"):
+        check(merchant.publish(product_id, channel))
+    version = acme.get(product_id).json()["version"]
+    check(
+        adapter_for("mercadolibre").report(
+            product_id,
+            "mercadolibre",
+            state="PUBLISHED",
+            product_version=version,
+            external_id="MLA1",
+            external_url="https://mercadolibre.test/MLA1",
+        )
+    )
+    check(
+        adapter_for("meta").report(
+            product_id, "meta", state="FAILED", product_version=version, message="no GTIN"
+        )
+    )
+    check(
+        adapter_for("shop").report(
+            product_id, "shop", state="PUBLISHED", product_version=version, external_id="S-1"
+        )
+    )
+    check(merchant.unpublish(product_id, "shop"))
+    check(
+        adapter_for("shop").report(
+            product_id,
+            "shop",
+            state="UNPUBLISHED",
+            product_version=acme.get(product_id).json()["version"],
+        )
+    )
+
+    listed = check(acme.get(product_id))
+    assert {name: listing["state"] for name, listing in listed["listings"].items()} == {
+        "mercadolibre": "PUBLISHED",
+        "meta": "FAILED",
+        "shop": "UNPUBLISHED",
+        "pos": "PENDING",
+    }
+    check(acme.get(product_id, channel="mercadolibre"))
+    check(acme.list())
+    check(acme.list(status="ACTIVE", limit=1))
+    check(acme.list(channel="mercadolibre"))
+
+    check(acme.delete(product_id))  # live listings are now UNPUBLISHING
+    check(acme.delete(product_id))  # the idempotent repeat
+    assert "UNPUBLISHING" in {
+        listing["state"] for listing in check(acme.get(product_id))["listings"].values()
+    }
+    first = check(acme.history(product_id, limit=5))
+    check(acme.history(product_id, cursor=first["next_cursor"]))
+    check(acme.set_status(product_id, "DRAFT"))  # reactivated
+
+    product = "/v1/merchants/{merchant_id}/products/{product_id}"
+    channel = product + "/channels/{channel}"
+    assert {(method, template) for method, template, _ in documented.checked} == {
+        ("post", "/v1/merchants/{merchant_id}/products"),
+        ("get", "/v1/merchants/{merchant_id}/products"),
+        ("get", product),
+        ("patch", product),
+        ("delete", product),
+        ("post", product + "/status"),
+        ("get", product + "/history"),
+        ("post", product + "/images"),
+        ("post", channel + "/publish"),
+        ("post", channel + "/unpublish"),
+        ("put", channel + "/listing"),
+    }
