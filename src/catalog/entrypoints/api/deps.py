@@ -54,27 +54,10 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
 def catalog_of(request: Request) -> CatalogContext:
     ctx: CatalogContext = request.app.state.container.ctx
     return ctx
 
-
-async def get_catalog(request: Request) -> CatalogContext:
-    return catalog_of(request)
-
-
-Catalog = Annotated[CatalogContext, Depends(get_catalog)]
-
-
-async def get_actor(principal: CurrentPrincipal) -> str:
-    """Who history records as having made the change."""
-    return principal.subject
-
-
-Actor = Annotated[str, Depends(get_actor)]
 
 P = ParamSpec("P")
 T = TypeVar("T")
