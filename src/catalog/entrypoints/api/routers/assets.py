@@ -21,6 +21,7 @@ from catalog.adapters.embedded.local_assets import (
     UploadRefused,
 )
 from catalog.domain import limits
+from catalog.entrypoints.api.conditional import none_match
 from catalog.entrypoints.api.problems import problem_response
 
 router = APIRouter()
@@ -56,12 +57,6 @@ def _is_timestamp(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 12
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 weak comparison of an If-None-Match list against the current ETag."""
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
-
-
 @router.get("/assets/{key:path}", response_class=FileResponse, summary="Image bytes (signed URL)")
 def get_asset(
     key: str,
@@ -87,7 +82,7 @@ def get_asset(
     }
     response = FileResponse(path, media_type=content_type, headers=headers, stat_result=stat)
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and _matches(if_none_match, response.headers["etag"]):
+    if if_none_match is not None and none_match(if_none_match, response.headers["etag"]):
         not_modified = {
             name: response.headers[name] for name in ("etag", "cache-control", "last-modified")
         }

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from catalog.domain import limits
 from catalog.domain.lifecycle import Status
+from catalog.entrypoints.api.conditional import none_match
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
     MERGE_PATCH_MEDIA,
@@ -107,7 +108,7 @@ async def get_product(request: Request) -> Response:
     current = etag(product, channel)
     # private: the view depends on who asks; no-cache: revalidate with If-None-Match.
     headers = {"ETag": current, "Cache-Control": "private, no-cache"}
-    if if_none_match is not None and _none_match(if_none_match, current):
+    if if_none_match is not None and none_match(if_none_match, current):
         return Response(status_code=304, headers=headers)
     return JSONResponse(product_view(product, ctx.assets, channel), headers=headers)
 
@@ -152,14 +153,6 @@ def register_product(
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return product_response(outcome.product, access.ctx.assets, status_code=201, headers=headers)
-
-
-def _none_match(if_none_match: str, current: str) -> bool:
-    """RFC 9110 weak comparison of an If-None-Match list against the current ETag."""
-    if if_none_match.strip() == "*":
-        return True
-    bare = current.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(","))
 
 
 @router.get(
