@@ -19,6 +19,7 @@ from catalog.settings import Settings
 if TYPE_CHECKING:
     from catalog.adapters.embedded.local_assets import LocalAssetStore
     from catalog.adapters.local_tokens import LocalTokens
+    from catalog.service.ports import AssetStore, ProductStore
 
 # Shortest CATALOG_CURSOR_SECRET accepted: a guessable key would let clients forge cursors.
 MIN_CURSOR_SECRET_LENGTH = 32
@@ -146,9 +147,6 @@ def _embedded_container(settings: Settings) -> Container:
     from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
     from catalog.adapters.embedded.sqlite_store import SqliteStore
     from catalog.adapters.embedded.upload_sweeper import UploadSweeper
-    from catalog.adapters.pillow_images import PillowImageInspector
-    from catalog.adapters.system_clock import SystemClock
-    from catalog.adapters.ulid_ids import UlidIds
     from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS
 
     data_dir = settings.data_dir
@@ -167,14 +165,7 @@ def _embedded_container(settings: Settings) -> Container:
         retry=RetryPolicy(max_attempts=settings.webhook_max_attempts),
         dead_letters=SqliteDeadLetters(data_dir / "catalog.db"),
     )
-    ctx = CatalogContext(
-        store=store,
-        assets=assets,
-        images=PillowImageInspector(),
-        clock=SystemClock(),
-        ids=UlidIds(),
-        cursors=CursorCodec(derive_key(secret, "cursors")),
-    )
+    ctx = _catalog_context(store, assets, CursorCodec(derive_key(secret, "cursors")))
     return Container(
         settings=settings,
         ctx=ctx,
@@ -265,9 +256,6 @@ def _aws_container(settings: Settings) -> Container:
 
     from catalog.adapters.aws.dynamodb_store import DynamoDbStore
     from catalog.adapters.aws.s3_assets import S3AssetStore
-    from catalog.adapters.pillow_images import PillowImageInspector
-    from catalog.adapters.system_clock import SystemClock
-    from catalog.adapters.ulid_ids import UlidIds
 
     cursors = CursorCodec(cursor_secret(settings))  # first: a missing secret fails fast
     tokens = token_verifier(settings)
@@ -288,7 +276,19 @@ def _aws_container(settings: Settings) -> Container:
         base_url=settings.asset_base_url,
         url_ttl_seconds=settings.asset_url_ttl_seconds,
     )
-    ctx = CatalogContext(
+    ctx = _catalog_context(store, assets, cursors)
+    return Container(settings=settings, ctx=ctx, tokens=tokens)
+
+
+def _catalog_context(
+    store: ProductStore, assets: AssetStore, cursors: CursorCodec
+) -> CatalogContext:
+    """The use cases' context on either backend: what differs is the store and the assets."""
+    from catalog.adapters.pillow_images import PillowImageInspector
+    from catalog.adapters.system_clock import SystemClock
+    from catalog.adapters.ulid_ids import UlidIds
+
+    return CatalogContext(
         store=store,
         assets=assets,
         images=PillowImageInspector(),
@@ -296,4 +296,3 @@ def _aws_container(settings: Settings) -> Container:
         ids=UlidIds(),
         cursors=cursors,
     )
-    return Container(settings=settings, ctx=ctx, tokens=tokens)
