@@ -13,15 +13,23 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from catalog.adapters.aws import dynamodb_items as items
+from catalog.adapters.aws import dynamodb_store
 from catalog.adapters.aws.dynamodb_store import DynamoDbStore
 from catalog.adapters.aws.dynamodb_table import ensure_table
 from catalog.adapters.aws.exceptions import (
     DynamoDbTransactionFailed,
     ItemTooLarge,
     TransactionTooLarge,
+    UnprocessedKeys,
 )
 from catalog.domain.documents import event_to_document
-from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.domain.errors import (
+    DuplicateSku,
+    IdempotencyKeyRaced,
+    StoreUnavailable,
+    VersionConflict,
+)
 from catalog.service.ports import Change
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
 from tests.contract.conftest import T0, committed, create_change, new_id, update_change
@@ -273,3 +281,54 @@ def test_a_throttled_transaction_is_not_mistaken_for_a_domain_error() -> None:
     with stubber, pytest.raises(DynamoDbTransactionFailed):
         store.commit(create_change(idempotency_key="key-1"))
     stubber.assert_no_pending_responses()
+
+
+# ------------------------------------------------------------------ throttled batch reads
+
+
+def unprocessed(keys: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Responses": {TABLE: []}, "UnprocessedKeys": {TABLE: {"Keys": keys}}}
+
+
+def test_keys_left_unprocessed_are_read_again_after_a_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
+    store, stubber = stubbed()
+    product = create_change().product
+    key = items.product_key(product.merchant_id, product.id)
+    stubber.add_response("batch_get_item", unprocessed([key]))
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: [items.product_item(product)]}})
+
+    with stubber:
+        found = store._batch_get(product.merchant_id, [product.id])
+
+    stubber.assert_no_pending_responses()
+    assert [p.id for p in found] == [product.id]
+    assert len(pauses) == 1
+
+
+def test_keys_throttled_past_the_bounded_attempts_are_a_store_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
+    store, stubber = stubbed()
+    product = create_change().product
+    key = items.product_key(product.merchant_id, product.id)
+    for _ in range(dynamodb_store.BATCH_GET_ATTEMPTS):
+        stubber.add_response("batch_get_item", unprocessed([key]))
+
+    with stubber, pytest.raises(StoreUnavailable) as raised:
+        store._batch_get(product.merchant_id, [product.id])
+
+    stubber.assert_no_pending_responses()  # no call past the bound
+    assert isinstance(raised.value, UnprocessedKeys)
+    assert raised.value.keys == 1
+    assert len(pauses) == dynamodb_store.BATCH_GET_ATTEMPTS - 1
+    # Full jitter: never above the doubled base delay.
+    assert all(
+        0 <= pause <= dynamodb_store.CONFLICT_BACKOFF_SECONDS * 2**attempt
+        for attempt, pause in enumerate(pauses, start=1)
+    )

@@ -40,6 +40,7 @@ from catalog.adapters.aws.exceptions import (
     DynamoDbTransactionFailed,
     ItemTooLarge,
     TransactionTooLarge,
+    UnprocessedKeys,
 )
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
@@ -59,6 +60,9 @@ MAX_BATCH_GET_KEYS = 100
 # many times; every retry evaluates all conditions again.
 CONFLICT_RETRIES = 3
 CONFLICT_BACKOFF_SECONDS = 0.02
+# BatchGetItem calls per chunk of keys while some come back unprocessed (throttled), with
+# full-jitter backoff between them; then the page is a 503 the client may retry.
+BATCH_GET_ATTEMPTS = 5
 
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
@@ -367,16 +371,19 @@ class DynamoDbStore:
                 for product_id in product_ids[start : start + MAX_BATCH_GET_KEYS]
             ]
             pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            attempt = 0
-            while pending:
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
                 response = self._client.batch_get_item(RequestItems=pending)
                 found = response.get("Responses", {}).get(self._table, [])
                 products.extend(items.product_from_item(item) for item in found)
                 # Keys over the 16 MB answer cap or throttled come back unprocessed.
                 pending = dict(response.get("UnprocessedKeys") or {})
-                if pending:
-                    time.sleep(CONFLICT_BACKOFF_SECONDS * (2 ** min(attempt, 6)))
-                    attempt += 1
+                if not pending:
+                    break
+            else:
+                left = len(pending.get(self._table, {}).get("Keys", []))
+                raise UnprocessedKeys(left, BATCH_GET_ATTEMPTS)
         return products
 
 

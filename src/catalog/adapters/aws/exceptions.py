@@ -42,3 +42,12 @@ class DynamoDbTransactionFailed(AwsAdapterError, StoreUnavailable):
         super().__init__(f"transaction for product {product_id} was cancelled: {codes}")
         self.product_id = product_id
         self.reasons = list(reasons)
+
+
+class UnprocessedKeys(AwsAdapterError, StoreUnavailable):
+    """BatchGetItem kept returning keys unprocessed (throttled) after the bounded retries."""
+
+    def __init__(self, keys: int, attempts: int) -> None:
+        super().__init__(f"{keys} keys still unprocessed after {attempts} BatchGetItem calls")
+        self.keys = keys
+        self.attempts = attempts
