@@ -5,7 +5,7 @@ limits, and how cancelled transactions turn into domain errors or retries."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -290,15 +290,31 @@ def unprocessed(keys: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Responses": {TABLE: []}, "UnprocessedKeys": {TABLE: {"Keys": keys}}}
 
 
-def test_keys_left_unprocessed_are_read_again_after_a_pause(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@dataclass
+class ThrottledRead:
+    """A stubbed store, one product to read by key, and the pauses between the calls."""
+
+    store: DynamoDbStore
+    stubber: Stubber
+    product: Any
+    key: dict[str, Any]
+    pauses: list[float]
+
+
+@pytest.fixture
+def throttled(monkeypatch: pytest.MonkeyPatch) -> ThrottledRead:
     pauses: list[float] = []
     monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
     store, stubber = stubbed()
     product = create_change().product
-    key = items.product_key(product.merchant_id, product.id)
-    stubber.add_response("batch_get_item", unprocessed([key]))
+    return ThrottledRead(
+        store, stubber, product, items.product_key(product.merchant_id, product.id), pauses
+    )
+
+
+def test_keys_left_unprocessed_are_read_again_after_a_pause(throttled: ThrottledRead) -> None:
+    store, stubber, product = throttled.store, throttled.stubber, throttled.product
+    stubber.add_response("batch_get_item", unprocessed([throttled.key]))
     stubber.add_response("batch_get_item", {"Responses": {TABLE: [items.product_item(product)]}})
 
     with stubber:
@@ -306,19 +322,16 @@ def test_keys_left_unprocessed_are_read_again_after_a_pause(
 
     stubber.assert_no_pending_responses()
     assert [p.id for p in found] == [product.id]
-    assert len(pauses) == 1
+    assert len(throttled.pauses) == 1
 
 
 def test_keys_throttled_past_the_bounded_attempts_are_a_store_unavailable(
-    monkeypatch: pytest.MonkeyPatch,
+    throttled: ThrottledRead,
 ) -> None:
-    pauses: list[float] = []
-    monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
-    store, stubber = stubbed()
-    product = create_change().product
-    key = items.product_key(product.merchant_id, product.id)
+    store, stubber, product = throttled.store, throttled.stubber, throttled.product
+    pauses = throttled.pauses
     for _ in range(dynamodb_store.BATCH_GET_ATTEMPTS):
-        stubber.add_response("batch_get_item", unprocessed([key]))
+        stubber.add_response("batch_get_item", unprocessed([throttled.key]))
 
     with stubber, pytest.raises(StoreUnavailable) as raised:
         store._batch_get(product.merchant_id, [product.id])
