@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from catalog.adapters.aws.dynamodb_store import DynamoDbStore
-from catalog.domain.documents import event_from_document
+from catalog.adapters.event_documents import event_from_document
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product

@@ -23,7 +23,7 @@ from catalog.adapters.aws.exceptions import (
     TransactionTooLarge,
     UnprocessedKeys,
 )
-from catalog.domain.documents import event_to_document
+from catalog.adapters.event_documents import event_to_document
 from catalog.domain.errors import (
     DuplicateSku,
     IdempotencyKeyRaced,

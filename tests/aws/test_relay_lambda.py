@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
-from catalog.domain.documents import event_to_document
+from catalog.adapters.event_documents import event_to_document
 from catalog.domain.events import DomainEvent
 from catalog.entrypoints import lambda_relay
 from catalog.service.ports import Change

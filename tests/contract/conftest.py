@@ -7,6 +7,7 @@ relay can consume it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,6 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from catalog.domain.documents import product_to_document
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Money
@@ -96,7 +96,7 @@ def idempotency(
         merchant_id=product.merchant_id,
         key=key,
         fingerprint=fingerprint,
-        product=product_to_document(product),
+        product=copy.deepcopy(product),  # as it stands now, whatever happens to it next
         expires_at=expires_at,
     )
 

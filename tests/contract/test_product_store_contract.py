@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from catalog.domain.documents import product_to_document
+from catalog.adapters.product_documents import product_to_document
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
@@ -379,7 +379,7 @@ def test_an_expired_idempotency_key_may_be_claimed_again(store: CatalogStore) ->
 
     record = store.idempotency_record("acme", "key-1", later)
     assert record == second.idempotency
-    assert record is not None and record.product["id"] == second.product.id
+    assert record is not None and record.product.id == second.product.id
 
 
 # ---------------------------------------------------------------------- listing

@@ -37,7 +37,7 @@ def draft(**overrides: object) -> Product:
         "stamp": stamp(),
     }
     fields.update(overrides)
-    product = Product.register(**fields)  # type: ignore[arg-type]
+    product = Product.register(**fields)
     product.pull_change(new_id)
     return product
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.domain.documents import format_time, parse_time
 from catalog.domain.events import DomainEvent, EventName
+from catalog.domain.timestamps import format_time, parse_time
 
 SPEC_VERSION = "1.0"
 SOURCE = "catalog"

@@ -8,7 +8,7 @@ service commits atomically with the document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from catalog.domain.listing import (
     Outcome,
 )
 from catalog.domain.merge_patch import merge_patch
-from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money
+from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money, to_json
 
 
 @dataclass(frozen=True)
@@ -76,79 +76,52 @@ class _Recorder:
         return not (self.changes or self.transition or self.events)
 
 
+# Roles of the product's fields (dataclass metadata): which ones a registration chooses and
+# which ones a merge patch may change. Every other field is state the commands move.
+IDENTITY = {"role": "identity"}  # chosen at registration, never changed
+CONTENT = {"role": "content"}  # chosen at registration, revised by merge patches
+
+
+@dataclass(kw_only=True)
 class Product:
-    def __init__(
-        self,
-        *,
-        id: str,
-        merchant_id: str,
-        sku: str,
-        name: str,
-        description: str | None,
-        price: Money | None,
-        attributes: dict[str, JSON],
-        channel_overrides: dict[str, ChannelOverride],
-        images: list[ImageRef],
-        listings: dict[str, Listing],
-        status: Status,
-        version: int,
-        created_at: datetime,
-        updated_at: datetime,
-    ) -> None:
-        self.id = id
-        self.merchant_id = merchant_id
-        self.sku = sku
-        self.name = name
-        self.description = description
-        self.price = price
-        self.attributes = attributes
-        self.channel_overrides = channel_overrides
-        self.images = images
-        self.listings = listings
-        self.status = status
-        self.version = version
-        self.created_at = created_at
-        self.updated_at = updated_at
-        self._recorder = _Recorder()
+    """The product's fields, declared once. Every representation (the stored document, the API
+    view, the OpenAPI schema) maps from these; a default is the value a new product starts
+    with. Two products are equal when every field is (a product read back from a store equals
+    the one committed); what is recorded but not yet pulled is not compared."""
+
+    id: str = field(metadata=IDENTITY)
+    merchant_id: str = field(metadata=IDENTITY)
+    sku: str = field(metadata=IDENTITY)
+    name: str = field(metadata=CONTENT)
+    description: str | None = field(default=None, metadata=CONTENT)
+    price: Money | None = field(default=None, metadata=CONTENT)
+    attributes: dict[str, JSON] = field(default_factory=dict, metadata=CONTENT)
+    channel_overrides: dict[str, ChannelOverride] = field(default_factory=dict, metadata=CONTENT)
+    images: list[ImageRef] = field(default_factory=list)
+    listings: dict[str, Listing] = field(default_factory=dict)
+    status: Status = Status.DRAFT
+    version: int = 0  # 0 until the registration is pulled as version 1
+    created_at: datetime
+    updated_at: datetime
+    _recorder: _Recorder = field(default_factory=_Recorder, init=False, repr=False, compare=False)
 
     # ----------------------------------------------------------------- creation
 
     @classmethod
-    def register(
-        cls,
-        *,
-        id: str,
-        merchant_id: str,
-        sku: str,
-        name: str,
-        description: str | None,
-        price: Money | None,
-        attributes: dict[str, JSON],
-        channel_overrides: dict[str, ChannelOverride],
-        stamp: Stamp,
-    ) -> Product:
-        product = cls(
-            id=id,
-            merchant_id=merchant_id,
-            sku=sku,
-            name=name,
-            description=description,
-            price=price,
-            attributes=attributes,
-            channel_overrides=channel_overrides,
-            images=[],
-            listings={},
-            status=Status.DRAFT,
-            version=0,
-            created_at=stamp.at,
-            updated_at=stamp.at,
-        )
+    def register(cls, *, stamp: Stamp, **chosen: Any) -> Product:
+        """A new DRAFT product. `chosen` are its identity and content fields (the others start
+        at their defaults); the dataclass checks their names."""
+        _require_fields(chosen, REGISTERED_FIELDS, "chosen at registration")
+        product = cls(**chosen, created_at=stamp.at, updated_at=stamp.at)
         recorder = product._start(stamp)
         given = {k: v for k, v in product.editable_document().items() if v not in (None, {})}
         recorder.changes.extend(diff({}, given))
-        recorder.transition = StatusTransition(None, Status.DRAFT.value, "created")
+        recorder.transition = StatusTransition(None, product.status.value, "created")
         recorder.events.append(
-            (EventName.PRODUCT_CREATED, {"sku": sku, "name": name, "status": Status.DRAFT.value})
+            (
+                EventName.PRODUCT_CREATED,
+                {"sku": product.sku, "name": product.name, "status": product.status.value},
+            )
         )
         return product
 
@@ -169,13 +142,7 @@ class Product:
 
     def editable_document(self) -> dict[str, JSON]:
         """The fields a merge patch may change, as JSON."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "price": self.price.to_json() if self.price else None,
-            "attributes": self.attributes,
-            "channel_overrides": {c: o.to_json() for c, o in self.channel_overrides.items()},
-        }
+        return {name: to_json(getattr(self, name)) for name in EDITABLE_FIELDS}
 
     def content_for(self, channel: str | None = None) -> Content:
         """The effective content on `channel`: its overrides applied over the product's own."""
@@ -196,42 +163,24 @@ class Product:
 
     # ----------------------------------------------------------------- commands
 
-    def revise(
-        self,
-        *,
-        name: str,
-        description: str | None,
-        price: Money | None,
-        attributes: dict[str, JSON],
-        channel_overrides: dict[str, ChannelOverride],
-        stamp: Stamp,
-    ) -> None:
-        """Replace the editable content. A READY product left incomplete falls back to DRAFT;
-        a published (ACTIVE) one may not be left incomplete at all."""
+    def revise(self, *, stamp: Stamp, **content: Any) -> None:
+        """Replace content fields (keyword per field). A READY product left incomplete falls
+        back to DRAFT; a published (ACTIVE) one may not be left incomplete at all."""
         self._require_not_inactive()
-        before = self.editable_document()
-        previous = (
-            self.name,
-            self.description,
-            self.price,
-            self.attributes,
-            self.channel_overrides,
+        _require_fields(content, EDITABLE_FIELDS, "editable")
+        # Judged on a copy, so a refused revision leaves this product as it was.
+        revised = replace(self, **content)
+        changes = diff(
+            self.editable_document(), revised.editable_document(), whole=_is_channel_overlay
         )
-        self.name, self.description, self.price = name, description, price
-        self.attributes, self.channel_overrides = attributes, channel_overrides
-        changes = diff(before, self.editable_document(), whole=_is_channel_overlay)
         if not changes:
             # At most nulls came or went where null reads as absent: keep the stored document.
-            (self.name, self.description, self.price, self.attributes, self.channel_overrides) = (
-                previous
-            )
             return
-        missing = self.missing_fields()
+        missing = revised.missing_fields()
         if missing and self.status is Status.ACTIVE:
-            (self.name, self.description, self.price, self.attributes, self.channel_overrides) = (
-                previous
-            )
             raise ProductIncomplete(missing, action="stay published")
+        for name, value in content.items():
+            setattr(self, name, value)
         recorder = self._start(stamp)
         recorder.changes.extend(changes)
         self._record_update(sorted({c.field for c in changes}))
@@ -375,10 +324,10 @@ class Product:
             raise ProductInactive(self.id)
 
     def _change_images(self, images: list[ImageRef], stamp: Stamp) -> None:
-        before = [image_json(image) for image in self.images]
+        before = to_json(self.images)
         self.images = images
         recorder = self._start(stamp)
-        recorder.changes.append(FieldChange("/images", before, [image_json(i) for i in images]))
+        recorder.changes.append(FieldChange("/images", before, to_json(images)))
         self._record_update(["/images"])
 
     def _record_update(self, changed_fields: list[str]) -> None:
@@ -476,13 +425,16 @@ def listing_json(listing: Listing) -> dict[str, JSON]:
     }
 
 
-def image_json(image: ImageRef) -> dict[str, JSON]:
-    return {
-        "id": image.id,
-        "key": image.key,
-        "content_type": image.content_type,
-        "width": image.width,
-        "height": image.height,
-        "bytes": image.bytes,
-        "alt": image.alt,
-    }
+def _named(role: dict[str, str]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Product) if f.metadata == role)
+
+
+EDITABLE_FIELDS = _named(CONTENT)
+REGISTERED_FIELDS = _named(IDENTITY) + EDITABLE_FIELDS
+
+
+def _require_fields(given: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    """A programming error, not bad input: parsers have already named the request's fields."""
+    unknown = set(given) - set(allowed)
+    if unknown:
+        raise TypeError(f"not a product field {what}: {', '.join(sorted(unknown))}")

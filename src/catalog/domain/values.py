@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
@@ -16,6 +16,13 @@ from catalog.domain.errors import InvalidField
 
 JSON = Any  # a decoded JSON value: dict, list, str, int, float, bool or None
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+@runtime_checkable
+class ValueObject(Protocol):
+    """A value of a product field that is not plain JSON; it says what its JSON is."""
+
+    def to_json(self) -> dict[str, JSON]: ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,17 @@ class ImageRef:
     bytes: int
     alt: str | None = None
 
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "content_type": self.content_type,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+            "alt": self.alt,
+        }
+
 
 @dataclass(frozen=True)
 class ChannelOverride:
@@ -69,6 +87,20 @@ class ChannelOverride:
         if self.attributes is not None:
             out["attributes"] = self.attributes
         return out
+
+
+def to_json(value: Any) -> JSON:
+    """A field's value as JSON: value objects by their own to_json, maps and lists member by
+    member, JSON values as they are."""
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, ValueObject):
+        return value.to_json()
+    return value
 
 
 def _pointer(*parts: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
@@ -21,7 +21,7 @@ class IdempotencyRecord:
     merchant_id: str
     key: str
     fingerprint: str
-    product: dict[str, Any]  # the product document as the first request returned it
+    product: Product  # as the first request returned it; the store keeps a copy
     expires_at: datetime
 
 

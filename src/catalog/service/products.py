@@ -10,18 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain import limits
-from catalog.domain.documents import (
-    history_to_document,
-    product_from_document,
-    product_to_document,
-)
 from catalog.domain.errors import (
     IdempotencyKeyRaced,
     IdempotencyKeyReused,
     InvalidField,
     PreconditionFailed,
     ProductNotFound,
-    ProductTooLarge,
     VersionConflict,
 )
 from catalog.domain.history import HistoryEntry
@@ -118,7 +112,7 @@ def replay_of(ctx: CatalogContext, merchant_id: str, keyed: KeyedRequest) -> Pro
         return None
     if record.fingerprint != keyed.fingerprint:
         raise IdempotencyKeyReused(keyed.key)
-    return product_from_document(record.product)
+    return record.product
 
 
 def replay_after_race(ctx: CatalogContext, merchant_id: str, keyed: KeyedRequest) -> Product:
@@ -136,21 +130,13 @@ def idempotency_record(
         merchant_id=merchant_id,
         key=keyed.key,
         fingerprint=keyed.fingerprint,
-        product=product_to_document(product),
+        product=product,
         expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_TTL_SECONDS),
     )
 
 
 def commit(ctx: CatalogContext, change: Change) -> None:
-    """Commit after checking sizes, so every backend refuses the same oversized products."""
-    checks = (
-        ("the product", product_to_document(change.product)),
-        ("the record of this change", history_to_document(change.history)),
-    )
-    for what, document in checks:
-        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
-        if size > limits.MAX_DOCUMENT_BYTES:
-            raise ProductTooLarge(what, size, limits.MAX_DOCUMENT_BYTES)
+    """Every store refuses an oversized product (ProductTooLarge) as part of its contract."""
     ctx.store.commit(change)
 
 

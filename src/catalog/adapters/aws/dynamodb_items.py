@@ -12,8 +12,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from catalog.domain.documents import (
-    event_to_document,
+from catalog.adapters.event_documents import event_to_document
+from catalog.adapters.product_documents import (
     history_from_document,
     history_to_document,
     product_from_document,
@@ -178,7 +178,7 @@ def idempotency_item(record: IdempotencyRecord) -> Item:
         **idempotency_key(record.merchant_id, record.key),
         ITEM_TYPE: str_attr("IDEMPOTENCY"),
         "fingerprint": str_attr(record.fingerprint),
-        "product": str_attr(dump(record.product)),
+        "product": str_attr(dump(product_to_document(record.product))),
         "expires_at": num_attr(micros(record.expires_at)),
         # TTL deletion lags (up to days): reads compare expires_at, the TTL only cleans up.
         TTL: num_attr(epoch_seconds(record.expires_at)),
@@ -206,7 +206,7 @@ def idempotency_from_item(merchant_id: str, key: str, item: Item) -> Idempotency
         merchant_id=merchant_id,
         key=key,
         fingerprint=item["fingerprint"]["S"],
-        product=json.loads(item["product"]["S"]),
+        product=product_from_document(json.loads(item["product"]["S"])),
         expires_at=from_micros(int(item["expires_at"]["N"])),
     )
 

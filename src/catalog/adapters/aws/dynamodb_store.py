@@ -42,6 +42,7 @@ from catalog.adapters.aws.exceptions import (
     TransactionTooLarge,
     UnprocessedKeys,
 )
+from catalog.adapters.product_documents import refuse_oversized
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
@@ -171,6 +172,7 @@ class DynamoDbStore:
         return record if record.expires_at > now else None
 
     def commit(self, change: Change) -> None:
+        refuse_oversized(change)
         writes = self._writes(change)
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise TransactionTooLarge(change.product.id, len(writes), MAX_TRANSACTION_ITEMS)

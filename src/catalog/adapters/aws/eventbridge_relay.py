@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from catalog.adapters.cloudevents import SOURCE, to_cloudevent
-from catalog.domain.documents import event_from_document
+from catalog.adapters.event_documents import event_from_document
 from catalog.domain.events import DomainEvent
 
 if TYPE_CHECKING:

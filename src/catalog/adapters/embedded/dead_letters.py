@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from catalog.domain.documents import event_from_document, event_to_document
+from catalog.adapters.event_documents import event_from_document, event_to_document
 from catalog.service.ports import OutboxRecord
 
 BUSY_TIMEOUT_SECONDS = 30.0

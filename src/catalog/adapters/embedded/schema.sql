@@ -3,7 +3,7 @@
 -- a fresh file at once both succeed.
 BEGIN IMMEDIATE;
 
--- One row per product; doc is the product document (catalog.domain.documents).
+-- One row per product; doc is the product document (catalog.adapters.product_documents).
 -- The columns beside it are the ones conditions and queries need.
 CREATE TABLE IF NOT EXISTS products (
     merchant_id TEXT NOT NULL,

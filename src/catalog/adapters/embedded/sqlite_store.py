@@ -26,13 +26,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from catalog.domain.documents import (
-    event_from_document,
-    event_to_document,
+from catalog.adapters.event_documents import event_from_document, event_to_document
+from catalog.adapters.product_documents import (
     history_from_document,
     history_to_document,
     product_from_document,
     product_to_document,
+    refuse_oversized,
 )
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
@@ -159,11 +159,12 @@ class SqliteStore:
             merchant_id=merchant_id,
             key=key,
             fingerprint=fingerprint,
-            product=json.loads(product),
+            product=product_from_document(json.loads(product)),
             expires_at=_from_micros(expires_at),
         )
 
     def commit(self, change: Change) -> None:
+        refuse_oversized(change)
         with self._connection() as db, self._write_lock:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -312,7 +313,7 @@ class SqliteStore:
                     record.merchant_id,
                     record.key,
                     record.fingerprint,
-                    _dump(record.product),
+                    _dump(product_to_document(record.product)),
                     _micros(record.expires_at),
                 ),
             )

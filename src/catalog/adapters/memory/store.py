@@ -10,13 +10,13 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from catalog.domain.documents import (
-    event_from_document,
-    event_to_document,
+from catalog.adapters.event_documents import event_from_document, event_to_document
+from catalog.adapters.product_documents import (
     history_from_document,
     history_to_document,
     product_from_document,
     product_to_document,
+    refuse_oversized,
 )
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
@@ -33,7 +33,8 @@ class MemoryStore:
         self._products: dict[tuple[str, str], dict[str, Any]] = {}
         self._skus: dict[tuple[str, str], str] = {}
         self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        # (fingerprint, product document, expiry) of each key
+        self._idempotency: dict[tuple[str, str], tuple[str, dict[str, Any], datetime]] = {}
         self._outbox: list[dict[str, Any]] = []
         self._pruned = 0  # events forgotten from the front: _outbox[0] has seq _pruned + 1
         self._offsets: dict[str, int] = {}
@@ -86,12 +87,16 @@ class MemoryStore:
         self, merchant_id: str, key: str, now: datetime
     ) -> IdempotencyRecord | None:
         with self._lock:
-            record = self._idempotency.get((merchant_id, key))
-        if record is None or record.expires_at <= now:
+            stored = self._idempotency.get((merchant_id, key))
+        if stored is None or stored[2] <= now:
             return None
-        return record
+        fingerprint, doc, expires_at = stored
+        return IdempotencyRecord(
+            merchant_id, key, fingerprint, product_from_document(doc), expires_at
+        )
 
     def commit(self, change: Change) -> None:
+        refuse_oversized(change)
         product = change.product
         key = (product.merchant_id, product.id)
         with self._lock:
@@ -102,7 +107,7 @@ class MemoryStore:
             record = change.idempotency
             if record is not None:
                 existing = self._idempotency.get((record.merchant_id, record.key))
-                if existing is not None and existing.expires_at > change.history.at:
+                if existing is not None and existing[2] > change.history.at:
                     raise IdempotencyKeyRaced(record.key)
             sku_key = (product.merchant_id, product.sku)
             if change.expected_version == 0 and sku_key in self._skus:
@@ -112,7 +117,11 @@ class MemoryStore:
             self._skus[sku_key] = product.id
             self._history.setdefault(key, []).append(history_to_document(change.history))
             if record is not None:
-                self._idempotency[(record.merchant_id, record.key)] = record
+                self._idempotency[(record.merchant_id, record.key)] = (
+                    record.fingerprint,
+                    product_to_document(record.product),
+                    record.expires_at,
+                )
             self._outbox.extend(event_to_document(event) for event in change.events)
 
     # Outbox

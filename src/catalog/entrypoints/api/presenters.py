@@ -1,7 +1,8 @@
 """Domain objects -> the JSON views of the HTTP contract (DESIGN.md section 4).
 
-The one place a view is assembled. Plain dicts, no model validation: GET is the hot path, and
-these are serialized straight to the response. Image URLs are computed by the asset store
+The one place a view is assembled, from the domain objects and never from a stored document,
+so a storage change cannot change the API. Plain dicts, no model validation: GET is the hot
+path, and these are serialized straight to the response. Image URLs are computed by the asset store
 (`url_for` never calls the storage).
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.domain.documents import format_time, history_to_document
 from catalog.domain.history import HistoryEntry
 from catalog.domain.product import Product
+from catalog.domain.timestamps import format_time
 from catalog.service.ports import AssetStore
 
 
@@ -67,4 +68,25 @@ def etag(product: Product, channel: str | None = None) -> str:
 
 
 def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
-    return history_to_document(entry)
+    """One version in the product's history, as the API shows it (schemas.HistoryEntryView)."""
+    transition = entry.transition
+    return {
+        "product_id": entry.product_id,
+        "version": entry.version,
+        "actor": entry.actor,
+        "at": format_time(entry.at),
+        "changes": [
+            {"field": change.field, "old": change.old, "new": change.new}
+            for change in entry.changes
+        ],
+        "transition": (
+            {
+                "from": transition.from_status,
+                "to": transition.to_status,
+                "reason": transition.reason,
+            }
+            if transition
+            else None
+        ),
+        "events": list(entry.events),
+    }

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.domain import limits
-from catalog.domain.documents import format_time
 from catalog.domain.errors import ImageNotFound
+from catalog.domain.timestamps import format_time
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
     ULID_PATTERN,

@@ -1,31 +1,53 @@
-"""JSON documents for products, history entries and events: the shape every store persists.
+"""Products and history entries as the JSON documents every store persists.
 
-Both backends and the idempotency records use these, so a product reads back identically
-wherever it was stored.
+Both backends, the in-memory store and the idempotency records use these, so a product reads
+back identically wherever it was stored. A product document carries the version of its shape
+(`schema`); documents written before it was added have none and are version 1. Reading
+upgrades an older document step by step to the current shape, so stored data never needs a
+migration before a deploy.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from collections.abc import Callable
 from typing import Any
 
-from catalog.domain.events import DomainEvent, EventName
+from catalog.domain import limits
+from catalog.domain.errors import ProductTooLarge
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
-from catalog.domain.product import Product, image_json
+from catalog.domain.product import Product
+from catalog.domain.timestamps import format_time, parse_time
 from catalog.domain.values import ChannelOverride, ImageRef, Money
+from catalog.service.ports import Change
 
 Document = dict[str, Any]
 
+SCHEMA = 1  # the shape product_to_document writes
+# How a document of version n becomes version n + 1. Changing the shape is: bump SCHEMA, add
+# the step from the previous version here, and keep its test document (tests/contract).
+UPGRADES: dict[int, Callable[[Document], Document]] = {}
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z suffix and millisecond precision."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+class UnknownDocumentSchema(Exception):
+    """A document written by a newer release (a rollback): this code cannot read it safely."""
+
+    def __init__(self, schema: object) -> None:
+        super().__init__(f"product document schema {schema!r}; this release reads up to {SCHEMA}")
+        self.schema = schema
 
 
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def upgrade(doc: Document) -> Document:
+    """The document in the current shape."""
+    version = doc.get("schema", 1)
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA:
+        raise UnknownDocumentSchema(version)
+    while version < SCHEMA:
+        doc = UPGRADES[version](doc)
+        version += 1
+    return doc
 
 
 def _money(raw: Document | None) -> Money | None:
@@ -34,6 +56,7 @@ def _money(raw: Document | None) -> Money | None:
 
 def product_to_document(product: Product) -> Document:
     return {
+        "schema": SCHEMA,
         "id": product.id,
         "merchant_id": product.merchant_id,
         "sku": product.sku,
@@ -44,14 +67,15 @@ def product_to_document(product: Product) -> Document:
         "price": product.price.to_json() if product.price else None,
         "attributes": product.attributes,
         "channel_overrides": {c: o.to_json() for c, o in product.channel_overrides.items()},
-        "images": [image_json(image) for image in product.images],
+        "images": [image.to_json() for image in product.images],
         "listings": {c: listing_to_document(v) for c, v in product.listings.items()},
         "created_at": format_time(product.created_at),
         "updated_at": format_time(product.updated_at),
     }
 
 
-def product_from_document(doc: Document) -> Product:
+def product_from_document(stored: Document) -> Product:
+    doc = upgrade(stored)
     return Product(
         id=doc["id"],
         merchant_id=doc["merchant_id"],
@@ -140,25 +164,15 @@ def history_from_document(doc: Document) -> HistoryEntry:
     )
 
 
-def event_to_document(event: DomainEvent) -> Document:
-    return {
-        "id": event.id,
-        "name": event.name.value,
-        "merchant_id": event.merchant_id,
-        "product_id": event.product_id,
-        "version": event.version,
-        "occurred_at": format_time(event.occurred_at),
-        "data": event.data,
-    }
-
-
-def event_from_document(doc: Document) -> DomainEvent:
-    return DomainEvent(
-        id=doc["id"],
-        name=EventName(doc["name"]),
-        merchant_id=doc["merchant_id"],
-        product_id=doc["product_id"],
-        version=doc["version"],
-        occurred_at=parse_time(doc["occurred_at"]),
-        data=doc["data"],
+def refuse_oversized(change: Change) -> None:
+    """Every store calls this first in commit, so every backend refuses the same oversized
+    products (a DynamoDB item holds 400 KB; the limit leaves room for its keys): the product
+    document and the history record of the change, serialized, within MAX_DOCUMENT_BYTES."""
+    documents = (
+        ("the product", product_to_document(change.product)),
+        ("the record of this change", history_to_document(change.history)),
     )
+    for what, document in documents:
+        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > limits.MAX_DOCUMENT_BYTES:
+            raise ProductTooLarge(what, size, limits.MAX_DOCUMENT_BYTES)
