@@ -11,9 +11,16 @@ from datetime import timedelta
 import pytest
 
 from catalog.adapters.product_documents import product_to_document
-from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.domain import limits
+from catalog.domain.errors import (
+    DuplicateSku,
+    IdempotencyKeyRaced,
+    ProductTooLarge,
+    VersionConflict,
+)
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
+from catalog.domain.product import Stamp
 from catalog.domain.values import ChannelOverride, Money
 from catalog.service.ports import Change
 
@@ -325,6 +332,45 @@ def test_racing_creations_with_one_idempotency_key_let_exactly_one_through(
     winner = changes[outcomes.index(None)]
     assert store.idempotency_record("acme", "key-1", T0) == winner.idempotency
     assert walk(store, "acme", limit=10) == [[winner.product.id]]
+
+
+# ---------------------------------------------------------------------- sizes
+# The limit is part of the store contract, so every backend refuses the same products.
+
+
+def test_a_product_that_outgrows_a_document_is_refused_and_nothing_is_written(
+    store: CatalogStore,
+) -> None:
+    change = create_change(attributes={"blob": "a" * limits.MAX_DOCUMENT_BYTES})
+
+    with pytest.raises(ProductTooLarge) as refused:
+        store.commit(change)
+
+    assert refused.value.what == "the product"
+    assert refused.value.limit == limits.MAX_DOCUMENT_BYTES
+    assert store.get("acme", change.product.id) is None
+    assert store.history("acme", change.product.id, limit=10, before_version=None) == []
+    assert walk(store, "acme", limit=10) == [[]]
+
+
+def test_a_change_whose_record_outgrows_a_document_is_refused(store: CatalogStore) -> None:
+    # The product stays within the limit; the record of replacing the blob (old and new
+    # values) does not.
+    half = limits.MAX_DOCUMENT_BYTES // 2 + 1024
+    product = committed(store, create_change(attributes={"blob": "a" * half}))
+    stamp = Stamp("user-1", T0 + timedelta(minutes=1))
+    product.revise(attributes={"blob": "b" * half}, stamp=stamp)
+    pending = product.pull_change(new_id)
+    assert pending is not None
+
+    with pytest.raises(ProductTooLarge) as refused:
+        store.commit(Change(product, 1, pending.history, pending.events))
+
+    assert refused.value.what == "the record of this change"
+    stored = store.get("acme", product.id)
+    assert stored is not None and stored.version == 1
+    assert stored.attributes == {"blob": "a" * half}
+    assert len(store.history("acme", product.id, limit=10, before_version=None)) == 1
 
 
 # ---------------------------------------------------------------------- idempotency

@@ -9,7 +9,7 @@ from catalog.domain.events import EventName
 from catalog.domain.history import FieldChange
 from catalog.domain.lifecycle import Status
 from catalog.domain.limits import MAX_IMAGES
-from catalog.domain.product import Product
+from catalog.domain.product import EDITABLE_FIELDS, REGISTERED_FIELDS, Product
 from catalog.domain.values import ChannelOverride, Money
 from tests.domain.builders import draft, image, new_id, stamp, with_status
 
@@ -23,7 +23,7 @@ def revise(product: Product, minutes: int = 5, **fields: object) -> None:
         "channel_overrides": product.channel_overrides,
     }
     current.update(fields)
-    product.revise(stamp=stamp(minutes), **current)  # type: ignore[arg-type]
+    product.revise(stamp=stamp(minutes), **current)
 
 
 def test_register_starts_a_draft_at_version_one_with_created_event_and_history():
@@ -50,6 +50,32 @@ def test_register_starts_a_draft_at_version_one_with_created_event_and_history()
     ]
     assert change.history.transition is not None
     assert change.history.transition.to_status == "DRAFT"
+
+
+def test_a_registration_chooses_identity_and_content_and_nothing_else():
+    content = ("name", "description", "price", "attributes", "channel_overrides")
+    assert content == EDITABLE_FIELDS
+    assert ("id", "merchant_id", "sku", *content) == REGISTERED_FIELDS
+    assert tuple(draft().editable_document()) == content
+
+    product = Product.register(id="P9", merchant_id="acme", sku="S-9", name="Mug", stamp=stamp())
+
+    assert (product.description, product.price, product.attributes) == (None, None, {})
+    assert (product.images, product.listings, product.channel_overrides) == ([], {}, {})
+    with pytest.raises(TypeError, match="status"):
+        Product.register(
+            id="P9", merchant_id="acme", sku="S-9", name="Mug", status=Status.ACTIVE, stamp=stamp()
+        )
+
+
+def test_a_revision_changes_content_fields_only():
+    product = draft()
+
+    with pytest.raises(TypeError, match="sku"):
+        product.revise(sku="OTHER", stamp=stamp(5))
+    product.revise(name="Renamed", stamp=stamp(5))
+
+    assert (product.sku, product.name, product.description) == ("TS-1", "Renamed", "Light and fast")
 
 
 def test_revision_records_old_and_new_values_per_field():
