@@ -197,6 +197,30 @@ def test_every_kind_of_product_answers_as_documented_on_every_route(
     check(acme.history(product_id, cursor=first["next_cursor"]))
     check(acme.set_status(product_id, "DRAFT"))  # reactivated
 
+    # History entries of every kind: created, fields changed, listings moved, each status
+    # transition, and versions that changed no field.
+    entries = check(acme.history(product_id, limit=100))["items"]
+    entries += check(acme.history(bare["id"]))["items"]
+    transitions = [entry["transition"] for entry in entries]
+    assert None in transitions
+    assert {(t["from"], t["to"]) for t in transitions if t} >= {
+        (None, "DRAFT"),
+        ("DRAFT", "READY"),
+        ("READY", "ACTIVE"),
+        ("ACTIVE", "INACTIVE"),
+        ("INACTIVE", "DRAFT"),
+    }
+    assert any(not entry["changes"] for entry in entries)
+    assert {change["field"].split("/")[1] for entry in entries for change in entry["changes"]} >= {
+        "name",
+        "description",
+        "price",
+        "attributes",
+        "channel_overrides",
+        "images",
+        "listings",
+    }
+
     product = "/v1/merchants/{merchant_id}/products/{product_id}"
     channel = product + "/channels/{channel}"
     assert {(method, template) for method, template, _ in documented.checked} == {

@@ -3,6 +3,9 @@
 The catalog has already applied the channel's overrides (name, description, price replaced,
 attributes merge-patched), so an adapter maps this view and nothing else. Only the fields of
 the public contract (docs/api.md) are read; unknown fields are kept in `raw` and ignored.
+This package cannot import the catalog, so the catalog's suite holds the contract test
+(tests/api/test_channel_view_contract.py): every field read here is a member its OpenAPI
+document names, and reads the value the catalog answered.
 """
 
 from __future__ import annotations
