@@ -5,7 +5,8 @@ stored_v1_documents.json holds documents exactly as a release before the `schema
 stored them (read out of a real SQLite database that the code of that release filled through
 its API: a bare draft, a complete ACTIVE product with images, overrides and listings in three
 states, a deactivated one, their history, and an idempotency record's product). Keep it as it
-is: when the document shape changes, add the new version's documents beside it.
+is: when the document shape changes (SCHEMA and an upgrade step in product_documents.py),
+these must still load, and a fixture of the new version's documents joins them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from catalog.adapters.product_documents import (
     history_to_document,
     product_from_document,
     product_to_document,
+    upgrade,
 )
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
@@ -44,6 +46,11 @@ Document = dict[str, Any]
 
 def by_sku(sku: str) -> Document:
     return next(doc for doc in STORED_V1["products"] if doc["sku"] == sku)
+
+
+def current(stored: Document) -> Document:
+    """A stored document in the shape this release writes."""
+    return {**upgrade(stored), "schema": SCHEMA}
 
 
 def every_field_set() -> Product:
@@ -99,13 +106,13 @@ def test_a_product_document_stored_before_schema_versions_loads_unchanged(
         stored["sku"],
         stored["version"],
     )
-    # Nothing is lost or reshaped: written again, it is the same document, now versioned.
-    assert product_to_document(product) == {"schema": 1, **stored}
+    # Nothing is lost: written again, it is the stored document as upgraded, now versioned.
+    assert product_to_document(product) == current(stored)
 
 
 def test_an_idempotency_record_stored_before_schema_versions_loads() -> None:
     for stored in STORED_V1["idempotency_products"]:
-        assert product_to_document(product_from_document(stored)) == {"schema": 1, **stored}
+        assert product_to_document(product_from_document(stored)) == current(stored)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +159,7 @@ def test_an_embedded_database_of_an_earlier_release_reads_and_updates(
     product = v1_database.get("acme", full["id"])
     history = v1_database.history("acme", full["id"], limit=100, before_version=None)
 
-    assert product is not None and product_to_document(product) == {"schema": 1, **full}
+    assert product is not None and product_to_document(product) == current(full)
     assert [entry.version for entry in history] == list(range(full["version"], 0, -1))
     page = v1_database.page("acme", status=Status.ACTIVE, channel=None, limit=10, position=None)
     assert [listed.id for listed in page.items] == [full["id"]]
