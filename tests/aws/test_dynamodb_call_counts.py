@@ -21,10 +21,24 @@ from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.lifecycle import Status
 from catalog.service import products
+from catalog.service.commands import (
+    AddImage,
+    ChangeStatus,
+    DeactivateProduct,
+    GetProduct,
+    ListProducts,
+    PatchProduct,
+    ReadHistory,
+    RegisterProduct,
+    ReportOutcome,
+    RequestPublication,
+    RequestUnpublication,
+)
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
 from tests.contract.conftest import create_change
+from tests.principals import ALICE, adapter
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ONE_READ = Counter({"GetItem": 1})
@@ -79,7 +93,7 @@ PAYLOAD = {"sku": "TS-1", "name": "Trail shoe", "price": {"amount": 12999, "curr
 
 def test_create_is_one_transaction_and_no_read(ctx: CatalogContext, calls: CallCounter) -> None:
     calls.reset()
-    products.register_product(ctx, "acme", PAYLOAD, "alice")
+    products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD))
 
     assert calls.counts() == ONE_WRITE
 
@@ -88,20 +102,22 @@ def test_a_keyed_create_adds_one_read_of_its_idempotency_record(
     ctx: CatalogContext, calls: CallCounter
 ) -> None:
     calls.reset()
-    first = products.register_product(ctx, "acme", PAYLOAD, "alice", idempotency_key="k-1")
+    first = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD, "k-1"))
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    retry = products.register_product(ctx, "acme", PAYLOAD, "alice", idempotency_key="k-1")
+    retry = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD, "k-1"))
     assert calls.counts() == ONE_READ  # the replay reads the record and writes nothing
     assert (retry.replayed, retry.product.id) == (True, first.product.id)
 
 
 def test_get_is_one_read(ctx: CatalogContext, calls: CallCounter) -> None:
-    product = products.register_product(ctx, "acme", PAYLOAD, "alice").product
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD)
+    ).product
 
     calls.reset()
-    found = products.get_product(ctx, "acme", product.id)
+    found = products.get_product(ctx, ALICE, GetProduct("acme", product.id))
 
     assert calls.counts() == ONE_READ
     assert found.id == product.id
@@ -110,43 +126,55 @@ def test_get_is_one_read(ctx: CatalogContext, calls: CallCounter) -> None:
 def test_update_transition_and_delete_are_one_read_and_one_write_each(
     ctx: CatalogContext, calls: CallCounter
 ) -> None:
-    product = products.register_product(ctx, "acme", PAYLOAD, "alice").product
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD)
+    ).product
 
     calls.reset()
-    products.update_product(ctx, "acme", product.id, {"description": "Grippy"}, "alice")
+    products.update_product(ctx, ALICE, PatchProduct("acme", product.id, {"description": "Grippy"}))
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    products.update_product(ctx, "acme", product.id, {"name": "Trail shoe 2"}, "alice", 2)
+    products.update_product(
+        ctx, ALICE, PatchProduct("acme", product.id, {"name": "Trail shoe 2"}, 2)
+    )
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    products.change_status(ctx, "acme", product.id, Status.INACTIVE, "alice", "discontinued")
+    products.change_status(
+        ctx, ALICE, ChangeStatus("acme", product.id, Status.INACTIVE, "discontinued")
+    )
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    products.change_status(ctx, "acme", product.id, Status.DRAFT, "alice")
+    products.change_status(ctx, ALICE, ChangeStatus("acme", product.id, Status.DRAFT))
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    products.deactivate_product(ctx, "acme", product.id, "alice")
+    products.deactivate_product(ctx, ALICE, DeactivateProduct("acme", product.id))
     assert calls.counts() == READ_THEN_WRITE
 
     calls.reset()
-    products.deactivate_product(ctx, "acme", product.id, "alice")  # a repeat writes nothing
+    products.deactivate_product(
+        ctx, ALICE, DeactivateProduct("acme", product.id)
+    )  # a repeat writes nothing
     assert calls.counts() == ONE_READ
 
 
 def test_every_list_page_is_one_query(ctx: CatalogContext, calls: CallCounter) -> None:
     for n in range(5):
-        products.register_product(ctx, "acme", {**PAYLOAD, "sku": f"TS-{n}"}, "alice")
+        products.register_product(
+            ctx, ALICE, RegisterProduct.from_json("acme", {**PAYLOAD, "sku": f"TS-{n}"})
+        )
 
     for status in (None, Status.DRAFT):
         cursor = None
         pages = 0
         while True:
             calls.reset()
-            page = products.list_products(ctx, "acme", status=status, limit=2, cursor=cursor)
+            page = products.list_products(
+                ctx, ALICE, ListProducts("acme", status, limit=2, cursor=cursor)
+            )
             assert calls.counts() == ONE_QUERY
             pages += 1
             cursor = page.next_cursor
@@ -165,39 +193,42 @@ def test_a_channel_page_is_one_query_and_one_batch_read(
 
     for status in (None, Status.DRAFT):
         calls.reset()
-        first = products.list_products(ctx, "acme", channel="mercadolibre", status=status, limit=2)
+        first = products.list_products(
+            ctx, ALICE, ListProducts("acme", status, "mercadolibre", limit=2)
+        )
         assert calls.counts() == two_calls
         calls.reset()
-        last = products.list_products(
-            ctx, "acme", channel="mercadolibre", status=status, limit=2, cursor=first.next_cursor
-        )
+        query = ListProducts("acme", status, "mercadolibre", limit=2, cursor=first.next_cursor)
+        last = products.list_products(ctx, ALICE, query)
         assert calls.counts() == two_calls
         assert (len(first.items), len(last.items), last.next_cursor) == (2, 1, None)
 
 
 def test_history_is_one_query(ctx: CatalogContext, calls: CallCounter) -> None:
-    product = products.register_product(ctx, "acme", PAYLOAD, "alice").product
-    products.update_product(ctx, "acme", product.id, {"description": "Grippy"}, "alice")
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD)
+    ).product
+    products.update_product(ctx, ALICE, PatchProduct("acme", product.id, {"description": "Grippy"}))
 
     calls.reset()
-    page = products.product_history(ctx, "acme", product.id, limit=10)
+    page = products.product_history(ctx, ALICE, ReadHistory("acme", product.id, limit=10))
 
     assert calls.counts() == ONE_QUERY
     assert [entry.version for entry in page.items] == [2, 1]
 
 
 def test_a_whole_scenario_never_scans(ctx: CatalogContext, calls: CallCounter) -> None:
-    created = products.register_product(ctx, "acme", PAYLOAD, "alice", idempotency_key="k")
+    created = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD, "k"))
     product_id = created.product.id
-    products.register_product(ctx, "acme", PAYLOAD, "alice", idempotency_key="k")
-    products.update_product(ctx, "acme", product_id, {"description": "Grippy"}, "alice")
-    products.get_product(ctx, "acme", product_id)
-    products.list_products(ctx, "acme")
-    products.list_products(ctx, "acme", status=Status.DRAFT)
-    products.list_products(ctx, "acme", channel="facebook")
-    products.product_history(ctx, "acme", product_id)
-    products.deactivate_product(ctx, "acme", product_id, "alice")
-    products.change_status(ctx, "acme", product_id, Status.DRAFT, "alice")
+    products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD, "k"))
+    products.update_product(ctx, ALICE, PatchProduct("acme", product_id, {"description": "Grippy"}))
+    products.get_product(ctx, ALICE, GetProduct("acme", product_id))
+    products.list_products(ctx, ALICE, ListProducts("acme"))
+    products.list_products(ctx, ALICE, ListProducts("acme", Status.DRAFT))
+    products.list_products(ctx, ALICE, ListProducts("acme", channel="facebook"))
+    products.product_history(ctx, ALICE, ReadHistory("acme", product_id))
+    products.deactivate_product(ctx, ALICE, DeactivateProduct("acme", product_id))
+    products.change_status(ctx, ALICE, ChangeStatus("acme", product_id, Status.DRAFT))
 
     seen = set(calls.calls)
     assert seen == {"GetItem", "TransactWriteItems", "Query"}  # the counter does count
@@ -217,25 +248,27 @@ def test_an_update_rewrites_only_the_listing_index_entries_that_moved(
 
     client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", record)
     body = {**PAYLOAD, "description": "Grippy"}
-    product = products.register_product(ctx, "acme", body, "alice").product
-    images.add_image(ctx, "acme", product.id, png(), "alice")
-    products.change_status(ctx, "acme", product.id, Status.READY, "alice")
+    product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body)).product
+    images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
+    products.change_status(ctx, ALICE, ChangeStatus("acme", product.id, Status.READY))
     for channel in ("ml", "fb"):
-        channels.request_publication(ctx, "acme", product.id, channel, "alice")
-    listed = channels.request_publication(ctx, "acme", product.id, "ig", "alice")
+        channels.request_publication(ctx, ALICE, RequestPublication("acme", product.id, channel))
+    listed = channels.request_publication(ctx, ALICE, RequestPublication("acme", product.id, "ig"))
     outcome = {"state": "PUBLISHED", "product_version": listed.version, "external_id": "X"}
 
     written.clear()
-    products.update_product(ctx, "acme", product.id, {"name": "Renamed"}, "alice")
+    products.update_product(ctx, ALICE, PatchProduct("acme", product.id, {"name": "Renamed"}))
     # product, history, ProductUpdated: the three PENDING listings did not move.
     assert written == [["Put", "Put", "Put"]]
 
     written.clear()
-    channels.report_outcome(ctx, "acme", product.id, "ml", outcome, "ml-adapter")
+    channels.report_outcome(
+        ctx, adapter("ml"), ReportOutcome.from_json("acme", product.id, "ml", outcome)
+    )
     # READY -> ACTIVE moved the status every live index entry carries: all three rewritten.
     assert written == [["Put", "Put", "Put", "Put", "Put", "Put", "Put"]]
 
     written.clear()
-    channels.request_unpublication(ctx, "acme", product.id, "fb", "alice")
+    channels.request_unpublication(ctx, ALICE, RequestUnpublication("acme", product.id, "fb"))
     # product, history, ProductUnpublicationRequested, and fb's entry (state moved).
     assert written == [["Put", "Put", "Put", "Put"]]

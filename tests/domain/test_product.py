@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from catalog.domain import editable
 from catalog.domain.errors import ImageNotFound, InvalidField, ProductInactive, ProductIncomplete
 from catalog.domain.events import EventName
 from catalog.domain.history import FieldChange
@@ -57,6 +60,9 @@ def test_a_registration_chooses_identity_and_content_and_nothing_else():
     assert content == EDITABLE_FIELDS
     assert ("id", "merchant_id", "sku", *content) == REGISTERED_FIELDS
     assert tuple(draft().editable_document()) == content
+    # The request's side (domain/editable.py) parses exactly the product's content fields.
+    assert editable.EDITABLE_FIELDS == EDITABLE_FIELDS
+    assert tuple(f.name for f in dataclasses.fields(editable.EditableFields)) == EDITABLE_FIELDS
 
     product = Product.register(id="P9", merchant_id="acme", sku="S-9", name="Mug", stamp=stamp())
 

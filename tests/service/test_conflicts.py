@@ -14,9 +14,13 @@ from catalog.adapters.system_clock import SystemClock
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.errors import PreconditionFailed
 from catalog.service import products
+from catalog.service.commands import GetProduct, PatchProduct, RegisterProduct
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import Change
+from tests.principals import merchant
+
+A = merchant("acme", "a")
 
 
 class RacedStore(MemoryStore):
@@ -32,9 +36,8 @@ class RacedStore(MemoryStore):
             self.race_next = False
             product = change.product
             for name in ("B0", "B"):
-                products.update_product(
-                    self.ctx, product.merchant_id, product.id, {"name": name}, "b"
-                )
+                patch = PatchProduct(product.merchant_id, product.id, {"name": name})
+                products.update_product(self.ctx, merchant(product.merchant_id, "b"), patch)
         super().commit(change)
 
 
@@ -55,21 +58,27 @@ def raced() -> tuple[RacedStore, CatalogContext]:
 
 def test_a_conditional_writer_that_lost_the_race_gets_412_naming_the_winner(raced: Any) -> None:
     store, ctx = raced
-    product = products.register_product(ctx, "acme", {"sku": "S", "name": "A"}, "a").product
+    product = products.register_product(
+        ctx, A, RegisterProduct.from_json("acme", {"sku": "S", "name": "A"})
+    ).product
 
     store.race_next = True
     with pytest.raises(PreconditionFailed) as raised:
-        products.update_product(ctx, "acme", product.id, {"description": "x"}, "a", if_match=1)
+        products.update_product(ctx, A, PatchProduct("acme", product.id, {"description": "x"}, 1))
 
     assert raised.value.current_version == 3
-    assert products.get_product(ctx, "acme", product.id).name == "B"
+    assert products.get_product(ctx, A, GetProduct("acme", product.id)).name == "B"
 
 
 def test_a_blind_writer_that_lost_the_race_is_applied_on_top(raced: Any) -> None:
     store, ctx = raced
-    product = products.register_product(ctx, "acme", {"sku": "S", "name": "A"}, "a").product
+    product = products.register_product(
+        ctx, A, RegisterProduct.from_json("acme", {"sku": "S", "name": "A"})
+    ).product
 
     store.race_next = True
-    updated = products.update_product(ctx, "acme", product.id, {"description": "x"}, "a")
+    updated = products.update_product(
+        ctx, A, PatchProduct("acme", product.id, {"description": "x"})
+    )
 
     assert (updated.version, updated.name, updated.description) == (4, "B", "x")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -15,6 +18,42 @@ class InvalidField(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
+
+    @property
+    def fields(self) -> tuple[InvalidField, ...]:
+        """Every invalid field this error reports (one, unless it is an InvalidFields)."""
+        return (self,)
+
+
+class InvalidFields(InvalidField):
+    """Several fields of one request broke rules: all are reported at once, the first as
+    `field` and `message`."""
+
+    def __init__(self, errors: Sequence[InvalidField]) -> None:
+        first = errors[0]
+        super().__init__(first.field, first.message)
+        self.errors = tuple(error for many in errors for error in many.fields)
+        self.args = ("; ".join(f"{e.field}: {e.message}" for e in self.errors[:5]),)
+
+    @property
+    def fields(self) -> tuple[InvalidField, ...]:
+        return self.errors
+
+
+class MerchantNotFound(DomainError):
+    """A merchant the principal may not read looks exactly like one that does not exist."""
+
+    def __init__(self, merchant_id: str) -> None:
+        super().__init__("no such merchant")
+        self.merchant_id = merchant_id
+
+
+class AccessDenied(DomainError):
+    """The principal may see the resource but not do this to it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
         self.message = message
 
 
@@ -150,3 +189,27 @@ class ProductTooLarge(DomainError):
 class StoreUnavailable(DomainError):
     """The store could not complete the change now (throttled, busy): nothing was written
     and the same request can be retried."""
+
+
+class FieldErrors:
+    """Collects the InvalidField errors of one request, so a client learns every bad field at
+    once: `check` runs one parser and keeps its error, `raise_any` raises them together."""
+
+    def __init__(self) -> None:
+        self._errors: list[InvalidField] = []
+
+    def check(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return parse(*args, **kwargs)
+        except InvalidField as error:
+            self._errors.append(error)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self._errors.append(InvalidField(field, message))
+
+    def raise_any(self) -> None:
+        if len(self._errors) == 1:
+            raise self._errors[0]
+        if self._errors:
+            raise InvalidFields(self._errors)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from catalog.domain.errors import InvalidField
+
 
 class Status(StrEnum):
     DRAFT = "DRAFT"
@@ -33,3 +35,18 @@ TRANSITIONS: dict[tuple[Status, Status], frozenset[Trigger]] = {
 
 def is_allowed(current: Status, target: Status, trigger: Trigger) -> bool:
     return trigger in TRANSITIONS.get((current, target), frozenset())
+
+
+# What a client may ask for: ACTIVE only ever follows from a publication.
+REQUESTABLE = tuple(
+    sorted(
+        {target for (_, target), triggers in TRANSITIONS.items() if Trigger.REQUEST in triggers},
+        key=list(Status).index,
+    )
+)
+
+
+def parse_requested_status(value: object, path: str = "/status") -> Status:
+    if isinstance(value, str) and value in REQUESTABLE:
+        return Status(value)
+    raise InvalidField(path, f"must be one of {', '.join(REQUESTABLE)}")

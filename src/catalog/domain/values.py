@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
-from catalog.domain.errors import InvalidField
+from catalog.domain.errors import FieldErrors, InvalidField
 
 JSON = Any  # a decoded JSON value: dict, list, str, int, float, bool or None
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -137,23 +137,24 @@ def parse_money(value: JSON, path: str) -> Money | None:
         raise InvalidField(path, "must be an object with amount and currency")
     unknown = set(value) - {"amount", "currency"}
     if unknown:
-        raise InvalidField(_join(path, sorted(unknown)[0]), "is not a field of a price")
+        raise InvalidField(join_pointer(path, sorted(unknown)[0]), "is not a field of a price")
+    errors = FieldErrors()
     amount = value.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidField(path + "/amount", "must be an integer in minor units (cents)")
-    if not 0 <= amount <= limits.MAX_AMOUNT:
-        raise InvalidField(path + "/amount", f"must be between 0 and {limits.MAX_AMOUNT}")
+        errors.add(path + "/amount", "must be an integer in minor units (cents)")
+    elif not 0 <= amount <= limits.MAX_AMOUNT:
+        errors.add(path + "/amount", f"must be between 0 and {limits.MAX_AMOUNT}")
     currency = value.get("currency")
     if not isinstance(currency, str) or not CURRENCY_PATTERN.fullmatch(currency):
-        raise InvalidField(path + "/currency", "must be an ISO 4217 code such as USD")
-    if minor_units(currency) is None:
-        raise InvalidField(
-            path + "/currency", f"{currency} is not an ISO 4217 currency with minor units"
-        )
+        errors.add(path + "/currency", "must be an ISO 4217 code such as USD")
+    elif minor_units(currency) is None:
+        errors.add(path + "/currency", f"{currency} is not an ISO 4217 currency with minor units")
+    errors.raise_any()
+    assert isinstance(amount, int) and isinstance(currency, str)
     return Money(amount, currency)
 
 
-def _join(path: str, key: str) -> str:
+def join_pointer(path: str, key: str) -> str:
     return path + _pointer(key)
 
 
@@ -178,10 +179,10 @@ def _check_json(value: JSON, path: str, depth: int, counter: list[int]) -> None:
                 raise InvalidField(path, f"holds more than {limits.MAX_ATTRIBUTES} attributes")
             if not key or len(key) > limits.MAX_ATTRIBUTE_KEY_LENGTH:
                 raise InvalidField(
-                    _join(path, key[:40]),
+                    join_pointer(path, key[:40]),
                     f"keys must be 1 to {limits.MAX_ATTRIBUTE_KEY_LENGTH} characters",
                 )
-            _check_json(item, _join(path, key), depth + 1, counter)
+            _check_json(item, join_pointer(path, key), depth + 1, counter)
     elif isinstance(value, list):
         if depth > limits.MAX_ATTRIBUTE_DEPTH:
             raise InvalidField(path, f"nests deeper than {limits.MAX_ATTRIBUTE_DEPTH} levels")
@@ -219,7 +220,7 @@ def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, 
         raise InvalidField(path, f"holds more than {limits.MAX_CHANNEL_OVERRIDES} channels")
     overrides: dict[str, ChannelOverride] = {}
     for channel, raw in value.items():
-        at = _join(path, channel)
+        at = join_pointer(path, channel)
         parse_channel(channel, at)
         if raw is None:
             continue
@@ -227,7 +228,7 @@ def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, 
             raise InvalidField(at, "must be an object")
         unknown = set(raw) - _OVERRIDE_FIELDS
         if unknown:
-            raise InvalidField(_join(at, sorted(unknown)[0]), "is not an overridable field")
+            raise InvalidField(join_pointer(at, sorted(unknown)[0]), "is not an overridable field")
         override = ChannelOverride(
             name=parse_text(raw.get("name"), at + "/name", limits.MAX_NAME_LENGTH, required=False),
             description=parse_text(

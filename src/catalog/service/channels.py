@@ -7,12 +7,12 @@ events it emits drive decoupled adapters, which report back through `report_outc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from catalog.domain.listing import parse_outcome
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import parse_channel
+from catalog.service.commands import ReportOutcome, RequestPublication, RequestUnpublication
 from catalog.service.context import CatalogContext
+from catalog.service.principals import Principal, require_report, require_write
 from catalog.service.products import apply
 
 
@@ -23,63 +23,36 @@ class Reported:
 
 
 def request_publication(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    channel: str,
-    actor: str,
-    if_match: int | None = None,
+    ctx: CatalogContext, principal: Principal, command: RequestPublication
 ) -> Product:
-    return _request(ctx, merchant_id, product_id, channel, actor, if_match, publish=True)
+    require_write(principal, command.merchant_id, command.product_id)
+    channel = parse_channel(command.channel)
+    return apply(
+        ctx, principal, command, lambda product, stamp: product.request_publication(channel, stamp)
+    )
 
 
 def request_unpublication(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    channel: str,
-    actor: str,
-    if_match: int | None = None,
+    ctx: CatalogContext, principal: Principal, command: RequestUnpublication
 ) -> Product:
-    return _request(ctx, merchant_id, product_id, channel, actor, if_match, publish=False)
+    require_write(principal, command.merchant_id, command.product_id)
+    channel = parse_channel(command.channel)
+    return apply(
+        ctx,
+        principal,
+        command,
+        lambda product, stamp: product.request_unpublication(channel, stamp),
+    )
 
 
-def _request(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    channel: str,
-    actor: str,
-    if_match: int | None,
-    *,
-    publish: bool,
-) -> Product:
-    parse_channel(channel)
-
-    def command(product: Product, stamp: Stamp) -> None:
-        if publish:
-            product.request_publication(channel, stamp)
-        else:
-            product.request_unpublication(channel, stamp)
-
-    return apply(ctx, merchant_id, product_id, actor, command, if_match)
-
-
-def report_outcome(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    channel: str,
-    body: Any,
-    actor: str,
-) -> Reported:
+def report_outcome(ctx: CatalogContext, principal: Principal, command: ReportOutcome) -> Reported:
     """Record an adapter's outcome. Idempotent: a repeat changes nothing."""
-    parse_channel(channel)
-    outcome = parse_outcome(body)
+    require_report(principal, command.merchant_id, command.product_id, command.channel)
+    channel = parse_channel(command.channel)
     applied = [True]
 
     def record(product: Product, stamp: Stamp) -> None:
-        applied[0] = product.record_outcome(channel, outcome, stamp)
+        applied[0] = product.record_outcome(channel, command.outcome, stamp)
 
-    product = apply(ctx, merchant_id, product_id, actor, record, None)
+    product = apply(ctx, principal, command, record)
     return Reported(product, applied[0])

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from catalog.domain import limits
 from catalog.domain.errors import IdempotencyKeyRaced, ImageRejected, ImageTooLarge
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ImageRef, parse_text
+from catalog.domain.values import ImageRef
+from catalog.service.commands import AddImage, RemoveImage
 from catalog.service.context import CatalogContext
-from catalog.service.products import (
-    KeyedRequest,
-    apply,
-    fingerprint,
-    get_product,
-    replay_after_race,
-    replay_of,
-)
+from catalog.service.principals import Principal, require_write
+from catalog.service.products import apply, replay_after_race, replay_of, stored_product
 
 
 @dataclass(frozen=True)
@@ -26,40 +20,24 @@ class AddedImage:
     replayed: bool  # True when an Idempotency-Key retry returned the first outcome
 
 
-def add_image(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    data: bytes,
-    actor: str,
-    alt: str | None = None,
-    if_match: int | None = None,
-    idempotency_key: str | None = None,
-) -> AddedImage:
+def add_image(ctx: CatalogContext, principal: Principal, command: AddImage) -> AddedImage:
     """Validate the bytes, store them, then add the reference. The object is removed again
     when the reference cannot be committed, so storage never keeps unreferenced uploads.
     With an Idempotency-Key, a retry of the same upload adds nothing and answers the first
     outcome."""
-    alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
-    keyed = None
-    if idempotency_key:
-        digest = hashlib.sha256(data).hexdigest()
-        keyed = KeyedRequest(idempotency_key, fingerprint(["image", product_id, alt, digest]))
+    merchant_id, product_id = command.merchant_id, command.product_id
+    require_write(principal, merchant_id, product_id)
+    keyed = command.idempotency
+    if keyed:
         replay = replay_of(ctx, merchant_id, keyed)
         if replay is not None:
             return AddedImage(replay, replayed=True)
-    image = checked_image(ctx, merchant_id, product_id, ctx.ids.new_id(), data, alt)
-    get_product(ctx, merchant_id, product_id)  # 404 before anything is stored
-    ctx.assets.put(image.key, data, image.content_type)
+    image = checked_image(ctx, merchant_id, product_id, ctx.ids.new_id(), command.data, command.alt)
+    stored_product(ctx, merchant_id, product_id)  # 404 before anything is stored
+    ctx.assets.put(image.key, command.data, image.content_type)
     try:
         product = apply(
-            ctx,
-            merchant_id,
-            product_id,
-            actor,
-            lambda product, stamp: product.add_image(image, stamp),
-            if_match,
-            keyed,
+            ctx, principal, command, lambda product, stamp: product.add_image(image, stamp), keyed
         )
     except IdempotencyKeyRaced:
         ctx.assets.delete(image.key)
@@ -97,20 +75,14 @@ def checked_image(
     )
 
 
-def remove_image(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    image_id: str,
-    actor: str,
-    if_match: int | None = None,
-) -> Product:
+def remove_image(ctx: CatalogContext, principal: Principal, command: RemoveImage) -> Product:
+    require_write(principal, command.merchant_id, command.product_id)
     removed: list[ImageRef] = []
 
-    def command(product: Product, stamp: Stamp) -> None:
-        removed[:] = [product.remove_image(image_id, stamp)]
+    def mutate(product: Product, stamp: Stamp) -> None:
+        removed[:] = [product.remove_image(command.image_id, stamp)]
 
-    product = apply(ctx, merchant_id, product_id, actor, command, if_match)
+    product = apply(ctx, principal, command, mutate)
     # The reference is gone for good once committed; the bytes follow it.
     ctx.assets.delete(removed[0].key)
     return product

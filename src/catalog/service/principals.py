@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalog.domain.errors import AccessDenied, MerchantNotFound, ProductNotFound
+
 MERCHANT = "merchant"
 PLATFORM = "platform"
 CHANNEL_PREFIX = "channel:"
@@ -35,3 +37,30 @@ class Principal:
 
     def can_report(self, channel: str) -> bool:
         return channel in self.channels()
+
+
+# ------------------------------------------------------------------ decisions
+# Every use case calls one of these before it reads or writes; the HTTP layer calls the same
+# ones early so that a client sees 404 and 403 before any problem with its headers or body.
+
+
+def require_read(principal: Principal, merchant_id: str, product_id: str | None = None) -> None:
+    """A merchant the principal may not read looks absent: the same 404 as a missing one."""
+    if not principal.can_read(merchant_id):
+        raise ProductNotFound(product_id) if product_id else MerchantNotFound(merchant_id)
+
+
+def require_write(principal: Principal, merchant_id: str, product_id: str | None = None) -> None:
+    require_read(principal, merchant_id, product_id)
+    if not principal.can_write(merchant_id):
+        raise AccessDenied(
+            f"this principal may read but not change the products of merchant {merchant_id}"
+        )
+
+
+def require_report(principal: Principal, merchant_id: str, product_id: str, channel: str) -> None:
+    require_read(principal, merchant_id, product_id)
+    if not principal.can_report(channel):
+        raise AccessDenied(
+            f"only the {channel} channel adapter (role channel:{channel}) may report its listing"
+        )

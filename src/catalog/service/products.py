@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from catalog.domain import limits
+from catalog.domain.editable import parse_editable
 from catalog.domain.errors import (
     IdempotencyKeyRaced,
     IdempotencyKeyReused,
@@ -22,21 +21,24 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.merge_patch import merge_patch
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import (
-    parse_attributes,
-    parse_channel,
-    parse_money,
-    parse_overrides,
-    parse_sku,
-    parse_text,
+from catalog.domain.values import parse_channel
+from catalog.service.commands import (
+    ChangeStatus,
+    DeactivateProduct,
+    GetProduct,
+    KeyedRequest,
+    ListProducts,
+    PatchProduct,
+    ReadHistory,
+    RegisterProduct,
 )
 from catalog.service.context import CatalogContext
 from catalog.service.ports import Change, IdempotencyRecord, ListingsBefore
+from catalog.service.principals import Principal, require_read, require_write
 
 # Blind writers (no If-Match) retry their own version conflicts this many times; each retry
 # re-reads and re-applies the request, so no concurrent update is lost.
 MAX_CONFLICT_RETRIES = 20
-EDITABLE_FIELDS = ("name", "description", "price", "attributes", "channel_overrides")
 
 
 @dataclass(frozen=True)
@@ -57,42 +59,23 @@ class HistoryPage:
     next_cursor: str | None
 
 
-def fingerprint(payload: Any) -> str:
-    """A stable digest of a request body, to tell a retry from a different request."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class KeyedRequest:
-    """A request sent with an Idempotency-Key: the key and a digest of what was asked."""
-
-    key: str
-    fingerprint: str
-
-
 def register_product(
-    ctx: CatalogContext,
-    merchant_id: str,
-    payload: dict[str, Any],
-    actor: str,
-    idempotency_key: str | None = None,
+    ctx: CatalogContext, principal: Principal, command: RegisterProduct
 ) -> Registered:
-    keyed = KeyedRequest(idempotency_key, fingerprint(payload)) if idempotency_key else None
+    merchant_id = command.merchant_id
+    require_write(principal, merchant_id)
+    keyed = command.idempotency
     if keyed:
         replay = replay_of(ctx, merchant_id, keyed)
         if replay is not None:
             return Registered(replay, replayed=True)
-    unknown = set(payload) - {"sku", *EDITABLE_FIELDS}
-    if unknown:
-        raise InvalidField("/" + sorted(unknown)[0], "is not a product field")
     now = ctx.clock.now()
     product = Product.register(
         id=ctx.ids.new_id(),
         merchant_id=merchant_id,
-        sku=parse_sku(payload.get("sku")),
-        stamp=Stamp(actor, now),
-        **_parse_editable(payload),
+        sku=command.sku,
+        stamp=Stamp(principal.subject, now),
+        **command.fields.as_arguments(),
     )
     pending = product.pull_change(ctx.ids.new_id)
     assert pending is not None
@@ -140,53 +123,51 @@ def commit(ctx: CatalogContext, change: Change) -> None:
     ctx.store.commit(change)
 
 
-def get_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Product:
+def get_product(ctx: CatalogContext, principal: Principal, query: GetProduct) -> Product:
+    require_read(principal, query.merchant_id, query.product_id)
+    return stored_product(ctx, query.merchant_id, query.product_id)
+
+
+def stored_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Product:
+    """The product as stored, for use cases that have already decided access."""
     product = ctx.store.get(merchant_id, product_id)
     if product is None:
         raise ProductNotFound(product_id)
     return product
 
 
-def list_products(
-    ctx: CatalogContext,
-    merchant_id: str,
-    *,
-    status: Status | None = None,
-    channel: str | None = None,
-    limit: int = limits.DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
-) -> ProductPage:
+def _check_limit(limit: int) -> None:
     if not 1 <= limit <= limits.MAX_PAGE_SIZE:
         raise InvalidField("/limit", f"must be between 1 and {limits.MAX_PAGE_SIZE}")
+
+
+def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts) -> ProductPage:
+    merchant_id, status, channel = query.merchant_id, query.status, query.channel
+    require_read(principal, merchant_id)
+    _check_limit(query.limit)
     if channel is not None:
         parse_channel(channel)
     scope = {"q": "products", "status": status.value if status else None, "channel": channel}
-    position = ctx.cursors.decode(merchant_id, scope, cursor) if cursor else None
+    position = ctx.cursors.decode(merchant_id, scope, query.cursor) if query.cursor else None
     page = ctx.store.page(
-        merchant_id, status=status, channel=channel, limit=limit, position=position
+        merchant_id, status=status, channel=channel, limit=query.limit, position=position
     )
     next_cursor = ctx.cursors.encode(merchant_id, scope, page.position) if page.position else None
     return ProductPage(page.items, next_cursor)
 
 
-def product_history(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    *,
-    limit: int = limits.DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
-) -> HistoryPage:
-    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
-        raise InvalidField("/limit", f"must be between 1 and {limits.MAX_PAGE_SIZE}")
+def product_history(ctx: CatalogContext, principal: Principal, query: ReadHistory) -> HistoryPage:
+    merchant_id, product_id, limit = query.merchant_id, query.product_id, query.limit
+    require_read(principal, merchant_id, product_id)
+    _check_limit(limit)
     scope = {"q": "history", "product": product_id}
     before = None
-    if cursor:
-        position = ctx.cursors.decode(merchant_id, scope, cursor)
+    if query.cursor:
+        position = ctx.cursors.decode(merchant_id, scope, query.cursor)
         before = int(position)
     entries = ctx.store.history(merchant_id, product_id, limit=limit + 1, before_version=before)
     if not entries and before is None:
-        get_product(ctx, merchant_id, product_id)  # 404 for an unknown product
+        stored_product(ctx, merchant_id, product_id)  # 404 for an unknown product
     items = entries[:limit]
     next_cursor = None
     if len(entries) > limit:
@@ -194,85 +175,76 @@ def product_history(
     return HistoryPage(items, next_cursor)
 
 
-def update_product(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    patch: Any,
-    actor: str,
-    if_match: int | None = None,
-) -> Product:
+def update_product(ctx: CatalogContext, principal: Principal, command: PatchProduct) -> Product:
     """Apply a JSON merge patch (RFC 7396) to the editable fields."""
-    if not isinstance(patch, dict):
-        raise InvalidField("/", "a merge patch must be a JSON object")
-    unknown = set(patch) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise InvalidField("/" + sorted(unknown)[0], "is not an editable field")
+    require_write(principal, command.merchant_id, command.product_id)
 
     def revise(product: Product, stamp: Stamp) -> None:
-        merged = merge_patch(product.editable_document(), patch)
-        product.revise(stamp=stamp, **_parse_editable(merged))
+        merged = merge_patch(product.editable_document(), command.patch)
+        product.revise(stamp=stamp, **parse_editable(merged).as_arguments())
 
-    return apply(ctx, merchant_id, product_id, actor, revise, if_match)
+    return apply(ctx, principal, command, revise)
 
 
-def change_status(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    target: Status,
-    actor: str,
-    reason: str | None = None,
-    if_match: int | None = None,
-) -> Product:
-    reason = parse_text(reason, "/reason", limits.MAX_REASON_LENGTH, required=False)
+def change_status(ctx: CatalogContext, principal: Principal, command: ChangeStatus) -> Product:
+    require_write(principal, command.merchant_id, command.product_id)
     return apply(
         ctx,
-        merchant_id,
-        product_id,
-        actor,
-        lambda product, stamp: product.transition(target, stamp, reason),
-        if_match,
+        principal,
+        command,
+        lambda product, stamp: product.transition(command.status, stamp, command.reason),
     )
 
 
 def deactivate_product(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    actor: str,
-    if_match: int | None = None,
+    ctx: CatalogContext, principal: Principal, command: DeactivateProduct
 ) -> Product:
     """Soft delete. Repeating it returns the INACTIVE product and emits nothing."""
-    return change_status(ctx, merchant_id, product_id, Status.INACTIVE, actor, None, if_match)
+    change = ChangeStatus(
+        command.merchant_id, command.product_id, Status.INACTIVE, None, command.if_match
+    )
+    return change_status(ctx, principal, change)
 
 
-Command = Callable[[Product, Stamp], None]
+Mutation = Callable[[Product, Stamp], None]
+
+
+class ProductCommand(Protocol):
+    """What `apply` needs of a command: the product it changes and the version it expects."""
+
+    @property
+    def merchant_id(self) -> str: ...
+
+    @property
+    def product_id(self) -> str: ...
+
+    @property
+    def if_match(self) -> int | None: ...
 
 
 def apply(
     ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    actor: str,
-    command: Command,
-    if_match: int | None,
+    principal: Principal,
+    command: ProductCommand,
+    mutate: Mutation,
     keyed: KeyedRequest | None = None,
 ) -> Product:
-    """Read, run the command, commit; a no-op command writes nothing.
+    """Read, mutate, commit; a mutation that changes nothing writes nothing. The caller has
+    decided access.
 
     With If-Match a moved version is the client's problem (412, with the current version,
     also when another writer wins between the read and the commit). Without it the server
-    re-reads and re-applies the command until it commits on the latest version. A keyed
+    re-reads and re-applies the mutation until it commits on the latest version. A keyed
     request commits its idempotency record with the change (IdempotencyKeyRaced if taken).
     """
+    merchant_id, product_id, if_match = command.merchant_id, command.product_id, command.if_match
     for _ in range(MAX_CONFLICT_RETRIES):
-        product = get_product(ctx, merchant_id, product_id)
+        product = stored_product(ctx, merchant_id, product_id)
         if if_match is not None and product.version != if_match:
             raise PreconditionFailed(product.version, if_match)
         now = ctx.clock.now()
         before = ListingsBefore.of(product)
-        command(product, Stamp(actor, now))
+        mutate(product, Stamp(principal.subject, now))
         pending = product.pull_change(ctx.ids.new_id)
         if pending is None:
             return product
@@ -287,19 +259,3 @@ def apply(
             continue
         return product
     raise VersionConflict(product_id, product.version)
-
-
-def _parse_editable(fields: dict[str, Any]) -> dict[str, Any]:
-    name = parse_text(fields.get("name"), "/name", limits.MAX_NAME_LENGTH, required=True)
-    return {
-        "name": name,
-        "description": parse_text(
-            fields.get("description"),
-            "/description",
-            limits.MAX_DESCRIPTION_LENGTH,
-            required=False,
-        ),
-        "price": parse_money(fields.get("price"), "/price"),
-        "attributes": parse_attributes(fields.get("attributes"), "/attributes"),
-        "channel_overrides": parse_overrides(fields.get("channel_overrides")),
-    }

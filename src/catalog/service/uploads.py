@@ -34,17 +34,16 @@ from catalog.domain.errors import (
 )
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ImageRef, parse_text
+from catalog.domain.values import ImageRef
+from catalog.service.commands import ConfirmUpload, RequestUpload
 from catalog.service.context import CatalogContext
 from catalog.service.images import checked_image
 from catalog.service.ports import DirectUploads
-from catalog.service.products import apply, get_product
+from catalog.service.principals import Principal, require_write
+from catalog.service.products import apply, stored_product
 
 UPLOAD_TICKET_SECONDS = 15 * 60
 STAGING_PREFIX = "uploads"
-# The types the image inspector accepts; anything else would be rejected at confirmation, so
-# it is refused before the client spends an upload on it.
-UPLOADABLE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 
 
 @dataclass(frozen=True)
@@ -66,18 +65,15 @@ def staging_key(merchant_id: str, product_id: str, upload_id: str) -> str:
 
 
 def request_upload(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    content_type: object,
-    size: object,
+    ctx: CatalogContext, principal: Principal, command: RequestUpload
 ) -> UploadTicket:
-    """A ticket to upload one image of `content_type` and at most `size` bytes. The product
-    must exist and be able to take one more image; nothing is written."""
+    """A ticket to upload one image of the command's type and size. The product must exist
+    and be able to take one more image; nothing is written."""
+    merchant_id, product_id = command.merchant_id, command.product_id
+    require_write(principal, merchant_id, product_id)
     uploads = direct_uploads(ctx)
-    declared_type = _parse_content_type(content_type)
-    max_bytes = _parse_size(size)
-    product = get_product(ctx, merchant_id, product_id)
+    declared_type, max_bytes = command.content_type, command.max_bytes
+    product = stored_product(ctx, merchant_id, product_id)
     # The checks add_image makes again at confirmation, made now so a client does not upload
     # megabytes that cannot be referenced.
     if product.status is Status.INACTIVE:
@@ -95,15 +91,7 @@ def request_upload(
     return UploadTicket(upload_id, url, fields, expires_at, max_bytes)
 
 
-def confirm_upload(
-    ctx: CatalogContext,
-    merchant_id: str,
-    product_id: str,
-    upload_id: str,
-    actor: str,
-    alt: str | None = None,
-    if_match: int | None = None,
-) -> Product:
+def confirm_upload(ctx: CatalogContext, principal: Principal, command: ConfirmUpload) -> Product:
     """Check the uploaded object and reference it as image `upload_id`.
 
     Single-use: an object that is too large or not an image is deleted and rejected
@@ -114,9 +102,11 @@ def confirm_upload(
     product, image limit) the ticket stays open, so the client can fix the cause and
     confirm again until the staged object is removed after the ticket's expiry.
     """
-    alt = parse_text(alt, "/alt", limits.MAX_ALT_LENGTH, required=False)
+    merchant_id, product_id, upload_id = command.merchant_id, command.product_id, command.upload_id
+    alt = command.alt
+    require_write(principal, merchant_id, product_id)
     uploads = direct_uploads(ctx)
-    product = get_product(ctx, merchant_id, product_id)
+    product = stored_product(ctx, merchant_id, product_id)
     staged = staging_key(merchant_id, product_id, upload_id)
     confirmed = _image(product, upload_id)
     if confirmed is not None:
@@ -147,7 +137,7 @@ def confirm_upload(
     # product never references bytes that are not there.
     ctx.assets.put(image.key, data, image.content_type)
     try:
-        product = apply(ctx, merchant_id, product_id, actor, add, if_match)
+        product = apply(ctx, principal, command, add)
     except BaseException:
         current = ctx.store.get(merchant_id, product_id)
         if current is None or _image(current, upload_id) is None:
@@ -166,17 +156,3 @@ def direct_uploads(ctx: CatalogContext) -> DirectUploads:
 
 def _image(product: Product, image_id: str) -> ImageRef | None:
     return next((image for image in product.images if image.id == image_id), None)
-
-
-def _parse_content_type(value: object) -> str:
-    if not isinstance(value, str) or value.strip().lower() not in UPLOADABLE_TYPES:
-        raise InvalidField("/content_type", f"must be one of {', '.join(UPLOADABLE_TYPES)}")
-    return value.strip().lower()
-
-
-def _parse_size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidField("/size", "must be an integer number of bytes")
-    if not 1 <= value <= limits.MAX_IMAGE_BYTES:
-        raise InvalidField("/size", f"must be between 1 and {limits.MAX_IMAGE_BYTES} bytes")
-    return value

@@ -124,7 +124,9 @@ class ProblemKind:
 
 
 def _field_errors(error: domain.InvalidField) -> dict[str, Any]:
-    return {"errors": [{"field": error.field, "in": "body", "message": error.message}]}
+    return {
+        "errors": [{"field": e.field, "in": "body", "message": e.message} for e in error.fields]
+    }
 
 
 # Ordered most specific first; lookup walks the exception's MRO, so a subclass added later
@@ -132,6 +134,8 @@ def _field_errors(error: domain.InvalidField) -> dict[str, Any]:
 DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     domain.InvalidField: ProblemKind(422, "validation-error", "Invalid request", _field_errors),
     domain.ProductNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.MerchantNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.AccessDenied: ProblemKind(403, "forbidden", "Forbidden"),
     domain.ImageNotFound: ProblemKind(404, "not-found", "Not found"),
     domain.DuplicateSku: ProblemKind(
         409, "duplicate-sku", "SKU already in use", lambda e: {"sku": e.sku}

@@ -1,9 +1,10 @@
-"""Pydantic schemas of the HTTP contract: request bodies (validated) and views (documented).
+"""Pydantic schemas of the HTTP contract: request bodies and views, for the OpenAPI document.
 
-Request bodies are checked here first so a client gets every problem of its request at once,
-each named by a JSON pointer; the domain parsers then check again (they are the authority, and
-the only check for rules a schema cannot express, such as attribute nesting). The limits come
-from domain/limits.py so the OpenAPI document states the same numbers the domain enforces.
+Request bodies are not validated through these models: the service's commands parse them with
+the domain's parsers (service/commands.py), once, for every entrypoint, and report every bad
+field at once, each named by a JSON pointer. The limits here come from domain/limits.py, so
+the document states the numbers the domain enforces, and tests/api check that what the
+schemas accept the API accepts.
 
 Views are not built through these models on the hot path (the presenter builds plain dicts);
 they document the responses in OpenAPI.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 from catalog.domain import limits
@@ -446,23 +447,3 @@ REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (
     StatusChange,
     ListingOutcomeReport,
 )
-
-_MESSAGES = {
-    "model_type": "must be a JSON object",
-    "dict_type": "must be a JSON object",
-    "extra_forbidden": "is not a known field",
-    "missing": "is required",
-}
-
-
-def body_errors(error: ValidationError) -> list[dict[str, Any]]:
-    """pydantic errors located in the body, in the shape RequestValidationError carries."""
-    return [
-        {
-            "type": item["type"],
-            "loc": ("body", *item["loc"]),
-            "msg": _MESSAGES.get(item["type"], item["msg"]),
-            "input": None,
-        }
-        for item in error.errors(include_url=False, include_context=False, include_input=False)
-    ]

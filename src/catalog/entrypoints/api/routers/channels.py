@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from catalog.entrypoints.api.deps import IfMatch, JsonBody, ProductReader, ProductWriter, check_body
-from catalog.entrypoints.api.problems import ApiProblem
+from catalog.entrypoints.api.deps import IfMatch, JsonBody, ProductReader, ProductWriter
 from catalog.entrypoints.api.responses import product_response, request_body
 from catalog.entrypoints.api.schemas import ListingOutcomeReport, ProductView
 from catalog.service import channels as use_cases
+from catalog.service.commands import ReportOutcome, RequestPublication, RequestUnpublication
+from catalog.service.principals import require_report
 
 JSON_MEDIA = "application/json"
 router = APIRouter(
@@ -29,9 +30,8 @@ router = APIRouter(
     ),
 )
 def request_publication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
-    product = use_cases.request_publication(
-        access.ctx, access.merchant_id, access.product_id, channel, access.actor, if_match
-    )
+    command = RequestPublication(access.merchant_id, access.product_id, channel, if_match)
+    product = use_cases.request_publication(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets, status_code=202)
 
 
@@ -46,9 +46,8 @@ def request_publication(access: ProductWriter, channel: str, if_match: IfMatch) 
     ),
 )
 def request_unpublication(access: ProductWriter, channel: str, if_match: IfMatch) -> Response:
-    product = use_cases.request_unpublication(
-        access.ctx, access.merchant_id, access.product_id, channel, access.actor, if_match
-    )
+    command = RequestUnpublication(access.merchant_id, access.product_id, channel, if_match)
+    product = use_cases.request_unpublication(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets, status_code=202)
 
 
@@ -65,16 +64,9 @@ def request_unpublication(access: ProductWriter, channel: str, if_match: IfMatch
     openapi_extra=request_body(ListingOutcomeReport, JSON_MEDIA),
 )
 def report_listing(access: ProductReader, channel: str, body: JsonBody) -> Response:
-    if not access.principal.can_report(channel):
-        raise ApiProblem(
-            403,
-            "forbidden",
-            "Forbidden",
-            f"only the {channel} channel adapter (role channel:{channel}) may report its listing",
-        )
-    check_body(ListingOutcomeReport, body)
-    reported = use_cases.report_outcome(
-        access.ctx, access.merchant_id, access.product_id, channel, body, access.actor
-    )
+    # Asked before the body is read, so that a client sees 403 before any problem with it.
+    require_report(access.principal, access.merchant_id, access.product_id, channel)
+    command = ReportOutcome.from_json(access.merchant_id, access.product_id, channel, body)
+    reported = use_cases.report_outcome(access.ctx, access.principal, command)
     headers = None if reported.applied else {"Outcome-Ignored": "stale"}
     return product_response(reported.product, access.ctx.assets, headers=headers)

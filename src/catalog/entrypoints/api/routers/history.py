@@ -12,6 +12,7 @@ from catalog.entrypoints.api.deps import ProductReader, run_read
 from catalog.entrypoints.api.presenters import history_entry_view
 from catalog.entrypoints.api.schemas import HistoryPage
 from catalog.service import products as use_cases
+from catalog.service.commands import ReadHistory
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["history"])
 
@@ -32,14 +33,7 @@ async def product_history(
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
 ) -> Response:
-    page = await run_read(
-        request,
-        use_cases.product_history,
-        access.ctx,
-        access.merchant_id,
-        access.product_id,
-        limit=limit,
-        cursor=cursor,
-    )
+    query = ReadHistory(access.merchant_id, access.product_id, limit, cursor)
+    page = await run_read(request, use_cases.product_history, access.ctx, access.principal, query)
     items = [history_entry_view(entry) for entry in page.items]
     return JSONResponse({"items": items, "next_cursor": page.next_cursor})

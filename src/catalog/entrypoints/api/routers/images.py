@@ -22,6 +22,7 @@ from catalog.entrypoints.api.problems import ApiProblem
 from catalog.entrypoints.api.responses import product_response
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import images as use_cases
+from catalog.service.commands import AddImage, RemoveImage
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
 
@@ -131,16 +132,10 @@ def upload_image(
     upload: ImageUpload,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    added = use_cases.add_image(
-        access.ctx,
-        access.merchant_id,
-        access.product_id,
-        upload.data,
-        access.actor,
-        upload.alt,
-        if_match,
-        idempotency_key,
+    command = AddImage.of(
+        access.merchant_id, access.product_id, upload.data, upload.alt, if_match, idempotency_key
     )
+    added = use_cases.add_image(access.ctx, access.principal, command)
     headers = {"Idempotent-Replayed": "true"} if added.replayed else None
     return product_response(added.product, access.ctx.assets, status_code=201, headers=headers)
 
@@ -156,7 +151,6 @@ def delete_image(
     image_id: ImageId,
     if_match: IfMatch,
 ) -> Response:
-    product = use_cases.remove_image(
-        access.ctx, access.merchant_id, access.product_id, image_id, access.actor, if_match
-    )
+    command = RemoveImage(access.merchant_id, access.product_id, image_id, if_match)
+    product = use_cases.remove_image(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets)

@@ -28,7 +28,6 @@ from catalog.entrypoints.api.deps import (
     MerchantWriter,
     MergePatchBody,
     ProductWriter,
-    check_body,
     read_product,
     run_read,
 )
@@ -43,6 +42,14 @@ from catalog.entrypoints.api.schemas import (
     StatusChange,
 )
 from catalog.service import products as use_cases
+from catalog.service.commands import (
+    ChangeStatus,
+    DeactivateProduct,
+    GetProduct,
+    ListProducts,
+    PatchProduct,
+    RegisterProduct,
+)
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["products"])
 
@@ -102,9 +109,8 @@ async def get_product(request: Request) -> Response:
         )
     if_none_match = request.headers.get("if-none-match")
     ctx = access.ctx
-    product = await run_read(
-        request, use_cases.get_product, ctx, access.merchant_id, access.product_id
-    )
+    query = GetProduct(access.merchant_id, access.product_id)
+    product = await run_read(request, use_cases.get_product, ctx, access.principal, query)
     current = etag(product, channel)
     # private: the view depends on who asks; no-cache: revalidate with If-None-Match.
     headers = {"ETag": current, "Cache-Control": "private, no-cache"}
@@ -145,10 +151,8 @@ def register_product(
     body: JsonBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    check_body(ProductCreate, body)
-    outcome = use_cases.register_product(
-        access.ctx, access.merchant_id, body, access.actor, idempotency_key
-    )
+    command = RegisterProduct.from_json(access.merchant_id, body, idempotency_key)
+    outcome = use_cases.register_product(access.ctx, access.principal, command)
     headers = {"Location": _location(request, access.merchant_id, outcome.product.id)}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -182,16 +186,10 @@ async def list_products(
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
 ) -> Response:
-    page = await run_read(
-        request,
-        use_cases.list_products,
-        access.ctx,
-        access.merchant_id,
-        status=Status(status) if status else None,
-        channel=channel,
-        limit=limit,
-        cursor=cursor,
+    query = ListProducts(
+        access.merchant_id, Status(status) if status else None, channel, limit, cursor
     )
+    page = await run_read(request, use_cases.list_products, access.ctx, access.principal, query)
     items = [product_view(product, access.ctx.assets) for product in page.items]
     return JSONResponse({"items": items, "next_cursor": page.next_cursor})
 
@@ -217,10 +215,8 @@ def update_product(
     if_match: IfMatch,
     body: MergePatchBody,
 ) -> Response:
-    check_body(ProductUpdate, body)
-    product = use_cases.update_product(
-        access.ctx, access.merchant_id, access.product_id, body, access.actor, if_match
-    )
+    command = PatchProduct.from_json(access.merchant_id, access.product_id, body, if_match)
+    product = use_cases.update_product(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets)
 
 
@@ -244,16 +240,8 @@ def change_status(
     if_match: IfMatch,
     body: JsonBody,
 ) -> Response:
-    check_body(StatusChange, body)
-    product = use_cases.change_status(
-        access.ctx,
-        access.merchant_id,
-        access.product_id,
-        Status(body["status"]),
-        access.actor,
-        body.get("reason"),
-        if_match,
-    )
+    command = ChangeStatus.from_json(access.merchant_id, access.product_id, body, if_match)
+    product = use_cases.change_status(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets)
 
 
@@ -274,7 +262,6 @@ def deactivate_product(
     access: ProductWriter,
     if_match: IfMatch,
 ) -> Response:
-    product = use_cases.deactivate_product(
-        access.ctx, access.merchant_id, access.product_id, access.actor, if_match
-    )
+    command = DeactivateProduct(access.merchant_id, access.product_id, if_match)
+    product = use_cases.deactivate_product(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets)

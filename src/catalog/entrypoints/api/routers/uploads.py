@@ -24,12 +24,12 @@ from catalog.entrypoints.api.deps import (
     IfMatch,
     JsonBody,
     ProductWriter,
-    check_body,
     json_body_reader,
 )
 from catalog.entrypoints.api.responses import product_response
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import uploads as use_cases
+from catalog.service.commands import ConfirmUpload, RequestUpload
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
 
@@ -120,10 +120,8 @@ UploadId = Annotated[str, Depends(upload_id_param)]
     openapi_extra=_json_schema(UploadTicketRequest),
 )
 def request_upload(access: ProductWriter, body: JsonBody, request: Request) -> Response:
-    check_body(UploadTicketRequest, body)
-    ticket = use_cases.request_upload(
-        access.ctx, access.merchant_id, access.product_id, body["content_type"], body["size"]
-    )
+    command = RequestUpload.from_json(access.merchant_id, access.product_id, body)
+    ticket = use_cases.request_upload(access.ctx, access.principal, command)
     confirm_url = f"{request.url.path}/{ticket.upload_id}/confirm"
     return JSONResponse(
         {
@@ -165,14 +163,8 @@ def confirm_upload(
     if_match: IfMatch,
     body: Annotated[Any, Depends(optional_json_body)],
 ) -> Response:
-    check_body(UploadConfirmation, body)
-    product = use_cases.confirm_upload(
-        access.ctx,
-        access.merchant_id,
-        access.product_id,
-        upload_id,
-        access.actor,
-        body.get("alt"),
-        if_match,
+    command = ConfirmUpload.from_json(
+        access.merchant_id, access.product_id, upload_id, body, if_match
     )
+    product = use_cases.confirm_upload(access.ctx, access.principal, command)
     return product_response(product, access.ctx.assets, status_code=201)

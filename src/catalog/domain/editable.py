@@ -1,0 +1,108 @@
+"""The fields a merchant edits, parsed from JSON once for every entrypoint.
+
+Registration parses a whole document; a merge patch (RFC 7396) is checked for its shape here,
+then merged over the product's editable document, and the result parsed like a registration:
+each rule is applied once, to the value that would be stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from catalog.domain import limits
+from catalog.domain.errors import FieldErrors, InvalidField
+from catalog.domain.values import (
+    JSON,
+    ChannelOverride,
+    Money,
+    join_pointer,
+    parse_attributes,
+    parse_channel,
+    parse_money,
+    parse_overrides,
+    parse_text,
+)
+
+EDITABLE_FIELDS = ("name", "description", "price", "attributes", "channel_overrides")
+_OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes"})
+_MONEY_FIELDS = frozenset({"amount", "currency"})
+
+
+@dataclass(frozen=True)
+class EditableFields:
+    name: str
+    description: str | None
+    price: Money | None
+    attributes: dict[str, JSON]
+    channel_overrides: dict[str, ChannelOverride]
+
+    def as_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of Product.register and Product.revise."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def parse_editable(
+    document: Mapping[str, JSON], errors: FieldErrors | None = None
+) -> EditableFields:
+    """The editable fields of `document`; every invalid one reported at once."""
+    collected = errors or FieldErrors()
+    name = collected.check(
+        parse_text, document.get("name"), "/name", limits.MAX_NAME_LENGTH, required=True
+    )
+    description = collected.check(
+        parse_text,
+        document.get("description"),
+        "/description",
+        limits.MAX_DESCRIPTION_LENGTH,
+        required=False,
+    )
+    price = collected.check(parse_money, document.get("price"), "/price")
+    attributes = collected.check(parse_attributes, document.get("attributes"), "/attributes")
+    overrides = collected.check(parse_overrides, document.get("channel_overrides"))
+    collected.raise_any()
+    assert name is not None and attributes is not None and overrides is not None
+    return EditableFields(name, description, price, attributes, overrides)
+
+
+def reject_unknown(
+    document: Mapping[str, JSON], known: tuple[str, ...], errors: FieldErrors, what: str
+) -> None:
+    for name in sorted(set(document) - set(known)):
+        errors.add(join_pointer("", name), what)
+
+
+def parse_patch(patch: JSON) -> dict[str, JSON]:
+    """A merge patch of the editable fields, checked for the members it may name: a patch
+    that names what no product has is refused even where merging it would change nothing."""
+    if not isinstance(patch, dict):
+        raise InvalidField("/", "a merge patch must be a JSON object")
+    errors = FieldErrors()
+    reject_unknown(patch, EDITABLE_FIELDS, errors, "is not an editable field")
+    _check_members(patch.get("price"), "/price", _MONEY_FIELDS, "is not a field of a price", errors)
+    overrides = patch.get("channel_overrides")
+    if isinstance(overrides, dict):
+        for channel, override in overrides.items():
+            at = join_pointer("/channel_overrides", channel)
+            if errors.check(parse_channel, channel, at) is None:
+                continue
+            _check_members(override, at, _OVERRIDE_FIELDS, "is not an overridable field", errors)
+            if isinstance(override, dict):
+                _check_members(
+                    override.get("price"),
+                    at + "/price",
+                    _MONEY_FIELDS,
+                    "is not a field of a price",
+                    errors,
+                )
+    errors.raise_any()
+    return patch
+
+
+def _check_members(
+    value: JSON, path: str, allowed: frozenset[str], message: str, errors: FieldErrors
+) -> None:
+    if isinstance(value, dict):
+        for name in sorted(set(value) - allowed):
+            errors.add(join_pointer(path, name), message)

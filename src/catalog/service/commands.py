@@ -1,0 +1,289 @@
+"""What each use case is asked to do, as typed commands and queries.
+
+Entrypoints (the HTTP API, the CLI, a job worker, the console) translate their input into one
+of these and call the use case with the Principal making the request. Bodies are parsed here,
+by the domain's parsers, once: whichever entrypoint built a command, a bad field is reported
+with the same JSON pointer and message. Who may run a command is decided by the use case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.domain import limits
+from catalog.domain.editable import (
+    EDITABLE_FIELDS,
+    EditableFields,
+    parse_editable,
+    parse_patch,
+    reject_unknown,
+)
+from catalog.domain.errors import FieldErrors, InvalidField
+from catalog.domain.lifecycle import Status, parse_requested_status
+from catalog.domain.listing import ListingOutcome, parse_outcome
+from catalog.domain.values import JSON, parse_sku, parse_text
+
+# The types the image inspector accepts; anything else would be rejected at confirmation, so
+# an upload ticket for it is refused before the client spends an upload on it.
+UPLOADABLE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable digest of a request body, to tell a retry from a different request."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A request sent with an Idempotency-Key: the key and a digest of what was asked."""
+
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: str | None, payload: Any) -> KeyedRequest | None:
+        return cls(key, fingerprint(payload)) if key else None
+
+
+def _object(body: JSON, what: str) -> Mapping[str, JSON]:
+    if not isinstance(body, dict):
+        raise InvalidField("/", f"{what} must be a JSON object")
+    return body
+
+
+def _optional_alt(value: JSON) -> str | None:
+    return parse_text(value, "/alt", limits.MAX_ALT_LENGTH, required=False)
+
+
+# ------------------------------------------------------------------ products
+
+
+@dataclass(frozen=True)
+class RegisterProduct:
+    merchant_id: str
+    sku: str
+    fields: EditableFields
+    idempotency: KeyedRequest | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, body: JSON, idempotency_key: str | None = None
+    ) -> RegisterProduct:
+        document = _object(body, "a product")
+        errors = FieldErrors()
+        reject_unknown(document, ("sku", *EDITABLE_FIELDS), errors, "is not a product field")
+        sku = errors.check(parse_sku, document.get("sku"))
+        fields = parse_editable(document, errors)  # raises every error collected so far
+        assert sku is not None
+        return cls(merchant_id, sku, fields, KeyedRequest.of(idempotency_key, body))
+
+
+@dataclass(frozen=True)
+class PatchProduct:
+    """A JSON merge patch (RFC 7396) of the editable fields."""
+
+    merchant_id: str
+    product_id: str
+    patch: Mapping[str, JSON]
+    if_match: int | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, product_id: str, body: JSON, if_match: int | None = None
+    ) -> PatchProduct:
+        return cls(merchant_id, product_id, parse_patch(body), if_match)
+
+
+@dataclass(frozen=True)
+class ChangeStatus:
+    merchant_id: str
+    product_id: str
+    status: Status
+    reason: str | None = None
+    if_match: int | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, product_id: str, body: JSON, if_match: int | None = None
+    ) -> ChangeStatus:
+        document = _object(body, "a status change")
+        errors = FieldErrors()
+        reject_unknown(document, ("status", "reason"), errors, "is not a field of a status change")
+        status = errors.check(parse_requested_status, document.get("status"))
+        reason = errors.check(
+            parse_text, document.get("reason"), "/reason", limits.MAX_REASON_LENGTH, required=False
+        )
+        errors.raise_any()
+        assert status is not None
+        return cls(merchant_id, product_id, status, reason, if_match)
+
+
+@dataclass(frozen=True)
+class DeactivateProduct:
+    merchant_id: str
+    product_id: str
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class GetProduct:
+    merchant_id: str
+    product_id: str
+
+
+@dataclass(frozen=True)
+class ListProducts:
+    merchant_id: str
+    status: Status | None = None
+    channel: str | None = None
+    limit: int = limits.DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadHistory:
+    merchant_id: str
+    product_id: str
+    limit: int = limits.DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+# ------------------------------------------------------------------ channels
+
+
+@dataclass(frozen=True)
+class RequestPublication:
+    merchant_id: str
+    product_id: str
+    channel: str
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestUnpublication:
+    merchant_id: str
+    product_id: str
+    channel: str
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a channel's adapter reports about its listing of the product."""
+
+    merchant_id: str
+    product_id: str
+    channel: str
+    outcome: ListingOutcome
+
+    @property
+    def if_match(self) -> None:
+        """Outcomes are never conditional: they name the version the adapter acted on."""
+        return None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, product_id: str, channel: str, body: JSON
+    ) -> ReportOutcome:
+        return cls(merchant_id, product_id, channel, parse_outcome(body))
+
+
+# ------------------------------------------------------------------ images
+
+
+@dataclass(frozen=True)
+class AddImage:
+    merchant_id: str
+    product_id: str
+    data: bytes
+    alt: str | None = None
+    if_match: int | None = None
+    idempotency: KeyedRequest | None = None
+
+    @classmethod
+    def of(
+        cls,
+        merchant_id: str,
+        product_id: str,
+        data: bytes,
+        alt: JSON = None,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> AddImage:
+        text = _optional_alt(alt)
+        digest = hashlib.sha256(data).hexdigest()
+        keyed = KeyedRequest.of(idempotency_key, ["image", product_id, text, digest])
+        return cls(merchant_id, product_id, data, text, if_match, keyed)
+
+
+@dataclass(frozen=True)
+class RemoveImage:
+    merchant_id: str
+    product_id: str
+    image_id: str
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestUpload:
+    """A ticket to upload one image of `content_type`, at most `max_bytes` bytes."""
+
+    merchant_id: str
+    product_id: str
+    content_type: str
+    max_bytes: int
+
+    @classmethod
+    def from_json(cls, merchant_id: str, product_id: str, body: JSON) -> RequestUpload:
+        document = _object(body, "an upload request")
+        errors = FieldErrors()
+        reject_unknown(document, ("content_type", "size"), errors, "is not a known field")
+        content_type = errors.check(_content_type, document.get("content_type"))
+        size = errors.check(_size, document.get("size"))
+        errors.raise_any()
+        assert content_type is not None and size is not None
+        return cls(merchant_id, product_id, content_type, size)
+
+
+def _content_type(value: JSON) -> str:
+    if not isinstance(value, str) or value not in UPLOADABLE_TYPES:
+        raise InvalidField("/content_type", f"must be one of {', '.join(UPLOADABLE_TYPES)}")
+    return value
+
+
+def _size(value: JSON) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField("/size", "must be an integer number of bytes")
+    if not 1 <= value <= limits.MAX_IMAGE_BYTES:
+        raise InvalidField("/size", f"must be between 1 and {limits.MAX_IMAGE_BYTES} bytes")
+    return value
+
+
+@dataclass(frozen=True)
+class ConfirmUpload:
+    merchant_id: str
+    product_id: str
+    upload_id: str
+    alt: str | None = None
+    if_match: int | None = None
+
+    @classmethod
+    def from_json(
+        cls,
+        merchant_id: str,
+        product_id: str,
+        upload_id: str,
+        body: JSON,
+        if_match: int | None = None,
+    ) -> ConfirmUpload:
+        document = _object(body, "a confirmation")
+        errors = FieldErrors()
+        reject_unknown(document, ("alt",), errors, "is not a known field")
+        alt = errors.check(_optional_alt, document.get("alt"))
+        errors.raise_any()
+        return cls(merchant_id, product_id, upload_id, alt, if_match)
