@@ -25,6 +25,7 @@ from catalog.adapters import product_documents
 from catalog.adapters.embedded.sqlite_store import SqliteStore
 from catalog.adapters.product_documents import (
     SCHEMA,
+    UPGRADES,
     UnknownDocumentSchema,
     history_from_document,
     history_to_document,
@@ -195,15 +196,20 @@ def test_an_older_document_is_upgraded_one_version_at_a_time(
 
         return upgrade
 
-    # As if two releases had changed the shape since version 1.
-    monkeypatch.setattr(product_documents, "SCHEMA", 3)
+    # As if two more releases changed the shape after this one.
+    now = SCHEMA
+    monkeypatch.setattr(product_documents, "SCHEMA", now + 2)
     monkeypatch.setattr(
         product_documents,
         "UPGRADES",
-        {1: step(1, {"name": "from v1"}), 2: step(2, {"description": "from v2"})},
+        {
+            **UPGRADES,
+            now: step(now, {"name": "renamed by the first"}),
+            now + 1: step(now + 1, {"description": "added by the second"}),
+        },
     )
 
     product = product_from_document(by_sku("BARE-1"))
 
-    assert steps == [1, 2]
-    assert (product.name, product.description) == ("from v1", "from v2")
+    assert steps == [now, now + 1]
+    assert (product.name, product.description) == ("renamed by the first", "added by the second")
