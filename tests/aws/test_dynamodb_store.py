@@ -165,7 +165,12 @@ def test_a_page_of_large_products_stops_at_one_megabyte_and_continues_exactly(
 
 def test_an_item_over_400_kb_is_refused_before_any_call(store: DynamoDbStore) -> None:
     calls = CallCounter(store._client)
-    change = create_change(attributes={"blob": "x" * 410_000})
+    # Products and history records are refused at 300 KiB first (the store contract), so an
+    # event is what could still outgrow an item.
+    created = create_change()
+    [event] = created.events
+    huge = replace(event, data={"blob": "x" * 410_000})
+    change = Change(created.product, 0, created.history, (huge,))
 
     with pytest.raises(ItemTooLarge) as raised:
         store.commit(change)

@@ -109,8 +109,8 @@ class Product:
 
     @classmethod
     def register(cls, *, stamp: Stamp, **chosen: Any) -> Product:
-        """A new DRAFT product. `chosen` are its identity and content fields (the others start
-        at their defaults); the dataclass checks their names."""
+        """A new DRAFT product. `chosen` are its identity and content fields, by name (any
+        other field is refused); every other field starts at its default."""
         _require_fields(chosen, REGISTERED_FIELDS, "chosen at registration")
         product = cls(**chosen, created_at=stamp.at, updated_at=stamp.at)
         recorder = product._start(stamp)

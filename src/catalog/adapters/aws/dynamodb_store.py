@@ -236,10 +236,11 @@ class DynamoDbStore:
         ]
         for index, event in enumerate(change.events):
             event_item = items.event_item(event, index, change.history.at)
+            what = f"event {event.id} of product {product.id}"
             writes.append(
                 _Write(
                     _OTHER,
-                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, event.id)}},
+                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, what)}},
                 )
             )
         for channel in sorted(_moved_listings(change)):
