@@ -5,6 +5,7 @@ limits, and how cancelled transactions turn into domain errors or retries."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -304,7 +305,8 @@ class ThrottledRead:
 @pytest.fixture
 def throttled(monkeypatch: pytest.MonkeyPatch) -> ThrottledRead:
     pauses: list[float] = []
-    monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
+    # tenacity sleeps through time.sleep (tenacity.nap), looked up at each pause.
+    monkeypatch.setattr(time, "sleep", pauses.append)
     store, stubber = stubbed()
     product = create_change().product
     return ThrottledRead(
