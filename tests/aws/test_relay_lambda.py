@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from catalog.adapters.aws import eventbridge_relay
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
 from catalog.domain.documents import event_to_document
 from catalog.domain.events import DomainEvent
@@ -179,6 +180,27 @@ def test_an_entry_failing_for_good_reports_its_record_and_every_later_one():
     assert all(events[20].id not in json.dumps(call) for call in eventbridge.calls)
     retries_of_the_failure = [call for call in eventbridge.calls[1:] if len(call) == 1]
     assert len(retries_of_the_failure) == 3  # 4 attempts in all, then reported
+
+
+def test_retries_wait_with_full_jitter_under_a_doubling_bound():
+    events = product_events(1)
+    eventbridge = ScriptedEvents(failing={events[0].id: -1})
+    pauses: list[float] = []
+
+    failed = relay_stream_records(
+        [record(7, outbox_item(events[0]))],
+        eventbridge,  # type: ignore[arg-type]
+        BUS,
+        sleep=pauses.append,
+    )
+
+    assert failed == ["7"]
+    assert len(eventbridge.calls) == eventbridge_relay.MAX_ATTEMPTS
+    assert len(pauses) == eventbridge_relay.MAX_ATTEMPTS - 1
+    assert all(
+        0 <= pause <= eventbridge_relay.BASE_DELAY_SECONDS * 2**retry
+        for retry, pause in enumerate(pauses, start=1)
+    )
 
 
 def test_an_unreadable_outbox_item_is_reported_not_dropped():
