@@ -18,6 +18,8 @@ from catalog.domain.documents import event_to_document
 from catalog.domain.events import DomainEvent
 from catalog.entrypoints import lambda_relay
 from catalog.service.ports import Change
+from tests.aws.stream_support import bus_to_queue
+from tests.aws.stream_support import stream_records as all_stream_records
 from tests.conftest import AwsEndpoint
 from tests.contract.conftest import create_change, update_change
 
@@ -235,20 +237,8 @@ class Wiring:
 def wiring(aws: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wiring]:
     """A bus with a rule sending every catalog event to a queue, and the relay Lambda's
     settings pointing at that bus."""
-    events, sqs = aws.client("events"), aws.client("sqs")
-    events.create_event_bus(Name=BUS)
-    queue_url = sqs.create_queue(QueueName="catalog-consumer")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name="all-catalog-events",
-        EventBusName=BUS,
-        EventPattern=json.dumps({"source": ["catalog"]}),
-    )
-    events.put_targets(
-        Rule="all-catalog-events", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}]
-    )
+    sqs = aws.client("sqs")
+    queue_url = bus_to_queue(aws.client("events"), sqs, BUS, "catalog-consumer")
     monkeypatch.setenv("CATALOG_EVENT_BUS_NAME", BUS)
     lambda_relay.reset()
     yield Wiring(aws.client("dynamodb"), aws.client("dynamodbstreams"), sqs, queue_url)
@@ -273,20 +263,7 @@ def create_table_with_stream(dynamodb: Any) -> None:
 
 def stream_records(wiring: Wiring, table: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, from the start, as GetRecords returns them."""
-    arn = wiring.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shards = wiring.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = wiring.streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = wiring.streams.get_records(ShardIterator=iterator, Limit=1000)
-            records.extend(response["Records"])
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
-    return records
+    return all_stream_records(wiring.dynamodb, wiring.streams, table)
 
 
 def lambda_event(records: list[dict[str, Any]]) -> dict[str, Any]:
