@@ -25,30 +25,26 @@ class Flaky:
         return failing
 
 
-def test_it_stops_as_soon_as_an_attempt_succeeds() -> None:
+@pytest.mark.parametrize(
+    ("failures", "answer", "calls"),
+    [
+        (2, False, 3),  # stops as soon as an attempt succeeds
+        (100, True, 4),  # past the attempts: the last result, and no fifth call
+    ],
+)
+def test_it_calls_until_an_attempt_succeeds_or_the_attempts_are_spent(
+    failures: int, answer: bool, calls: int
+) -> None:
     pauses: list[float] = []
-    call = Flaky(2)
-
-    retrying = Backoff(5, 0.5, 10.0).retrying(
-        retry_if_result(bool), sleep=pauses.append, on_exhausted=last_result
-    )
-
-    assert retrying(call) is False
-    assert call.calls == 3
-    assert len(pauses) == 2
-
-
-def test_past_the_attempts_it_hands_back_the_last_result_without_another_call() -> None:
-    pauses: list[float] = []
-    call = Flaky(100)
+    call = Flaky(failures)
 
     retrying = Backoff(4, 0.5, 10.0).retrying(
         retry_if_result(bool), sleep=pauses.append, on_exhausted=last_result
     )
 
-    assert retrying(call) is True
-    assert call.calls == 4
-    assert len(pauses) == 3
+    assert retrying(call) is answer
+    assert call.calls == calls
+    assert len(pauses) == calls - 1
 
 
 def test_past_the_attempts_the_last_exception_propagates_as_is() -> None:
