@@ -104,6 +104,14 @@ def test_patch_records_an_update_event(
         ({"attributes": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}}, "/attributes"),
         ({"channel_overrides": {"UPPER": {"name": "x"}}}, "/channel_overrides/UPPER"),
         ([{"op": "replace", "path": "/name", "value": "x"}], "/"),  # a JSON Patch, not merge
+        # Removals of what no product can have: merged, they would change nothing.
+        ({"channel_overrides": {"Bad Slug": None}}, "/channel_overrides/Bad Slug"),
+        ({"channel_overrides": {"instagram": {"colour": None}}}, "/channel_overrides/instagram"),
+        ({"price": {"cents": None}}, "/price/cents"),
+        (
+            {"channel_overrides": {"instagram": {"price": {"cents": None}}}},
+            "/channel_overrides/instagram/price/cents",
+        ),
     ],
 )
 def test_invalid_patch_is_422_naming_the_field_and_changes_nothing(

@@ -18,6 +18,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
 from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+from tests.aws.stream_support import stream_records
 
 
 class StreamOutboxReader:
@@ -36,22 +37,11 @@ class StreamOutboxReader:
         ]
 
     def _events(self) -> list[Any]:
-        arn = self._dynamodb.describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
-        shards = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
         events = []
-        for shard in shards:
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            while iterator:
-                response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-                for record in response["Records"]:
-                    image = record["dynamodb"].get("NewImage", {})
-                    if record["eventName"] == "INSERT" and image.get("item_type") == {"S": "EVENT"}:
-                        events.append(event_from_document(json.loads(image["event"]["S"])))
-                if not response["Records"]:
-                    break
-                iterator = response.get("NextShardIterator")
+        for record in stream_records(self._dynamodb, self._streams, self._table):
+            image = record["dynamodb"].get("NewImage", {})
+            if record["eventName"] == "INSERT" and image.get("item_type") == {"S": "EVENT"}:
+                events.append(event_from_document(json.loads(image["event"]["S"])))
         return events
 
 

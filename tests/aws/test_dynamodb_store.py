@@ -5,6 +5,7 @@ limits, and how cancelled transactions turn into domain errors or retries."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -279,6 +280,42 @@ def test_conflicts_that_outlast_the_retries_fail_with_the_reasons() -> None:
     assert [r["Code"] for r in raised.value.reasons] == reasons(product="TransactionConflict")
 
 
+def test_conflict_retries_wait_with_full_jitter_under_a_doubling_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    store, stubber = stubbed()
+    for _ in range(dynamodb_store.CONFLICT_RETRIES + 1):
+        cancel(stubber, *reasons(product="TransactionConflict"))
+
+    with stubber, pytest.raises(DynamoDbTransactionFailed):
+        store.commit(create_change(idempotency_key="key-1"))
+
+    assert len(pauses) == dynamodb_store.CONFLICT_RETRIES
+    assert all(
+        0 <= pause <= dynamodb_store.CONFLICT_BACKOFF_SECONDS * 2**retry
+        for retry, pause in enumerate(pauses, start=1)
+    )
+
+
+def test_each_conflict_retry_is_a_new_transaction_with_its_own_token() -> None:
+    store, stubber = stubbed()
+    tokens: list[str] = []
+    stubber.client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: tokens.append(params["ClientRequestToken"]),
+    )
+    cancel(stubber, *reasons(product="TransactionConflict"))
+    stubber.add_response("transact_write_items", {})
+
+    with stubber:
+        store.commit(create_change(idempotency_key="key-1"))
+
+    assert len(tokens) == 2
+    assert len(set(tokens)) == 2
+
+
 def test_a_throttled_transaction_is_not_mistaken_for_a_domain_error() -> None:
     store, stubber = stubbed()
     cancel(stubber, *reasons(history="ThrottlingError"))
@@ -286,6 +323,26 @@ def test_a_throttled_transaction_is_not_mistaken_for_a_domain_error() -> None:
     with stubber, pytest.raises(DynamoDbTransactionFailed):
         store.commit(create_change(idempotency_key="key-1"))
     stubber.assert_no_pending_responses()
+
+
+# ------------------------------------------------------------------ history past 1 MB
+
+
+def test_history_reads_on_past_a_query_cut_short_and_stops_at_the_limit() -> None:
+    store, stubber = stubbed()
+    product = create_change().product
+    entries = [update_change(product).history for _ in range(3)]
+    history = [items.history_item(product.merchant_id, entry) for entry in entries]
+    cut = {"pk": history[0]["pk"], "sk": history[0]["sk"]}
+    # DynamoDB stopped at its 1 MB cap after one entry; the second Query brings the rest.
+    stubber.add_response("query", {"Items": history[:1], "LastEvaluatedKey": cut})
+    stubber.add_response("query", {"Items": history[1:]})
+
+    with stubber:
+        found = store.history(product.merchant_id, product.id, limit=2, before_version=None)
+
+    stubber.assert_no_pending_responses()  # two Queries, no third
+    assert found == entries[:2]
 
 
 # ------------------------------------------------------------------ throttled batch reads
@@ -309,7 +366,8 @@ class ThrottledRead:
 @pytest.fixture
 def throttled(monkeypatch: pytest.MonkeyPatch) -> ThrottledRead:
     pauses: list[float] = []
-    monkeypatch.setattr(dynamodb_store.time, "sleep", pauses.append)
+    # tenacity sleeps through time.sleep (tenacity.nap), looked up at each pause.
+    monkeypatch.setattr(time, "sleep", pauses.append)
     store, stubber = stubbed()
     product = create_change().product
     return ThrottledRead(

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from catalog.adapters.aws import eventbridge_relay
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
 from catalog.adapters.event_documents import event_to_document
 from catalog.domain.events import DomainEvent
 from catalog.entrypoints import lambda_relay
 from catalog.service.ports import Change
+from tests.aws.stream_support import bus_to_queue
+from tests.aws.stream_support import stream_records as all_stream_records
 from tests.conftest import AwsEndpoint
 from tests.contract.conftest import create_change, update_change
 
@@ -181,6 +184,27 @@ def test_an_entry_failing_for_good_reports_its_record_and_every_later_one():
     assert len(retries_of_the_failure) == 3  # 4 attempts in all, then reported
 
 
+def test_retries_wait_with_full_jitter_under_a_doubling_bound():
+    events = product_events(1)
+    eventbridge = ScriptedEvents(failing={events[0].id: -1})
+    pauses: list[float] = []
+
+    failed = relay_stream_records(
+        [record(7, outbox_item(events[0]))],
+        eventbridge,  # type: ignore[arg-type]
+        BUS,
+        sleep=pauses.append,
+    )
+
+    assert failed == ["7"]
+    assert len(eventbridge.calls) == eventbridge_relay.MAX_ATTEMPTS
+    assert len(pauses) == eventbridge_relay.MAX_ATTEMPTS - 1
+    assert all(
+        0 <= pause <= eventbridge_relay.BASE_DELAY_SECONDS * 2**retry
+        for retry, pause in enumerate(pauses, start=1)
+    )
+
+
 def test_an_unreadable_outbox_item_is_reported_not_dropped():
     events = product_events(3)
     broken = outbox_item(events[1])
@@ -213,20 +237,8 @@ class Wiring:
 def wiring(aws: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wiring]:
     """A bus with a rule sending every catalog event to a queue, and the relay Lambda's
     settings pointing at that bus."""
-    events, sqs = aws.client("events"), aws.client("sqs")
-    events.create_event_bus(Name=BUS)
-    queue_url = sqs.create_queue(QueueName="catalog-consumer")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name="all-catalog-events",
-        EventBusName=BUS,
-        EventPattern=json.dumps({"source": ["catalog"]}),
-    )
-    events.put_targets(
-        Rule="all-catalog-events", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}]
-    )
+    sqs = aws.client("sqs")
+    queue_url = bus_to_queue(aws.client("events"), sqs, BUS, "catalog-consumer")
     monkeypatch.setenv("CATALOG_EVENT_BUS_NAME", BUS)
     lambda_relay.reset()
     yield Wiring(aws.client("dynamodb"), aws.client("dynamodbstreams"), sqs, queue_url)
@@ -251,20 +263,7 @@ def create_table_with_stream(dynamodb: Any) -> None:
 
 def stream_records(wiring: Wiring, table: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, from the start, as GetRecords returns them."""
-    arn = wiring.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shards = wiring.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = wiring.streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = wiring.streams.get_records(ShardIterator=iterator, Limit=1000)
-            records.extend(response["Records"])
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
-    return records
+    return all_stream_records(wiring.dynamodb, wiring.streams, table)
 
 
 def lambda_event(records: list[dict[str, Any]]) -> dict[str, Any]:

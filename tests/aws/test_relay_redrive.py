@@ -18,6 +18,7 @@ from catalog.adapters.aws.relay_redrive import (
 )
 from catalog.adapters.aws.stream_reader import table_stream_arn
 from catalog.entrypoints.cli import app
+from tests.aws.stream_support import stream_records as all_stream_records
 from tests.aws.test_stream_relay_local import BUS, TABLE, Bus, bus, commit_two_products
 from tests.conftest import AwsEndpoint
 
@@ -26,13 +27,7 @@ runner = CliRunner()
 
 
 def stream_records(aws: AwsEndpoint) -> list[dict[str, Any]]:
-    streams = aws.client("dynamodbstreams")
-    arn = table_stream_arn(aws.client("dynamodb"), TABLE)
-    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    iterator = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    return streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    return all_stream_records(aws.client("dynamodb"), aws.client("dynamodbstreams"), TABLE)
 
 
 def is_event(record: dict[str, Any]) -> bool:

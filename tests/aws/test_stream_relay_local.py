@@ -17,6 +17,7 @@ from catalog.adapters.aws.dynamodb_table import ensure_table
 from catalog.adapters.aws.stream_reader import StreamFollower, table_stream_arn
 from catalog.domain.events import DomainEvent
 from catalog.entrypoints.cli import app
+from tests.aws.stream_support import bus_to_queue
 from tests.conftest import AwsEndpoint
 from tests.contract.conftest import create_change, update_change
 
@@ -50,15 +51,8 @@ class Bus:
 
 
 def consumed_bus(aws: AwsEndpoint) -> Bus:
-    events, sqs = aws.client("events"), aws.client("sqs")
-    events.create_event_bus(Name=BUS)
-    queue_url = sqs.create_queue(QueueName="consumer")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["catalog"]}))
-    events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
-    return Bus(aws, sqs, queue_url)
+    sqs = aws.client("sqs")
+    return Bus(aws, sqs, bus_to_queue(aws.client("events"), sqs, BUS, "consumer"))
 
 
 @pytest.fixture

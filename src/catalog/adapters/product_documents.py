@@ -9,10 +9,10 @@ migration before a deploy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from catalog.adapters.stored_values import compact_json
 from catalog.domain import limits
 from catalog.domain.errors import ProductTooLarge
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition
@@ -167,12 +167,12 @@ def history_from_document(doc: Document) -> HistoryEntry:
 def refuse_oversized(change: Change) -> None:
     """Every store calls this first in commit, so every backend refuses the same oversized
     products (a DynamoDB item holds 400 KB; the limit leaves room for its keys): the product
-    document and the history record of the change, serialized, within MAX_DOCUMENT_BYTES."""
+    document and the history record of the change, as stored, within MAX_DOCUMENT_BYTES."""
     documents = (
         ("the product", product_to_document(change.product)),
         ("the record of this change", history_to_document(change.history)),
     )
     for what, document in documents:
-        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+        size = len(compact_json(document).encode())
         if size > limits.MAX_DOCUMENT_BYTES:
             raise ProductTooLarge(what, size, limits.MAX_DOCUMENT_BYTES)

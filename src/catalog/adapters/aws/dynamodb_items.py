@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.adapters.event_documents import event_to_document
@@ -19,6 +20,7 @@ from catalog.adapters.product_documents import (
     product_from_document,
     product_to_document,
 )
+from catalog.adapters.stored_values import compact_json, from_micros, micros
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.listing import LIVE_STATES
@@ -34,6 +36,27 @@ GSI1, GSI1_PK, GSI1_SK = "gsi1", "gsi1pk", "gsi1sk"
 GSI2, GSI2_PK, GSI2_SK = "gsi2", "gsi2pk", "gsi2sk"
 ITEM_TYPE, TTL = "item_type", "ttl"
 
+
+@dataclass(frozen=True)
+class KeySchema:
+    """The key attributes a Query names: the table's own, or an index's (`Index`)."""
+
+    hash_key: str
+    range_key: str
+
+
+@dataclass(frozen=True)
+class Index(KeySchema):
+    """A global secondary index; it projects every attribute (docs/dynamodb.md)."""
+
+    name: str
+
+
+TABLE_KEYS = KeySchema(PK, SK)
+ALL_PRODUCTS = Index(GSI1_PK, GSI1_SK, GSI1)  # a merchant's products, by id
+BY_STATUS = Index(GSI2_PK, GSI2_SK, GSI2)  # by status; also a channel's listings by status
+INDEXES = (ALL_PRODUCTS, BY_STATUS)
+
 PRODUCT_SK = "PRODUCT"
 SKU_SK = "SKU"
 IDEMPOTENCY_SK = "IDEM"
@@ -42,7 +65,6 @@ EVENT_PREFIX = "E#"
 VERSION_DIGITS = 10  # zero padding: versions sort as strings
 
 EVENT_RETENTION = timedelta(days=7)  # outbox items outlive the stream's 24 h of records
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------- keys
@@ -114,7 +136,7 @@ def product_item(product: Product) -> Item:
     return {
         **product_key(product.merchant_id, product.id),
         ITEM_TYPE: str_attr("PRODUCT"),
-        "doc": str_attr(dump(product_to_document(product))),
+        "doc": str_attr(compact_json(product_to_document(product))),
         "version": num_attr(product.version),
         "status": str_attr(status),
         GSI1_PK: str_attr(all_products_partition(product.merchant_id)),
@@ -129,7 +151,7 @@ def history_item(merchant_id: str, entry: HistoryEntry) -> Item:
         PK: str_attr(product_partition(merchant_id, entry.product_id)),
         SK: str_attr(history_sort_key(entry.version)),
         ITEM_TYPE: str_attr("HISTORY"),
-        "doc": str_attr(dump(history_to_document(entry))),
+        "doc": str_attr(compact_json(history_to_document(entry))),
     }
 
 
@@ -139,7 +161,7 @@ def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
         PK: str_attr(product_partition(event.merchant_id, event.product_id)),
         SK: str_attr(event_sort_key(event.version, index)),
         ITEM_TYPE: str_attr("EVENT"),
-        "event": str_attr(dump(event_to_document(event))),
+        "event": str_attr(compact_json(event_to_document(event))),
         TTL: num_attr(epoch_seconds(committed_at + EVENT_RETENTION)),
     }
 
@@ -178,7 +200,7 @@ def idempotency_item(record: IdempotencyRecord) -> Item:
         **idempotency_key(record.merchant_id, record.key),
         ITEM_TYPE: str_attr("IDEMPOTENCY"),
         "fingerprint": str_attr(record.fingerprint),
-        "product": str_attr(dump(product_to_document(record.product))),
+        "product": str_attr(compact_json(product_to_document(record.product))),
         "expires_at": num_attr(micros(record.expires_at)),
         # TTL deletion lags (up to days): reads compare expires_at, the TTL only cleans up.
         TTL: num_attr(epoch_seconds(record.expires_at)),
@@ -224,21 +246,6 @@ def item_size(item: Item) -> int:
 
 
 # ---------------------------------------------------------------------- values
-
-
-def dump(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the epoch; a naive datetime is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def epoch_seconds(moment: datetime) -> int:

@@ -12,8 +12,6 @@ table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Ou
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,18 +19,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from tenacity import RetryCallState, retry_if_exception, retry_if_result
 
 from catalog.adapters.aws import dynamodb_items as items
 from catalog.adapters.aws.dynamodb_items import (
-    GSI1,
-    GSI1_PK,
-    GSI1_SK,
-    GSI2,
-    GSI2_PK,
-    GSI2_SK,
+    ALL_PRODUCTS,
+    BY_STATUS,
     PK,
     SK,
+    TABLE_KEYS,
+    Index,
     Item,
+    KeySchema,
     num_attr,
     str_attr,
 )
@@ -43,6 +41,8 @@ from catalog.adapters.aws.exceptions import (
     UnprocessedKeys,
 )
 from catalog.adapters.product_documents import refuse_oversized
+from catalog.adapters.retries import Backoff, last_result
+from catalog.adapters.stored_values import micros
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
@@ -60,10 +60,15 @@ MAX_BATCH_GET_KEYS = 100
 # Cancellations caused only by other transactions touching the same items are retried this
 # many times; every retry evaluates all conditions again.
 CONFLICT_RETRIES = 3
+# The store's retries wait with full jitter (adapters/retries.py): the n-th retry at most
+# this times 2**n, so 0.04 s, 0.08 s, ...
 CONFLICT_BACKOFF_SECONDS = 0.02
 # BatchGetItem calls per chunk of keys while some come back unprocessed (throttled), with
 # full-jitter backoff between them; then the page is a 503 the client may retry.
 BATCH_GET_ATTEMPTS = 5
+_MAX_BACKOFF_SECONDS = 1.0
+_COMMIT_BACKOFF = Backoff(CONFLICT_RETRIES + 1, 2 * CONFLICT_BACKOFF_SECONDS, _MAX_BACKOFF_SECONDS)
+_BATCH_GET_BACKOFF = Backoff(BATCH_GET_ATTEMPTS, 2 * CONFLICT_BACKOFF_SECONDS, _MAX_BACKOFF_SECONDS)
 
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
@@ -109,12 +114,10 @@ class DynamoDbStore:
         if channel is not None:
             return self._channel_page(merchant_id, channel, status, limit, position)
         if status is None:
-            index, hash_key, range_key = GSI1, GSI1_PK, GSI1_SK
-            partition = items.all_products_partition(merchant_id)
+            index, partition = ALL_PRODUCTS, items.all_products_partition(merchant_id)
         else:
-            index, hash_key, range_key = GSI2, GSI2_PK, GSI2_SK
-            partition = items.status_partition(merchant_id, status.value)
-        found, cut_short = self._query_after(index, hash_key, range_key, partition, limit, position)
+            index, partition = BY_STATUS, items.status_partition(merchant_id, status.value)
+        found, cut_short = self._query_after(index, partition, limit, position)
         products = [items.product_from_item(item) for item in found]
         return _page_of(products, limit, cut_short)
 
@@ -133,28 +136,24 @@ class DynamoDbStore:
                 ":first": str_attr(items.history_sort_key(1)),
                 ":last": str_attr(items.history_sort_key(before_version - 1)),
             }
-        entries: list[HistoryEntry] = []
-        start: dict[str, Any] | None = None
-        # History is not in the cost contract; it reads on past DynamoDB's 1 MB per Query so
-        # the caller always gets `limit` entries when there are that many.
-        while len(entries) < limit:
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
-                "ExpressionAttributeValues": {":pk": str_attr(partition), **values},
-                "ScanIndexForward": False,
-                "ConsistentRead": True,
-                "Limit": limit - len(entries),
-            }
-            if start is not None:
-                request["ExclusiveStartKey"] = start
-            response = self._client.query(**request)
-            entries.extend(items.history_from_item(item) for item in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if start is None:
-                break
-        return entries
+        if limit < 1:
+            return []
+        # History is not in the cost contract: it reads on past DynamoDB's 1 MB per Query so
+        # the caller always gets `limit` entries when there are that many. botocore's
+        # paginator follows LastEvaluatedKey and stops at MaxItems: pagination, not a retry.
+        # It is bounded: without a filter every page but the last holds at least one item
+        # (an item is at most 400 KB), so `limit` entries take at most `limit` Queries, and
+        # nearly always one (a page of `limit` entries is far below 1 MB).
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#pk": PK, "#sk": SK},
+            ExpressionAttributeValues={":pk": str_attr(partition), **values},
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            PaginationConfig={"MaxItems": limit, "PageSize": limit},
+        )
+        return [items.history_from_item(item) for item in pages.build_full_result()["Items"]]
 
     def idempotency_record(
         self, merchant_id: str, key: str, now: datetime
@@ -176,28 +175,35 @@ class DynamoDbStore:
         writes = self._writes(change)
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise TransactionTooLarge(change.product.id, len(writes), MAX_TRANSACTION_ITEMS)
+
+        def log_conflict(_: RetryCallState) -> None:
+            logger.info("transaction conflict on product %s; retrying", change.product.id)
+
+        # Past the attempts the last DynamoDbTransactionFailed propagates, reasons attached.
+        retrying = _COMMIT_BACKOFF.retrying(
+            retry_if_exception(_conflicts_only), before_sleep=log_conflict
+        )
+        retrying(self._transact, change, writes)
+
+    def _transact(self, change: Change, writes: Sequence[_Write]) -> None:
+        """One TransactWriteItems of the change: a failed condition raises its domain error,
+        any other cancellation DynamoDbTransactionFailed."""
         request: dict[str, Any] = {
             "TransactItems": [write.action for write in writes],
             # botocore retries a failed request with the same token; DynamoDB then answers a
-            # retry of a transaction that did succeed with success instead of applying it twice.
+            # retry of a transaction that did succeed with success instead of applying it
+            # twice. Each call here has its own: it is a new transaction, not a repeat of the
+            # cancelled one.
             "ClientRequestToken": str(uuid.uuid4()),
         }
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                self._client.transact_write_items(**request)
-                return
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
-                _raise_domain_error(change, writes, reasons)
-                if not _only_conflicts(reasons) or attempt == CONFLICT_RETRIES:
-                    raise DynamoDbTransactionFailed(change.product.id, reasons) from error
-                logger.info("transaction conflict on product %s; retrying", change.product.id)
-                # Each attempt has its own token: this one is a new transaction, not a
-                # repeat of the cancelled one.
-                request["ClientRequestToken"] = str(uuid.uuid4())
-                time.sleep(CONFLICT_BACKOFF_SECONDS * (2**attempt) * (1 + random.random()))
+        try:
+            self._client.transact_write_items(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
+            _raise_domain_error(change, writes, reasons)
+            raise DynamoDbTransactionFailed(change.product.id, reasons) from error
 
     # ----------------------------------------------------------------- internals
 
@@ -285,7 +291,7 @@ class DynamoDbStore:
                             ),
                             "ExpressionAttributeNames": {"#pk": PK, "#expires_at": "expires_at"},
                             "ExpressionAttributeValues": {
-                                ":now": num_attr(items.micros(change.history.at))
+                                ":now": num_attr(micros(change.history.at))
                             },
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
@@ -303,9 +309,7 @@ class DynamoDbStore:
 
     def _query_after(
         self,
-        index: str | None,
-        hash_key: str,
-        range_key: str,
+        keys: KeySchema,
         partition: str,
         limit: int,
         position: str | None,
@@ -320,16 +324,16 @@ class DynamoDbStore:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#hk": hash_key, "#rk": range_key}
+            "ExpressionAttributeNames": {"#hk": keys.hash_key, "#rk": keys.range_key}
             if position is not None
-            else {"#hk": hash_key},
+            else {"#hk": keys.hash_key},
             "ExpressionAttributeValues": values,
             "Limit": limit + 1,
         }
-        if index is None:
-            request["ConsistentRead"] = True
+        if isinstance(keys, Index):
+            request["IndexName"] = keys.name  # GSIs only read eventually consistent data
         else:
-            request["IndexName"] = index  # GSIs only read eventually consistent data
+            request["ConsistentRead"] = True
         response = self._client.query(**request)
         found = response.get("Items", [])
         cut_short = len(found) <= limit and "LastEvaluatedKey" in response
@@ -345,12 +349,11 @@ class DynamoDbStore:
     ) -> StoredPage:
         """One Query of the channel's live-listing items, one BatchGetItem of their products."""
         if status is None:
-            found, cut_short = self._query_after(
-                None, PK, SK, items.channel_partition(merchant_id, channel), limit, position
-            )
+            partition = items.channel_partition(merchant_id, channel)
+            found, cut_short = self._query_after(TABLE_KEYS, partition, limit, position)
         else:
             partition = items.channel_status_partition(merchant_id, channel, status.value)
-            found, cut_short = self._query_after(GSI2, GSI2_PK, GSI2_SK, partition, limit, position)
+            found, cut_short = self._query_after(BY_STATUS, partition, limit, position)
         more = len(found) > limit or cut_short
         ids = [item["product_id"]["S"] for item in found[:limit]]
         by_id = {product.id: product for product in self._batch_get(merchant_id, ids)}
@@ -369,24 +372,30 @@ class DynamoDbStore:
     def _batch_get(self, merchant_id: str, product_ids: Sequence[str]) -> list[Product]:
         products: list[Product] = []
         for start in range(0, len(product_ids), MAX_BATCH_GET_KEYS):
-            keys = [
-                items.product_key(merchant_id, product_id)
-                for product_id in product_ids[start : start + MAX_BATCH_GET_KEYS]
-            ]
-            pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(BATCH_GET_ATTEMPTS):
-                if attempt:
-                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
-                response = self._client.batch_get_item(RequestItems=pending)
-                found = response.get("Responses", {}).get(self._table, [])
-                products.extend(items.product_from_item(item) for item in found)
-                # Keys over the 16 MB answer cap or throttled come back unprocessed.
-                pending = dict(response.get("UnprocessedKeys") or {})
-                if not pending:
-                    break
-            else:
-                left = len(pending.get(self._table, {}).get("Keys", []))
-                raise UnprocessedKeys(left, BATCH_GET_ATTEMPTS)
+            chunk = product_ids[start : start + MAX_BATCH_GET_KEYS]
+            products += self._batch_get_keys([items.product_key(merchant_id, p) for p in chunk])
+        return products
+
+    def _batch_get_keys(self, keys: list[Item]) -> list[Product]:
+        """The products of up to 100 keys: BatchGetItem again for the keys it leaves
+        unprocessed (over its 16 MB answer cap, or throttled), BATCH_GET_ATTEMPTS calls at
+        most; then UnprocessedKeys (a 503 the client may retry)."""
+        products: list[Product] = []
+        pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+
+        def read_pending() -> int:
+            """One BatchGetItem of the pending keys; returns how many it left pending."""
+            nonlocal pending
+            response = self._client.batch_get_item(RequestItems=pending)
+            found = response.get("Responses", {}).get(self._table, [])
+            products.extend(items.product_from_item(item) for item in found)
+            pending = dict(response.get("UnprocessedKeys") or {})
+            return len(pending.get(self._table, {}).get("Keys", []))
+
+        retrying = _BATCH_GET_BACKOFF.retrying(retry_if_result(bool), on_exhausted=last_result)
+        left: int = retrying(read_pending)
+        if left:
+            raise UnprocessedKeys(left, BATCH_GET_ATTEMPTS)
         return products
 
 
@@ -419,8 +428,11 @@ def _raise_domain_error(
         raise DuplicateSku(product.sku)
 
 
-def _only_conflicts(reasons: Sequence[dict[str, Any]]) -> bool:
-    codes = {reason.get("Code", "None") for reason in reasons} - {"None"}
+def _conflicts_only(error: BaseException) -> bool:
+    """Whether a cancelled transaction met nothing but other transactions on its items."""
+    if not isinstance(error, DynamoDbTransactionFailed):
+        return False
+    codes = {reason.get("Code", "None") for reason in error.reasons} - {"None"}
     return codes == {"TransactionConflict"}
 
 

@@ -10,20 +10,11 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from catalog.adapters.aws.dynamodb_items import (
-    GSI1,
-    GSI1_PK,
-    GSI1_SK,
-    GSI2,
-    GSI2_PK,
-    GSI2_SK,
-    PK,
-    SK,
-    TTL,
-)
+from catalog.adapters.aws.dynamodb_items import INDEXES, TABLE_KEYS, TTL, KeySchema
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import KeySchemaElementTypeDef
 
 
 def ensure_table(client: DynamoDBClient, table_name: str) -> None:
@@ -38,26 +29,18 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> None:
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 {"AttributeName": name, "AttributeType": "S"}
-                for name in (PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK)
+                for keys in (TABLE_KEYS, *INDEXES)
+                for name in (keys.hash_key, keys.range_key)
             ],
-            KeySchema=[
-                {"AttributeName": PK, "KeyType": "HASH"},
-                {"AttributeName": SK, "KeyType": "RANGE"},
-            ],
+            KeySchema=_key_schema(TABLE_KEYS),
             GlobalSecondaryIndexes=[
                 {
-                    "IndexName": index,
-                    "KeySchema": [
-                        {"AttributeName": hash_key, "KeyType": "HASH"},
-                        {"AttributeName": range_key, "KeyType": "RANGE"},
-                    ],
+                    "IndexName": index.name,
+                    "KeySchema": _key_schema(index),
                     # ALL: a listing page is one Query, no second read of the documents.
                     "Projection": {"ProjectionType": "ALL"},
                 }
-                for index, hash_key, range_key in (
-                    (GSI1, GSI1_PK, GSI1_SK),
-                    (GSI2, GSI2_PK, GSI2_SK),
-                )
+                for index in INDEXES
             ],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
@@ -75,3 +58,10 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> None:
             # Two bootstraps racing: the other one enabled it in between.
             if "already enabled" not in str(error).lower():
                 raise
+
+
+def _key_schema(keys: KeySchema) -> list[KeySchemaElementTypeDef]:
+    return [
+        {"AttributeName": keys.hash_key, "KeyType": "HASH"},
+        {"AttributeName": keys.range_key, "KeyType": "RANGE"},
+    ]

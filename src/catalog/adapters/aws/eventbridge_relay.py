@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from tenacity import retry_if_result
 
 from catalog.adapters.cloudevents import SOURCE, to_cloudevent
 from catalog.adapters.event_documents import event_from_document
+from catalog.adapters.retries import Backoff, last_result
 from catalog.domain.events import DomainEvent
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 
 MAX_BATCH = 10  # PutEvents takes at most 10 entries per call
 MAX_ATTEMPTS = 4  # per entry, the first try included
-BASE_DELAY_SECONDS = 0.1
+BASE_DELAY_SECONDS = 0.1  # the n-th retry waits at most this times 2**n (full jitter)
+MAX_DELAY_SECONDS = 5.0
 
 logger = logging.getLogger("catalog.relay")
 
@@ -121,17 +123,20 @@ def _put_with_retries(
     max_attempts: int,
     sleep: Callable[[float], None],
 ) -> list[_Pending]:
-    """Put one batch, retrying only the entries that failed; returns those that never went."""
+    """Put one batch, retrying only the entries that failed; returns those that never went.
+    Full jitter (adapters/retries.py) spreads the retries of many concurrent relays instead of
+    synchronizing them on a throttled bus."""
     remaining = batch
-    for attempt in range(max_attempts):
-        if attempt:
-            # Exponential backoff with full jitter: spreads the retries of many concurrent
-            # relays instead of synchronizing them on a throttled bus.
-            sleep(random.uniform(0, BASE_DELAY_SECONDS * 2**attempt))
+
+    def put_remaining() -> list[_Pending]:
+        nonlocal remaining
         remaining = _put_once(remaining, events_client)
-        if not remaining:
-            return []
-    return remaining
+        return remaining
+
+    backoff = Backoff(max_attempts, 2 * BASE_DELAY_SECONDS, MAX_DELAY_SECONDS)
+    retrying = backoff.retrying(retry_if_result(bool), sleep=sleep, on_exhausted=last_result)
+    failed: list[_Pending] = retrying(put_remaining)
+    return failed
 
 
 def _put_once(batch: list[_Pending], events_client: EventBridgeClient) -> list[_Pending]:

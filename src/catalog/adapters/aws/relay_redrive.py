@@ -95,6 +95,10 @@ def redrive_failed_batches(
     (visible again after `visibility_timeout`) and reported."""
     report = RedriveReport()
     seen: set[str] = set()
+    # Not a retry: one pass over the queue. Each turn handles at least one message not seen
+    # before, and a message left on the queue stays hidden for `visibility_timeout`, so the
+    # pass ends once the queue holds nothing new (a message failing again waits for the next
+    # redrive; the relay's own retries are those of relay_stream_records).
     while True:
         messages = aws.sqs.receive_message(
             QueueUrl=queue_url,

@@ -16,14 +16,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from catalog.adapters.event_documents import event_from_document, event_to_document
+from catalog.adapters.stored_values import compact_json, from_micros, micros
 from catalog.service.ports import OutboxRecord
 
 BUSY_TIMEOUT_SECONDS = 30.0
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ class SqliteDeadLetters:
                     sink,
                     record.event.id,
                     record.seq,
-                    json.dumps(event_to_document(record.event), separators=(",", ":")),
+                    compact_json(event_to_document(record.event)),
                     attempts,
                     error,
-                    _micros(at),
+                    micros(at),
                 ),
             )
 
@@ -84,7 +84,7 @@ class SqliteDeadLetters:
                 record=OutboxRecord(row[1], event_from_document(json.loads(row[2]))),
                 attempts=row[3],
                 last_error=row[4],
-                parked_at=_EPOCH + timedelta(microseconds=row[5]),
+                parked_at=from_micros(row[5]),
             )
             for row in rows
         ]
@@ -101,7 +101,3 @@ class SqliteDeadLetters:
         with closing(connection):
             connection.execute("PRAGMA synchronous = FULL")
             yield connection
-
-
-def _micros(moment: datetime) -> int:
-    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)

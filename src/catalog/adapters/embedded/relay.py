@@ -31,6 +31,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from catalog.adapters.cloudevents import to_cloudevent
+from catalog.adapters.retries import Backoff, backoff_ceiling
 from catalog.service.ports import Outbox, OutboxRecord
 
 if TYPE_CHECKING:
@@ -101,11 +102,14 @@ DEFAULT_MAX_ATTEMPTS = 8
 @dataclass(frozen=True)
 class RetryPolicy:
     """How long a sink waits before trying a refused event again, and how many attempts a
-    parking sink (a webhook) gives one event before parking it.
+    parking sink (a webhook) gives one event before parking it: the adapters' Backoff
+    (adapters/retries.py), scheduled by the relay rather than slept in a loop, so a sink
+    waiting out a retry never blocks another sink, stop() or drain().
 
     The n-th failure in a row of one event waits `first_seconds * 2**(n-1)`, capped at
     `max_seconds`, of which the upper half is random (`jitter` in [0, 1)): retries never come
-    at once, and webhooks failing together do not retry in lockstep.
+    at once, and webhooks failing together do not retry in lockstep. Equal rather than full
+    jitter: a webhook receiver that is down gets no burst of near-immediate retries.
     """
 
     first_seconds: float = 1.0
@@ -121,6 +125,10 @@ class RetryPolicy:
         """Seconds to wait after the event's `attempts`-th failed attempt."""
         ceiling = backoff_delay(attempts, first=self.first_seconds, cap=self.max_seconds)
         return ceiling * (0.5 + 0.5 * self.jitter())
+
+    def exhausted(self, attempts: int) -> bool:
+        """Whether a parking sink parks the event after its `attempts`-th failed attempt."""
+        return Backoff(self.max_attempts, self.first_seconds, self.max_seconds).exhausted(attempts)
 
 
 @dataclass
@@ -287,7 +295,7 @@ class OutboxRelay:
             failure.record is not None
             and self._dead_letters is not None
             and state.sink.parks_undeliverable
-            and state.attempts >= self._retry.max_attempts
+            and self._retry.exhausted(state.attempts)
         ):
             try:
                 self._park(state, failure.record, str(failure.error))
@@ -366,7 +374,7 @@ class OutboxRelay:
 
 def backoff_delay(failures: int, *, first: float, cap: float) -> float:
     """Seconds to wait after the `failures`-th failure in a row: doubling, up to `cap`."""
-    return float(min(cap, first * 2 ** min(failures - 1, 64)))
+    return backoff_ceiling(failures, first, cap)
 
 
 @dataclass(frozen=True)

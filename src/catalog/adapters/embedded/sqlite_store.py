@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,19 +34,20 @@ from catalog.adapters.product_documents import (
     product_to_document,
     refuse_oversized,
 )
+from catalog.adapters.stored_values import compact_json, from_micros, micros
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
+from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
 from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # the PRAGMA user_version that schema.sql sets (2: dead_letters)
-LIVE_LISTING_STATES = ("PENDING", "PUBLISHED", "UNPUBLISHING")
+LIVE_LISTING_STATES = tuple(sorted(state.value for state in LIVE_STATES))
 BUSY_TIMEOUT_MS = 30_000
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LIVE_PLACEHOLDERS = ", ".join("?" for _ in LIVE_LISTING_STATES)
 
 
@@ -150,7 +151,7 @@ class SqliteStore:
             row = db.execute(
                 "SELECT fingerprint, product, expires_at FROM idempotency"
                 " WHERE merchant_id = ? AND key = ? AND expires_at > ?",
-                (merchant_id, key, _micros(now)),
+                (merchant_id, key, micros(now)),
             ).fetchone()
         if row is None:
             return None
@@ -160,7 +161,7 @@ class SqliteStore:
             key=key,
             fingerprint=fingerprint,
             product=product_from_document(json.loads(product)),
-            expires_at=_from_micros(expires_at),
+            expires_at=from_micros(expires_at),
         )
 
     def commit(self, change: Change) -> None:
@@ -227,7 +228,7 @@ class SqliteStore:
         """Every condition, then every write, in the order MemoryStore checks them:
         version, idempotency key, sku. Runs inside BEGIN IMMEDIATE."""
         product = change.product
-        doc = _dump(product_to_document(product))
+        doc = compact_json(product_to_document(product))
         if change.expected_version == 0:
             exists = db.execute(
                 "SELECT 1 FROM products WHERE merchant_id = ? AND id = ?",
@@ -256,7 +257,7 @@ class SqliteStore:
         if record is not None:
             raced = db.execute(
                 "SELECT 1 FROM idempotency WHERE merchant_id = ? AND key = ? AND expires_at > ?",
-                (record.merchant_id, record.key, _micros(change.history.at)),
+                (record.merchant_id, record.key, micros(change.history.at)),
             ).fetchone()
             if raced:
                 raise IdempotencyKeyRaced(record.key)
@@ -297,12 +298,12 @@ class SqliteStore:
                 product.merchant_id,
                 product.id,
                 change.history.version,
-                _dump(history_to_document(change.history)),
+                compact_json(history_to_document(change.history)),
             ),
         )
         db.executemany(
             "INSERT INTO outbox (event_id, doc) VALUES (?, ?)",
-            [(event.id, _dump(event_to_document(event))) for event in change.events],
+            [(event.id, compact_json(event_to_document(event))) for event in change.events],
         )
         if record is not None:
             # Replaces an expired record for the same key, if any.
@@ -313,8 +314,8 @@ class SqliteStore:
                     record.merchant_id,
                     record.key,
                     record.fingerprint,
-                    _dump(product_to_document(record.product)),
-                    _micros(record.expires_at),
+                    compact_json(product_to_document(record.product)),
+                    micros(record.expires_at),
                 ),
             )
 
@@ -366,18 +367,3 @@ class SqliteStore:
                 connection.close()
             else:
                 self._idle.put(connection)
-
-
-def _dump(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-
-
-def _micros(moment: datetime) -> int:
-    """Microseconds since the epoch; a naive datetime is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)

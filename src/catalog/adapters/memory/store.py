@@ -21,10 +21,9 @@ from catalog.adapters.product_documents import (
 from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
+from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
 from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
-
-LIVE_LISTING_STATES = frozenset({"PENDING", "PUBLISHED", "UNPUBLISHING"})
 
 
 class MemoryStore:
@@ -65,10 +64,7 @@ class MemoryStore:
             for doc in docs
             if (position is None or doc["id"] > position)
             and (status is None or doc["status"] == status.value)
-            and (
-                channel is None
-                or doc["listings"].get(channel, {}).get("state") in LIVE_LISTING_STATES
-            )
+            and (channel is None or doc["listings"].get(channel, {}).get("state") in LIVE_STATES)
         ]
         items = [product_from_document(doc) for doc in selected[:limit]]
         more = len(selected) > limit

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, cast
 
-from fastapi.routing import iter_route_contexts
+from fastapi import Request, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 from starlette.types import Scope
 
@@ -31,3 +34,20 @@ def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
+
+
+class HandReadRoute(APIRoute):
+    """A route whose endpoint takes the Request and returns a Response itself.
+
+    FastAPI's request handler solves the endpoint's dependencies, reads and validates its
+    parameters and serializes its return value; an endpoint that reads the request by hand
+    needs none of it, and on GET product that machinery cost more than the product's read
+    (docs/performance.md). Everything else is the APIRoute's: the OpenAPI operation, the
+    query-parameter rules, the body limit and the exception handlers.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = self.endpoint
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"{self.name}: a hand-read endpoint must be `async def`")
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], endpoint)
