@@ -45,7 +45,8 @@ class Change:
 
     `expected_version` is the stored version this change replaces; 0 means a new product,
     which also claims its sku. A store raises VersionConflict, DuplicateSku or
-    IdempotencyKeyRaced and writes nothing when a condition fails.
+    IdempotencyKeyRaced and writes nothing when a condition fails, and ProductTooLarge when
+    the product or its history record would outgrow limits.MAX_DOCUMENT_BYTES stored.
     """
 
     product: Product

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from catalog.adapters.event_documents import event_from_document, event_to_document
 from catalog.adapters.product_documents import (
@@ -26,14 +26,21 @@ from catalog.domain.product import Product
 from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
 
 
+class _KeptRecord(NamedTuple):
+    """An idempotency record as kept: its product serialized, like every other document."""
+
+    fingerprint: str
+    product: dict[str, Any]
+    expires_at: datetime
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._products: dict[tuple[str, str], dict[str, Any]] = {}
         self._skus: dict[tuple[str, str], str] = {}
         self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        # (fingerprint, product document, expiry) of each key
-        self._idempotency: dict[tuple[str, str], tuple[str, dict[str, Any], datetime]] = {}
+        self._idempotency: dict[tuple[str, str], _KeptRecord] = {}
         self._outbox: list[dict[str, Any]] = []
         self._pruned = 0  # events forgotten from the front: _outbox[0] has seq _pruned + 1
         self._offsets: dict[str, int] = {}
@@ -83,13 +90,11 @@ class MemoryStore:
         self, merchant_id: str, key: str, now: datetime
     ) -> IdempotencyRecord | None:
         with self._lock:
-            stored = self._idempotency.get((merchant_id, key))
-        if stored is None or stored[2] <= now:
+            kept = self._idempotency.get((merchant_id, key))
+        if kept is None or kept.expires_at <= now:
             return None
-        fingerprint, doc, expires_at = stored
-        return IdempotencyRecord(
-            merchant_id, key, fingerprint, product_from_document(doc), expires_at
-        )
+        product = product_from_document(kept.product)
+        return IdempotencyRecord(merchant_id, key, kept.fingerprint, product, kept.expires_at)
 
     def commit(self, change: Change) -> None:
         refuse_oversized(change)
@@ -103,7 +108,7 @@ class MemoryStore:
             record = change.idempotency
             if record is not None:
                 existing = self._idempotency.get((record.merchant_id, record.key))
-                if existing is not None and existing[2] > change.history.at:
+                if existing is not None and existing.expires_at > change.history.at:
                     raise IdempotencyKeyRaced(record.key)
             sku_key = (product.merchant_id, product.sku)
             if change.expected_version == 0 and sku_key in self._skus:
@@ -113,10 +118,8 @@ class MemoryStore:
             self._skus[sku_key] = product.id
             self._history.setdefault(key, []).append(history_to_document(change.history))
             if record is not None:
-                self._idempotency[(record.merchant_id, record.key)] = (
-                    record.fingerprint,
-                    product_to_document(record.product),
-                    record.expires_at,
+                self._idempotency[(record.merchant_id, record.key)] = _KeptRecord(
+                    record.fingerprint, product_to_document(record.product), record.expires_at
                 )
             self._outbox.extend(event_to_document(event) for event in change.events)
 
