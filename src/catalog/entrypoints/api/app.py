@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from catalog.bootstrap import Container
 from catalog.domain import limits
 from catalog.entrypoints.api.auth import VerifiedTokens
 from catalog.entrypoints.api.body_limit import BodySizeLimit
@@ -30,6 +30,10 @@ from catalog.entrypoints.api.routers import (
     uploads,
 )
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
+
+if TYPE_CHECKING:
+    # The type only: the app is handed a built container and never builds adapters itself.
+    from catalog.bootstrap import Container
 
 TITLE = "Product Catalog API"
 DESCRIPTION = f"""
