@@ -71,6 +71,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench channel-adapters demo deploy
 	$(BIN)/ruff format --check src tests bench channel-adapters demo deploy
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache  # .importlinter: only the composition root knows adapters
 	$(BIN)/mypy deploy/package.py deploy/item_sizes.py deploy/currencies.py
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml demo/demo.py

@@ -445,8 +445,8 @@ def emulated_aws() -> Iterator[None]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("moto's server did not start") from None
                 time.sleep(0.2)
+        from catalog.adapters.aws.clients import aws_client
         from catalog.adapters.aws.provisioning import ensure_bucket, ensure_catalog_table
-        from catalog.bootstrap import aws_client
         from catalog.entrypoints import lambda_api
 
         ensure_catalog_table(aws_client("dynamodb"), TABLE)

@@ -1,55 +1,46 @@
-"""The composition root: builds every adapter from settings. Nothing here runs at import."""
+"""The composition root: builds every adapter from settings. Nothing here runs at import.
+
+The only module besides the Lambda handlers that imports adapters: the HTTP app gets its ports
+through the Container, and the CLI gets what it operates (the event log, dead letters, the AWS
+resources) from the functions at the end of this module.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 # Adapters are imported inside the builders below, never here: the Lambda's cold path imports
-# this module and must not load the embedded adapters, Pillow, httpx or PyJWT.
+# this module and must not load the embedded adapters, Pillow, httpx or PyJWT. These two load
+# only the standard library.
+from catalog.adapters.aws.clients import LazyClient, aws_client
+from catalog.adapters.aws.clients import aws_region as aws_region  # for `catalog aws`
 from catalog.adapters.embedded.secrets import derive_key, load_or_create_secret
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
-from catalog.service.principals import Principal
+from catalog.service.ports import (
+    AssetStore,
+    BackgroundWorker,
+    ProductStore,
+    SignedAssetFiles,
+    TokenVerifier,
+)
 from catalog.settings import Settings
 
 if TYPE_CHECKING:
-    from catalog.adapters.embedded.local_assets import LocalAssetStore
+    from catalog.adapters.aws.provisioning import Provisioned
+    from catalog.adapters.aws.relay_redrive import RedriveReport
+    from catalog.adapters.cloudevents import CloudEvent
+    from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
+    from catalog.adapters.embedded.relay import RedriveOutcome
     from catalog.adapters.local_tokens import LocalTokens
-    from catalog.service.ports import AssetStore, ProductStore
+    from catalog.domain.events import DomainEvent
 
 # Shortest CATALOG_CURSOR_SECRET accepted: a guessable key would let clients forge cursors.
 MIN_CURSOR_SECRET_LENGTH = 32
-
-
-class TokenVerifier(Protocol):
-    """Turns a bearer token into the Principal it was issued to.
-
-    `verify` raises catalog.adapters.token_claims.InvalidToken (or LocalTokens' InvalidToken)
-    when the token is not acceptable, VerifierUnavailable when it cannot be checked now.
-
-    A verifier may also define `authenticate_request(scope) -> Principal | None` (see
-    RequestAuthenticator): the API then authenticates from the ASGI scope instead of the
-    bearer token, None meaning the request carries no credentials.
-    """
-
-    def verify(self, token: str) -> Principal: ...
-
-
-class RequestAuthenticator(Protocol):
-    """The optional capability of verifiers whose credentials travel outside the token, such
-    as the claims API Gateway puts in the Lambda event (catalog.adapters.apigw_auth)."""
-
-    def authenticate_request(self, scope: Mapping[str, Any]) -> Principal | None: ...
-
-
-class BackgroundWorker(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = ...) -> None: ...
 
 
 @dataclass
@@ -58,7 +49,7 @@ class Container:
     ctx: CatalogContext
     tokens: TokenVerifier
     # Served by GET /assets/... on the embedded deployment only.
-    local_assets: LocalAssetStore | None = None
+    local_assets: SignedAssetFiles | None = None
     workers: list[BackgroundWorker] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -181,61 +172,6 @@ def _embedded_container(settings: Settings) -> Container:
 # ------------------------------------------------------------------ AWS
 
 
-def aws_region() -> str | None:
-    """AWS_REGION (what Lambda sets) or AWS_DEFAULT_REGION; botocore reads only the latter."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-def aws_client(
-    service: str, *, read_timeout: float = 5.0, session: Any = None, **options: Any
-) -> Any:
-    """A boto3 client configured for a request path: bounded timeouts, standard retries.
-
-    The endpoint comes from botocore itself, which honours AWS_ENDPOINT_URL and
-    AWS_ENDPOINT_URL_<SERVICE> (moto, LocalStack); credentials from the default chain.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        region_name=aws_region(),
-        connect_timeout=2,
-        read_timeout=read_timeout,
-        # standard: exponential backoff with jitter, retry quota, throttling-aware; 3 attempts
-        # keep a request within API Gateway's 30 s integration timeout.
-        retries={"mode": "standard", "max_attempts": 3},
-        # Lambda freezes containers between invocations; keepalive probes let a kept-alive
-        # connection be found dead early instead of on the next request's read timeout.
-        tcp_keepalive=True,
-        user_agent_extra="catalog",
-        **options,
-    )
-    return (session or boto3).client(service, config=config)
-
-
-class LazyClient:
-    """A boto3 client created on first use, for a port that many requests never touch.
-
-    Creating a client loads its service model (S3's is large): a cold Lambda container whose
-    first requests never reach S3 (reads behind a CDN, JSON writes) does not pay for it.
-    """
-
-    def __init__(self, create: Callable[[], Any], lock: threading.Lock) -> None:
-        self._create = create
-        self._lock = lock
-        self._client: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for the client's attributes (methods, meta, exceptions).
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._create()
-                client = self._client
-        return getattr(client, name)
-
-
 def cursor_secret(settings: Settings) -> bytes:
     """CATALOG_CURSOR_SECRET, which every container serving the API must share."""
     secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else ""
@@ -296,3 +232,133 @@ def _catalog_context(
         ids=UlidIds(),
         cursors=cursors,
     )
+
+
+# ------------------------------------------------------------------ operating (the CLI)
+
+# What `catalog aws relay` appends the events it published to, under the data folder: apart
+# from the embedded log, so the AWS path never shows an old embedded run's events.
+AWS_RELAY_LOG = Path("aws") / "events.jsonl"
+
+
+def aws_relay_log(settings: Settings) -> Path:
+    return settings.data_dir / AWS_RELAY_LOG
+
+
+def event_log_path(settings: Settings) -> Path:
+    """Where the delivered events are logged: the embedded relay's events.jsonl, or on the
+    aws backend the copy `catalog aws relay` keeps of what it published to the bus."""
+    if settings.backend == "aws":
+        return aws_relay_log(settings)
+    from catalog.adapters.embedded.event_log import EVENT_LOG_FILE
+
+    return settings.data_dir / EVENT_LOG_FILE
+
+
+def read_event_log(path: Path, *, follow: bool) -> Iterator[str]:
+    """The log's lines, oldest first; with `follow`, then the lines appended later."""
+    from catalog.adapters.embedded import event_log
+
+    return event_log.follow_event_log(path, follow=follow)
+
+
+def as_cloudevent(event: DomainEvent) -> CloudEvent:
+    """The envelope in which the event log and webhooks carry an event."""
+    from catalog.adapters.cloudevents import to_cloudevent
+
+    return to_cloudevent(event)
+
+
+def dead_letters(settings: Settings) -> SqliteDeadLetters | None:
+    """The data folder's dead-letter table; None when there is no database at all."""
+    from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
+    from catalog.adapters.embedded.sqlite_store import SqliteStore
+
+    path = settings.data_dir / "catalog.db"
+    if not path.exists():
+        return None
+    SqliteStore(path).close()  # brings an older file's schema up to date
+    return SqliteDeadLetters(path)
+
+
+def redrive_parked_events(
+    settings: Settings,
+    letters: SqliteDeadLetters,
+    *,
+    sink: str | None = None,
+    event_id: str | None = None,
+) -> RedriveOutcome:
+    """Deliver parked webhook events again, signed as the relay signs them; `sink` is a
+    webhook URL (or its sink name) to redrive only its events."""
+    import httpx
+
+    from catalog.adapters.embedded.relay import Sink, WebhookSink, redrive_dead_letters
+
+    secret = webhook_signing_secret(settings)
+    prefix = WebhookSink.name_prefix
+    wanted = sink if sink is None or sink.startswith(prefix) else prefix + sink
+    with httpx.Client(timeout=10.0) as http:
+
+        def webhook(name: str) -> Sink | None:
+            if not name.startswith(prefix):
+                return None
+            return WebhookSink(name.removeprefix(prefix), secret, http, name=name)
+
+        return redrive_dead_letters(letters, webhook, sink=wanted, event_id=event_id)
+
+
+def provision_aws(settings: Settings) -> list[Provisioned]:
+    """Create the table (with stream and TTL), the bucket and the event bus when missing."""
+    from catalog.adapters.aws.provisioning import (
+        ensure_bucket,
+        ensure_catalog_table,
+        ensure_event_bus,
+    )
+
+    return [
+        ensure_catalog_table(aws_client("dynamodb"), settings.table_name),
+        ensure_bucket(aws_client("s3"), settings.bucket_name, aws_region()),
+        ensure_event_bus(aws_client("events"), settings.event_bus_name),
+    ]
+
+
+def local_stream_relay(
+    settings: Settings, *, start: Literal["TRIM_HORIZON", "LATEST"]
+) -> Callable[[], int]:
+    """One poll of the table's stream, relayed to the bus by the relay Lambda's code and
+    appended to aws_relay_log(settings); it returns how many records it handed over."""
+    from catalog.adapters.aws.eventbridge_relay import outbox_event, relay_stream_records
+    from catalog.adapters.aws.stream_reader import StreamFollower, table_stream_arn
+    from catalog.adapters.embedded.event_log import EventLogSink
+    from catalog.service.ports import OutboxRecord
+
+    events_client = aws_client("events", read_timeout=15.0)
+    log = EventLogSink(aws_relay_log(settings))
+    arn = table_stream_arn(aws_client("dynamodb"), settings.table_name)
+    follower = StreamFollower(aws_client("dynamodbstreams"), arn, start=start)
+
+    def publish(records: Sequence[dict[str, Any]]) -> list[str]:
+        failed = relay_stream_records(records, events_client, settings.event_bus_name)
+        # The failed records are a suffix of the batch: the rest went out, in order.
+        published = records[: len(records) - len(failed)]
+        log.deliver(
+            [OutboxRecord(0, event) for record in published if (event := outbox_event(record))]
+        )
+        return failed
+
+    return lambda: follower.poll(publish)
+
+
+def redrive_relay_failures(settings: Settings, queue_url: str) -> RedriveReport:
+    """Publish again the stream batches the relay Lambda gave up on (its failure queue)."""
+    from catalog.adapters.aws.relay_redrive import RelayResources, redrive_failed_batches
+
+    resources = RelayResources(
+        sqs=aws_client("sqs"),
+        streams=aws_client("dynamodbstreams"),
+        dynamodb=aws_client("dynamodb", read_timeout=30.0),
+        events=aws_client("events", read_timeout=15.0),
+        table_name=settings.table_name,
+        bus_name=settings.event_bus_name,
+    )
+    return redrive_failed_batches(resources, queue_url)

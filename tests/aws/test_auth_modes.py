@@ -26,17 +26,13 @@ from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.memory.store import MemoryStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.system_clock import SystemClock
-from catalog.adapters.token_claims import (
-    InvalidToken,
-    VerifierUnavailable,
-    claim_list,
-    principal_from_claims,
-)
+from catalog.adapters.token_claims import claim_list, principal_from_claims
 from catalog.adapters.ulid_ids import UlidIds
-from catalog.bootstrap import ConfigurationError, Container, TokenVerifier, token_verifier
+from catalog.bootstrap import ConfigurationError, Container, token_verifier
 from catalog.entrypoints.api.app import create_app
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
+from catalog.service.ports import InvalidToken, TokenVerifier, VerifierUnavailable
 from catalog.settings import Settings
 
 ISSUER = "https://issuer.example.test/"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from catalog.adapters.aws.clients import LazyClient, aws_client
 from catalog.adapters.aws.dynamodb_store import DynamoDbStore
 from catalog.adapters.aws.s3_assets import S3AssetStore
-from catalog.bootstrap import ConfigurationError, LazyClient, aws_client, build_container
+from catalog.bootstrap import ConfigurationError, build_container
 from catalog.entrypoints.cli import app as cli
 from catalog.settings import Settings
 from tests.conftest import AwsEndpoint

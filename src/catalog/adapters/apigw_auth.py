@@ -15,9 +15,9 @@ from typing import Any
 from catalog.adapters.token_claims import (
     DEFAULT_MERCHANT_CLAIM,
     DEFAULT_ROLES_CLAIM,
-    InvalidToken,
     principal_from_claims,
 )
+from catalog.service.ports import InvalidToken
 from catalog.service.principals import Principal
 
 
@@ -35,7 +35,8 @@ def authorizer_claims(event: Mapping[str, Any]) -> Mapping[str, object] | None:
 
 
 class ApiGatewayClaims:
-    """A TokenVerifier that authenticates from the request context instead of the token."""
+    """A TokenVerifier and RequestAuthenticator: authenticates from the request context
+    instead of the token."""
 
     def __init__(
         self,

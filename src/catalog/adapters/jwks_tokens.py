@@ -15,10 +15,9 @@ import jwt
 from catalog.adapters.token_claims import (
     DEFAULT_MERCHANT_CLAIM,
     DEFAULT_ROLES_CLAIM,
-    InvalidToken,
-    VerifierUnavailable,
     principal_from_claims,
 )
+from catalog.service.ports import InvalidToken, VerifierUnavailable
 from catalog.service.principals import Principal
 
 # Asymmetric only: with a JWKS an HS256 token would be "signed" with a public key.

@@ -6,7 +6,8 @@ import time
 
 import jwt
 
-from catalog.adapters.token_claims import InvalidToken, principal_from_claims
+from catalog.adapters.token_claims import principal_from_claims
+from catalog.service.ports import InvalidToken
 from catalog.service.principals import CHANNEL_PREFIX, Principal
 
 __all__ = ["InvalidToken", "LocalTokens"]

@@ -16,21 +16,14 @@ import json
 import re
 from collections.abc import Mapping
 
+# The TokenVerifier port's errors: every verifier raises these.
+from catalog.service.ports import InvalidToken
 from catalog.service.principals import MERCHANT, Principal
 
 DEFAULT_MERCHANT_CLAIM = "merchant_id"
 DEFAULT_ROLES_CLAIM = "roles"
 
 _SEPARATORS = re.compile(r"[\s,]+")
-
-
-class InvalidToken(Exception):
-    """The request's credentials are not acceptable (the client gets a 401)."""
-
-
-class VerifierUnavailable(Exception):
-    """Credentials cannot be checked right now (the issuer's keys are unreachable): a 503,
-    not a 401, so clients retry instead of throwing their token away."""
 
 
 def claim_list(value: object) -> list[str]:

@@ -14,7 +14,6 @@ Requests, Status2xx/3xx/4xx/5xx, Latency, and ColdStart once per container.
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import catalog.adapters.aws.dynamodb_store
 import catalog.adapters.aws.s3_assets
 from catalog.bootstrap import ConfigurationError, build_container
 from catalog.entrypoints.api.app import create_app
+from catalog.entrypoints.lambda_runtime import PerEnvironment
 from catalog.settings import Settings
 
 # Loaded in the init phase rather than by the first invocation, which builds the container.
@@ -87,27 +87,16 @@ def _start(settings: Settings) -> _Runtime:
     )
 
 
-@functools.cache
-def runtime() -> _Runtime:
-    """Built by the first invocation of a container, then reused by every later one."""
-    return _start(Settings())
-
-
-def reset() -> None:
-    """Forget the built runtime: the next invocation builds a new one (tests, new settings)."""
-    runtime.cache_clear()
+_environment = PerEnvironment(_start)
+runtime = _environment.runtime
+reset = _environment.reset
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    cold = runtime.cache_info().currsize == 0
-    current = runtime()
+    current, cold = _environment.invocation(context)
     logger, metrics = current.logger, current.metrics
     request_context = event.get("requestContext") or {}
     http = request_context.get("http") or {}
-    logger.append_keys(
-        cold_start=cold,
-        function_request_id=getattr(context, "aws_request_id", None),
-    )
     logger.set_correlation_id(request_context.get("requestId"))
     started = time.perf_counter()
     status = 500

@@ -12,15 +12,15 @@ container's life; importing this module builds nothing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from catalog.adapters.aws.clients import aws_client
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
-from catalog.bootstrap import aws_client
+from catalog.entrypoints.lambda_runtime import PerEnvironment
 from catalog.settings import Settings
 
 SERVICE = "catalog-relay"
@@ -44,25 +44,14 @@ def _start(settings: Settings) -> _Runtime:
     return _Runtime(aws_client("events", read_timeout=15.0), settings.event_bus_name, logger)
 
 
-@functools.cache
-def runtime() -> _Runtime:
-    """Built by the first invocation of a container, then reused by every later one."""
-    return _start(Settings())
-
-
-def reset() -> None:
-    """Forget the built runtime: the next invocation builds a new one (tests, new settings)."""
-    runtime.cache_clear()
+_environment = PerEnvironment(_start)
+runtime = _environment.runtime
+reset = _environment.reset
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    cold = runtime.cache_info().currsize == 0
-    current = runtime()
+    current, _ = _environment.invocation(context)
     logger = current.logger
-    logger.append_keys(
-        cold_start=cold,
-        function_request_id=getattr(context, "aws_request_id", None),
-    )
     records = event.get("Records") or []
     failed = relay_stream_records(records, current.events, current.bus_name)
     logger.info(

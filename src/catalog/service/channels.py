@@ -6,11 +6,17 @@ events it emits drive decoupled adapters, which report back through `report_outc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import parse_channel
-from catalog.service.commands import ReportOutcome, RequestPublication, RequestUnpublication
+from catalog.service.commands import (
+    ChannelRequest,
+    ReportOutcome,
+    RequestPublication,
+    RequestUnpublication,
+)
 from catalog.service.context import CatalogContext
 from catalog.service.principals import Principal, require_report, require_write
 from catalog.service.products import apply
@@ -25,24 +31,24 @@ class Reported:
 def request_publication(
     ctx: CatalogContext, principal: Principal, command: RequestPublication
 ) -> Product:
-    require_write(principal, command.merchant_id, command.product_id)
-    channel = parse_channel(command.channel)
-    return apply(
-        ctx, principal, command, lambda product, stamp: product.request_publication(channel, stamp)
-    )
+    return _request(ctx, principal, command, Product.request_publication)
 
 
 def request_unpublication(
     ctx: CatalogContext, principal: Principal, command: RequestUnpublication
 ) -> Product:
+    return _request(ctx, principal, command, Product.request_unpublication)
+
+
+def _request(
+    ctx: CatalogContext,
+    principal: Principal,
+    command: ChannelRequest,
+    change: Callable[[Product, str, Stamp], None],
+) -> Product:
     require_write(principal, command.merchant_id, command.product_id)
     channel = parse_channel(command.channel)
-    return apply(
-        ctx,
-        principal,
-        command,
-        lambda product, stamp: product.request_unpublication(channel, stamp),
-    )
+    return apply(ctx, principal, command, lambda product, stamp: change(product, channel, stamp))
 
 
 def report_outcome(ctx: CatalogContext, principal: Principal, command: ReportOutcome) -> Reported:

@@ -60,6 +60,14 @@ def _optional_alt(value: JSON) -> str | None:
     return parse_text(value, "/alt", limits.MAX_ALT_LENGTH, required=False)
 
 
+@dataclass(frozen=True)
+class ProductTarget:
+    """The product a command or query is about."""
+
+    merchant_id: str
+    product_id: str
+
+
 # ------------------------------------------------------------------ products
 
 
@@ -84,11 +92,9 @@ class RegisterProduct:
 
 
 @dataclass(frozen=True)
-class PatchProduct:
+class PatchProduct(ProductTarget):
     """A JSON merge patch (RFC 7396) of the editable fields."""
 
-    merchant_id: str
-    product_id: str
     patch: Mapping[str, JSON]
     if_match: int | None = None
 
@@ -100,9 +106,7 @@ class PatchProduct:
 
 
 @dataclass(frozen=True)
-class ChangeStatus:
-    merchant_id: str
-    product_id: str
+class ChangeStatus(ProductTarget):
     status: Status
     reason: str | None = None
     if_match: int | None = None
@@ -124,16 +128,13 @@ class ChangeStatus:
 
 
 @dataclass(frozen=True)
-class DeactivateProduct:
-    merchant_id: str
-    product_id: str
+class DeactivateProduct(ProductTarget):
     if_match: int | None = None
 
 
 @dataclass(frozen=True)
-class GetProduct:
-    merchant_id: str
-    product_id: str
+class GetProduct(ProductTarget):
+    """Read one product."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,7 @@ class ListProducts:
 
 
 @dataclass(frozen=True)
-class ReadHistory:
-    merchant_id: str
-    product_id: str
+class ReadHistory(ProductTarget):
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
 
@@ -157,27 +156,27 @@ class ReadHistory:
 
 
 @dataclass(frozen=True)
-class RequestPublication:
-    merchant_id: str
-    product_id: str
+class ChannelRequest(ProductTarget):
+    """A merchant's request about the product's listing on one channel."""
+
     channel: str
     if_match: int | None = None
 
 
 @dataclass(frozen=True)
-class RequestUnpublication:
-    merchant_id: str
-    product_id: str
-    channel: str
-    if_match: int | None = None
+class RequestPublication(ChannelRequest):
+    """List the product on the channel (its adapter publishes it and reports back)."""
 
 
 @dataclass(frozen=True)
-class ReportOutcome:
+class RequestUnpublication(ChannelRequest):
+    """Withdraw the product's listing from the channel."""
+
+
+@dataclass(frozen=True)
+class ReportOutcome(ProductTarget):
     """What a channel's adapter reports about its listing of the product."""
 
-    merchant_id: str
-    product_id: str
     channel: str
     outcome: ListingOutcome
 
@@ -197,9 +196,7 @@ class ReportOutcome:
 
 
 @dataclass(frozen=True)
-class AddImage:
-    merchant_id: str
-    product_id: str
+class AddImage(ProductTarget):
     data: bytes
     alt: str | None = None
     if_match: int | None = None
@@ -222,19 +219,15 @@ class AddImage:
 
 
 @dataclass(frozen=True)
-class RemoveImage:
-    merchant_id: str
-    product_id: str
+class RemoveImage(ProductTarget):
     image_id: str
     if_match: int | None = None
 
 
 @dataclass(frozen=True)
-class RequestUpload:
+class RequestUpload(ProductTarget):
     """A ticket to upload one image of `content_type`, at most `max_bytes` bytes."""
 
-    merchant_id: str
-    product_id: str
     content_type: str
     max_bytes: int
 
@@ -265,9 +258,7 @@ def _size(value: JSON) -> int:
 
 
 @dataclass(frozen=True)
-class ConfirmUpload:
-    merchant_id: str
-    product_id: str
+class ConfirmUpload(ProductTarget):
     upload_id: str
     alt: str | None = None
     if_match: int | None = None

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
+from catalog.service.principals import Principal
 
 
 @dataclass(frozen=True)
@@ -182,3 +184,100 @@ class Clock(Protocol):
 
 class IdGenerator(Protocol):
     def new_id(self) -> str: ...
+
+
+# ------------------------------------------------------------------ authentication
+
+
+class InvalidToken(Exception):
+    """The request's credentials are not acceptable (the client gets a 401)."""
+
+
+class VerifierUnavailable(Exception):
+    """Credentials cannot be checked right now (the issuer's keys are unreachable): a 503,
+    not a 401, so clients retry instead of throwing their token away."""
+
+
+class TokenVerifier(Protocol):
+    """Turns a bearer token into the Principal it was issued to.
+
+    `verify` raises InvalidToken when the token is not acceptable, VerifierUnavailable when
+    it cannot be checked now.
+
+    A verifier may also define `authenticate_request(scope) -> Principal | None` (see
+    RequestAuthenticator): the API then authenticates from the ASGI scope instead of the
+    bearer token, None meaning the request carries no credentials.
+    """
+
+    def verify(self, token: str) -> Principal: ...
+
+
+class RequestAuthenticator(Protocol):
+    """The optional capability of verifiers whose credentials travel outside the token, such
+    as the claims API Gateway puts in the Lambda event (catalog.adapters.apigw_auth)."""
+
+    def authenticate_request(self, scope: Mapping[str, Any]) -> Principal | None: ...
+
+
+# ------------------------------------------------------------------ assets served by the API
+
+
+class AssetUnavailable(Exception):
+    """No object can be served for this key and signature (bad key, signature, expiry or
+    missing file). Deliberately one error: a caller learns nothing about which."""
+
+
+class UploadRefused(Exception):
+    """A direct upload the ticket does not allow; `status` is what the server answers (403 for
+    a bad, tampered, expired or used-up ticket, 413 for too many bytes, 400 for none)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes,
+    until `expires` (Unix time)."""
+
+    key: str
+    content_type: str
+    max_bytes: int
+    expires: int
+
+
+class SignedAssetFiles(Protocol):
+    """Objects the API itself serves and receives behind signatures: the embedded
+    deployment's twin of S3's presigned GET and POST (GET and POST /assets). On AWS there is
+    none: S3 serves and receives the bytes."""
+
+    def open(self, key: str, expires: int, signature: str) -> tuple[Path, str]:
+        """The file and content type behind a signed URL; raises AssetUnavailable."""
+        ...
+
+    def seconds_left(self, expires: int) -> int:
+        """How long a URL expiring at `expires` stays valid: the bound of any cache max-age."""
+        ...
+
+    def verify_upload(self, fields: Mapping[str, str]) -> UploadPolicy:
+        """The policy of a form upload's fields, checked before its file is read; raises
+        UploadRefused."""
+        ...
+
+    def store_upload(self, policy: UploadPolicy, data: bytes) -> None:
+        """Store the file of an upload whose policy passed verify_upload; raises
+        UploadRefused."""
+        ...
+
+
+# ------------------------------------------------------------------ processes
+
+
+class BackgroundWorker(Protocol):
+    """Work a server process runs beside the requests (the embedded relay, the sweeper)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...

@@ -21,8 +21,10 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+# The errors and policy of the SignedAssetFiles port, raised and returned here.
+from catalog.service.ports import AssetUnavailable, UploadPolicy, UploadRefused
 
 CONTENT_TYPES = {
     "png": "image/png",
@@ -45,33 +47,7 @@ _CLOSED_SUFFIX = ".closed"
 _URL_CACHE_SIZE = 10_000
 
 
-class AssetUnavailable(Exception):
-    """No object can be served for this key and signature (bad key, signature, expiry or
-    missing file). Deliberately one error: a caller learns nothing about which."""
-
-
 _TICKET_USED = "the upload ticket was already used: its upload was confirmed or rejected"
-
-
-class UploadRefused(Exception):
-    """A direct upload the ticket does not allow; `status` is what the server answers (403 for
-    a bad, tampered, expired or used-up ticket, 413 for too many bytes, 400 for none)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class UploadPolicy:
-    """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes,
-    until `expires` (Unix time)."""
-
-    key: str
-    content_type: str
-    max_bytes: int
-    expires: int
 
 
 def content_type_for(key: str) -> str:
@@ -86,6 +62,8 @@ def is_valid_key(key: str) -> bool:
 
 
 class LocalAssetStore:
+    """Implements AssetStore, DirectUploads and SignedAssetFiles (GET and POST /assets)."""
+
     def __init__(
         self,
         root: Path,

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from catalog.bootstrap import Container
 from catalog.domain import limits
 from catalog.entrypoints.api.auth import VerifiedTokens
 from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.head import HeadAsGet
-from catalog.entrypoints.api.openapi import build_openapi
 from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.query_parameters import QueryParameterCheck
 from catalog.entrypoints.api.routers import (
@@ -30,6 +29,10 @@ from catalog.entrypoints.api.routers import (
     uploads,
 )
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
+
+if TYPE_CHECKING:
+    # The type only: the app is handed a built container and never builds adapters itself.
+    from catalog.bootstrap import Container
 
 TITLE = "Product Catalog API"
 DESCRIPTION = f"""
@@ -141,5 +144,12 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
     app.add_middleware(QueryParameterCheck, routes=app.routes)
     app.add_middleware(HeadAsGet)
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    # Imported on the first request for the document, which no cold Lambda start needs.
+    from catalog.entrypoints.api.openapi import build_openapi
+
+    return build_openapi(app)

@@ -17,11 +17,8 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
-# Not catalog.adapters.local_tokens: that module loads PyJWT, which the Lambda's cold path
-# behind API Gateway never needs.
-from catalog.adapters.token_claims import InvalidToken, VerifierUnavailable
-from catalog.bootstrap import TokenVerifier
 from catalog.entrypoints.api.problems import ApiProblem
+from catalog.service.ports import InvalidToken, TokenVerifier, VerifierUnavailable
 from catalog.service.principals import Principal
 
 C = TypeVar("C")

@@ -2,10 +2,10 @@
 
 FastAPI ignores a query parameter a route does not declare, and silently keeps one value of a
 repeated scalar parameter: `?q=shoe` or `?sku=TS-1` on the list answered the whole list and the
-client believed it had filtered. The parameters each route accepts are read once, when the app
-is built, from what FastAPI itself knows of the route (its dependant's query parameters, and
-those documented by hand in `openapi_extra` for routes that read the query themselves), so a
-route added later is covered without doing anything.
+client believed it had filtered. The parameters each route accepts are read once, on the first
+request with a query string, from what FastAPI itself knows of the route (its dependant's query
+parameters, and those documented by hand in `openapi_extra` for routes that read the query
+themselves), so a route added later is covered without doing anything.
 
 The check runs before the route (and its authentication): which parameters a route takes is
 public, in the OpenAPI document, so answering it first tells nobody anything. Requests without
@@ -14,6 +14,7 @@ a query string, the hot path, cost one dict lookup.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -91,9 +92,14 @@ class QueryParameterCheck:
 
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
         self.app = app
-        # Starlette builds the middleware stack when the app starts (lifespan or first
-        # request), after create_app has added every route.
-        self.rules = query_rules(routes)
+        self._routes = routes
+
+    @functools.cached_property
+    def rules(self) -> list[QueryRule]:
+        # Read on the first request with a query string, not when the middleware is built:
+        # reading every route's parameters makes FastAPI prepare every route, which a cold
+        # Lambda's first request (GET /health, GET product) would otherwise pay for.
+        return query_rules(self._routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("query_string"):

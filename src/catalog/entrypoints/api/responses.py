@@ -6,12 +6,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from catalog.domain.product import Product
 from catalog.entrypoints.api.presenters import etag, product_view
 from catalog.service.ports import AssetStore
+
+
+class ViewResponse(JSONResponse):
+    """A JSON view encoded by orjson: the same JSON as JSONResponse (compact, UTF-8), in a
+    fraction of the time. Integers beyond 64 bits, which attributes may hold, fall back to
+    the standard library."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            return super().render(content)
 
 
 def product_response(
@@ -25,7 +38,7 @@ def product_response(
     all_headers = {"ETag": etag(product, channel)}
     if headers:
         all_headers.update(headers)
-    return JSONResponse(
+    return ViewResponse(
         product_view(product, assets, channel), status_code=status_code, headers=all_headers
     )
 

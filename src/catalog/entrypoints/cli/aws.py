@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -26,22 +25,12 @@ def bootstrap() -> None:
     Idempotent: what exists is left as it is. Runs against $AWS_ENDPOINT_URL when set (moto,
     LocalStack), else against AWS with the default credentials chain.
     """
-    from catalog.adapters.aws.provisioning import (
-        ensure_bucket,
-        ensure_catalog_table,
-        ensure_event_bus,
-    )
-    from catalog.bootstrap import aws_client, aws_region
+    from catalog.bootstrap import aws_region, provision_aws
 
     settings = load_settings(None)
     region = aws_region()
     typer.echo(f"catalog: AWS resources in {region or 'the default region'} at {aws_endpoint()}")
-    results = [
-        ensure_catalog_table(aws_client("dynamodb"), settings.table_name),
-        ensure_bucket(aws_client("s3"), settings.bucket_name, region),
-        ensure_event_bus(aws_client("events"), settings.event_bus_name),
-    ]
-    for result in results:
+    for result in provision_aws(settings):
         typer.echo(f"  {result}")
 
 
@@ -65,36 +54,18 @@ def relay(
     Lambda's code, which puts the events on $CATALOG_EVENT_BUS_NAME; what it published is
     appended to <data-dir>/aws/events.jsonl for `catalog events`. `make run-aws` starts it.
     """
-    from catalog.adapters.aws.eventbridge_relay import outbox_event, relay_stream_records
-    from catalog.adapters.aws.stream_reader import StreamFollower, table_stream_arn
-    from catalog.adapters.embedded.event_log import EventLogSink
-    from catalog.bootstrap import aws_client
-    from catalog.entrypoints.cli.events import aws_relay_log
-    from catalog.service.ports import OutboxRecord
+    from catalog.bootstrap import aws_relay_log, local_stream_relay
 
     settings = load_settings(data_dir)
-    events_client = aws_client("events", read_timeout=15.0)
-    log = EventLogSink(aws_relay_log(settings))
-    arn = table_stream_arn(aws_client("dynamodb"), settings.table_name)
-    follower = StreamFollower(aws_client("dynamodbstreams"), arn, start=start.value)
-
-    def publish(records: Sequence[dict[str, Any]]) -> list[str]:
-        failed = relay_stream_records(records, events_client, settings.event_bus_name)
-        # The failed records are a suffix of the batch: the rest went out, in order.
-        published = records[: len(records) - len(failed)]
-        log.deliver(
-            [OutboxRecord(0, event) for record in published if (event := outbox_event(record))]
-        )
-        return failed
-
+    poll = local_stream_relay(settings, start=start.value)
     typer.echo(
         f"catalog: relaying {settings.table_name}'s stream to bus {settings.event_bus_name} "
-        f"at {aws_endpoint()}; published events in {log.path}",
+        f"at {aws_endpoint()}; published events in {aws_relay_log(settings)}",
         err=True,
     )
     try:
         while True:
-            if follower.poll(publish):
+            if poll():
                 continue
             if once:
                 return
@@ -120,19 +91,9 @@ def redrive(
     stream no longer has them, and put on the bus with the same CloudEvent ids. A message is
     deleted only after its whole batch went out; exits with 1 when some are left.
     """
-    from catalog.adapters.aws.relay_redrive import RelayResources, redrive_failed_batches
-    from catalog.bootstrap import aws_client
+    from catalog.bootstrap import redrive_relay_failures
 
-    settings = load_settings(None)
-    resources = RelayResources(
-        sqs=aws_client("sqs"),
-        streams=aws_client("dynamodbstreams"),
-        dynamodb=aws_client("dynamodb", read_timeout=30.0),
-        events=aws_client("events", read_timeout=15.0),
-        table_name=settings.table_name,
-        bus_name=settings.event_bus_name,
-    )
-    report = redrive_failed_batches(resources, queue_url)
+    report = redrive_relay_failures(load_settings(None), queue_url)
     for done in report.redriven:
         typer.echo(
             f"redriven  {done.batch.shard_id} {done.batch.first_sequence}.."

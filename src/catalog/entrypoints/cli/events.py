@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,16 +15,9 @@ from catalog.entrypoints.cli.options import DataDir, load_settings
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from catalog.adapters.embedded.dead_letters import DeadLetter, SqliteDeadLetters
-    from catalog.settings import Settings
-
 app = typer.Typer(
     help="The delivered events (embedded: events.jsonl; aws: what the local relay published).",
 )
-
-# What `catalog aws relay` appends the events it published to, under the data folder: apart
-# from the embedded log, so the AWS path never shows an old embedded run's events.
-AWS_RELAY_LOG = Path("aws") / "events.jsonl"
 
 # Readable mode colours, by event name.
 _STYLES = {
@@ -52,10 +44,6 @@ JsonMode = Annotated[
 ]
 
 
-def aws_relay_log(settings: Settings) -> Path:
-    return settings.data_dir / AWS_RELAY_LOG
-
-
 @app.callback(invoke_without_command=True)
 def events(
     ctx: typer.Context,
@@ -73,25 +61,22 @@ def events(
     """Print the delivered events, oldest first: one CloudEvent JSON per line, or readable."""
     if ctx.invoked_subcommand is not None:
         return
-    from catalog.adapters.embedded.event_log import EVENT_LOG_FILE, follow_event_log
+    from catalog import bootstrap
 
     settings = load_settings(data_dir)
-    if settings.backend == "aws":
-        path = aws_relay_log(settings)
-        if not path.exists():
-            typer.echo(
-                f"catalog: on the aws backend events go to the EventBridge bus "
-                f"{settings.event_bus_name}; the local stream relay (`catalog aws relay`, "
-                f"started by `make run-aws`) copies what it publishes to {path}, which does "
-                "not exist yet.",
-                err=True,
-            )
-            if not follow:
-                return
-    else:
-        path = settings.data_dir / EVENT_LOG_FILE
+    path = bootstrap.event_log_path(settings)
+    if settings.backend == "aws" and not path.exists():
+        typer.echo(
+            f"catalog: on the aws backend events go to the EventBridge bus "
+            f"{settings.event_bus_name}; the local stream relay (`catalog aws relay`, "
+            f"started by `make run-aws`) copies what it publishes to {path}, which does "
+            "not exist yet.",
+            err=True,
+        )
+        if not follow:
+            return
     readable = sys.stdout.isatty() if as_json is None else not as_json
-    lines = _matching(follow_event_log(path, follow=follow), product, event_type)
+    lines = _matching(bootstrap.read_event_log(path, follow=follow), product, event_type)
     try:
         if readable:
             _print_readable(lines)
@@ -156,9 +141,9 @@ def dead(
     data_dir: DataDir = None,
 ) -> None:
     """List the webhook events parked after failing CATALOG_WEBHOOK_MAX_ATTEMPTS times."""
-    from catalog.adapters.cloudevents import to_cloudevent
+    from catalog import bootstrap
 
-    letters = _dead_letters(load_settings(data_dir))
+    letters = bootstrap.dead_letters(load_settings(data_dir))
     parked = letters.parked() if letters else []
     if as_json:
         for letter in parked:
@@ -170,7 +155,7 @@ def dead(
                         "attempts": letter.attempts,
                         "last_error": letter.last_error,
                         "parked_at": letter.parked_at.isoformat(),
-                        "event": to_cloudevent(letter.record.event),
+                        "event": bootstrap.as_cloudevent(letter.record.event),
                     },
                     ensure_ascii=False,
                 )
@@ -179,10 +164,6 @@ def dead(
     if not parked:
         typer.echo("No parked events.")
         return
-    _print_dead_letters(parked)
-
-
-def _print_dead_letters(parked: list[DeadLetter]) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -220,30 +201,14 @@ def redrive(
     Safe to repeat: only what is still parked is sent, and receivers deduplicate on the event
     id. Exits with 1 when some are still refused (they stay parked, with the new error).
     """
-    import httpx
-
-    from catalog.adapters.embedded.relay import Sink, WebhookSink, redrive_dead_letters
-    from catalog.bootstrap import webhook_signing_secret
+    from catalog import bootstrap
 
     settings = load_settings(data_dir)
-    letters = _dead_letters(settings)
+    letters = bootstrap.dead_letters(settings)
     if letters is None:
         typer.echo("No parked events.")
         return
-    secret = webhook_signing_secret(settings)
-    wanted = None
-    if sink is not None:
-        wanted = (
-            sink if sink.startswith(WebhookSink.name_prefix) else WebhookSink.name_prefix + sink
-        )
-    with httpx.Client(timeout=10.0) as http:
-
-        def webhook(name: str) -> Sink | None:
-            if not name.startswith(WebhookSink.name_prefix):
-                return None
-            return WebhookSink(name.removeprefix(WebhookSink.name_prefix), secret, http, name=name)
-
-        outcome = redrive_dead_letters(letters, webhook, sink=wanted, event_id=event_id)
+    outcome = bootstrap.redrive_parked_events(settings, letters, sink=sink, event_id=event_id)
     for letter in outcome.delivered:
         typer.echo(f"delivered  {letter.event_id}  to {letter.sink.removeprefix('webhook:')}")
     for letter, reason in outcome.failed:
@@ -251,15 +216,3 @@ def redrive(
     typer.echo(f"{len(outcome.delivered)} delivered, {len(outcome.failed)} still parked.")
     if outcome.failed:
         raise typer.Exit(1)
-
-
-def _dead_letters(settings: Settings) -> SqliteDeadLetters | None:
-    """The data folder's dead-letter table; None when there is no database at all."""
-    from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
-    from catalog.adapters.embedded.sqlite_store import SqliteStore
-
-    path = settings.data_dir / "catalog.db"
-    if not path.exists():
-        return None
-    SqliteStore(path).close()  # brings an older file's schema up to date
-    return SqliteDeadLetters(path)

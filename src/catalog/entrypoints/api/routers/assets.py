@@ -1,5 +1,6 @@
-"""Serves image bytes of the embedded deployment behind signed URLs (LocalAssetStore.url_for),
-and receives direct uploads made with a signed upload ticket (LocalAssetStore.presign_upload).
+"""Serves image bytes of the embedded deployment behind signed URLs (AssetStore.url_for), and
+receives direct uploads made with a signed upload ticket (DirectUploads.presign_upload), both
+through the container's SignedAssetFiles port.
 
 Included in the app only when the embedded asset store is in use; on AWS the URLs point at
 S3 or the CDN, uploads go to S3 itself, and these routes do not exist.
@@ -15,14 +16,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalog.adapters.embedded.local_assets import (
-    AssetUnavailable,
-    LocalAssetStore,
-    UploadRefused,
-)
 from catalog.domain import limits
 from catalog.entrypoints.api.conditional import none_match
 from catalog.entrypoints.api.problems import problem_response
+from catalog.service.ports import AssetUnavailable, SignedAssetFiles, UploadRefused
 
 router = APIRouter()
 
@@ -32,12 +29,12 @@ MAX_UPLOAD_BODY_BYTES = limits.MAX_IMAGE_BYTES + 64 * 1024
 _POLICY_FIELDS = ("key", "Content-Type", "policy", "signature")
 
 
-def get_local_assets(request: Request) -> LocalAssetStore:
-    store: LocalAssetStore = request.app.state.local_assets
+def get_local_assets(request: Request) -> SignedAssetFiles:
+    store: SignedAssetFiles = request.app.state.local_assets
     return store
 
 
-LocalAssets = Annotated[LocalAssetStore, Depends(get_local_assets)]
+LocalAssets = Annotated[SignedAssetFiles, Depends(get_local_assets)]
 
 
 def _not_found(request: Request) -> JSONResponse:

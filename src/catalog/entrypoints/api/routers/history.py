@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from catalog.domain import limits
 from catalog.entrypoints.api.deps import ProductReader, run_read
 from catalog.entrypoints.api.presenters import history_entry_view
+from catalog.entrypoints.api.responses import ViewResponse
 from catalog.entrypoints.api.schemas import HistoryPage
 from catalog.service import products as use_cases
 from catalog.service.commands import ReadHistory
@@ -36,4 +36,4 @@ async def product_history(
     query = ReadHistory(access.merchant_id, access.product_id, limit, cursor)
     page = await run_read(request, use_cases.product_history, access.ctx, access.principal, query)
     items = [history_entry_view(entry) for entry in page.items]
-    return JSONResponse({"items": items, "next_cursor": page.next_cursor})
+    return ViewResponse({"items": items, "next_cursor": page.next_cursor})

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from catalog.domain import limits
 from catalog.domain.lifecycle import Status
@@ -32,7 +31,7 @@ from catalog.entrypoints.api.deps import (
     run_read,
 )
 from catalog.entrypoints.api.presenters import etag, product_view
-from catalog.entrypoints.api.responses import product_response, request_body
+from catalog.entrypoints.api.responses import ViewResponse, product_response, request_body
 from catalog.entrypoints.api.routing import HandReadRoute
 from catalog.entrypoints.api.schemas import (
     ProductCreate,
@@ -88,7 +87,8 @@ async def get_product(request: Request) -> Response:
     # costs more than the lookup itself. The access check is the ProductReader dependency's,
     # called directly; `channel` and `If-None-Match` are documented through openapi_extra.
     access = await read_product(request)
-    channel = request.query_params.get("channel")
+    # Most reads carry no query string: parsing an empty one is not free.
+    channel = request.query_params.get("channel") if request.scope["query_string"] else None
     if channel is not None and not limits.CHANNEL_PATTERN.fullmatch(channel):
         raise RequestValidationError(
             [{"type": "string_pattern_mismatch", "loc": ("query", "channel"), "msg": _BAD_CHANNEL}]
@@ -102,7 +102,7 @@ async def get_product(request: Request) -> Response:
     headers = {"ETag": current, "Cache-Control": "private, no-cache"}
     if if_none_match is not None and none_match(if_none_match, current):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(product_view(product, ctx.assets, channel), headers=headers)
+    return ViewResponse(product_view(product, ctx.assets, channel), headers=headers)
 
 
 # Registered first, so it is matched first: the hottest route. A HandReadRoute: the endpoint
@@ -199,7 +199,7 @@ async def list_products(
     )
     page = await run_read(request, use_cases.list_products, access.ctx, access.principal, query)
     items = [product_view(product, access.ctx.assets) for product in page.items]
-    return JSONResponse({"items": items, "next_cursor": page.next_cursor})
+    return ViewResponse({"items": items, "next_cursor": page.next_cursor})
 
 
 @router.patch(
