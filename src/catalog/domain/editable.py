@@ -13,6 +13,7 @@ from typing import Any
 
 from catalog.domain import limits
 from catalog.domain.errors import FieldErrors, InvalidField
+from catalog.domain.product import EDITABLE_FIELDS
 from catalog.domain.values import (
     JSON,
     ChannelOverride,
@@ -25,7 +26,6 @@ from catalog.domain.values import (
     parse_text,
 )
 
-EDITABLE_FIELDS = ("name", "description", "price", "attributes", "channel_overrides")
 _OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes"})
 _MONEY_FIELDS = frozenset({"amount", "currency"})
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from catalog.domain import limits
 from catalog.domain.editable import (
-    EDITABLE_FIELDS,
     EditableFields,
     parse_editable,
     parse_patch,
@@ -25,6 +24,7 @@ from catalog.domain.editable import (
 from catalog.domain.errors import FieldErrors, InvalidField
 from catalog.domain.lifecycle import Status, parse_requested_status
 from catalog.domain.listing import ListingOutcome, parse_outcome
+from catalog.domain.product import EDITABLE_FIELDS
 from catalog.domain.values import JSON, parse_sku, parse_text
 
 # The types the image inspector accepts; anything else would be rejected at confirmation, so
