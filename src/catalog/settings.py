@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # apigw: the claims API Gateway's JWT authorizer verified (Lambda only);
     # jwks: RS256/ES256 tokens checked against the issuer's published keys.
     auth: Literal["local", "apigw", "jwks"] = "local"
+    # FastAPI's native OpenTelemetry (a span, HTTP metrics and logs per request, through the
+    # globally configured providers, e.g. under `opentelemetry-instrument`). Off unless asked
+    # for: even with no provider configured, checking for one costs about 5% of a GET.
+    opentelemetry: bool = False
     jwt_issuer: str | None = None  # jwks: the exact `iss` (required)
     jwt_audience: str | None = None  # jwks: the expected `aud`; unchecked when unset
     jwks_url: str | None = None  # jwks: defaults to <issuer>/.well-known/jwks.json

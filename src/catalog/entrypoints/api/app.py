@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from catalog.domain import limits
 from catalog.entrypoints.api.auth import VerifiedTokens
@@ -92,6 +93,14 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _telemetry(enabled: bool) -> TelemetryConfig | None:
+    """FastAPI's defaults when asked for; otherwise every signal off, so no request pays for
+    looking up providers that nobody configured."""
+    if enabled:
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +122,7 @@ def create_app(container: Container) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
         # Starlette's redirect is built from the Host header; see trailing_slash.
         redirect_slashes=False,
+        telemetry=_telemetry(container.settings.opentelemetry),
     )
     app.router.default = TrailingSlashRedirect(app.router, container.settings.configured_public_url)
     app.state.container = container
