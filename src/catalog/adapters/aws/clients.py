@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from boto3.session import Session
 
 
 def aws_region() -> str | None:
@@ -43,6 +46,24 @@ def aws_client(
         **options,
     )
     return (session or boto3).client(service, config=config)
+
+
+def aws_session() -> Session:
+    """A boto3 session for a cold start: botocore's model files are decoded by orjson.
+
+    Creating a client decodes its JSON data (the service model, its endpoint rules, and the
+    1.2 MB endpoints.json that every client reads); botocore's standard library decoder with
+    OrderedDict objects took ~40% of a DynamoDB client's creation. The session is otherwise
+    botocore's own: the same search paths, models, credentials and configuration.
+    """
+    import boto3
+    import botocore.session
+
+    from catalog.adapters.aws.model_files import OrjsonFileLoader
+
+    core = botocore.session.Session()
+    core.get_component("data_loader").file_loader = OrjsonFileLoader()
+    return boto3.session.Session(botocore_session=core)
 
 
 class LazyClient:
