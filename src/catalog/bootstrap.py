@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 # Adapters are imported inside the builders below, never here: the Lambda's cold path imports
 # this module and must not load the embedded adapters, Pillow, httpx or PyJWT. These two load
 # only the standard library.
-from catalog.adapters.aws.clients import LazyClient, aws_client
+from catalog.adapters.aws.clients import LazyClient, aws_client, aws_session
 from catalog.adapters.aws.clients import aws_region as aws_region  # for `catalog aws`
 from catalog.adapters.embedded.secrets import derive_key, load_or_create_secret
 from catalog.service.context import CatalogContext
@@ -188,15 +188,13 @@ def cursor_secret(settings: Settings) -> bytes:
 def _aws_container(settings: Settings) -> Container:
     """DynamoDB, S3 and the shared secret; no workers: on AWS the outbox is relayed by the
     stream relay Lambda (DynamoDB Streams -> EventBridge), not by the API's process."""
-    import boto3
-
     from catalog.adapters.aws.dynamodb_store import DynamoDbStore
     from catalog.adapters.aws.s3_assets import S3AssetStore
 
     cursors = CursorCodec(cursor_secret(settings))  # first: a missing secret fails fast
     tokens = token_verifier(settings)
     # One session for both clients: they share its credential resolution and loaded models.
-    session = boto3.session.Session()
+    session = aws_session()
     # Nearly every route reads or writes DynamoDB: its client is built now, with the app.
     dynamodb = aws_client("dynamodb", session=session)
     s3 = LazyClient(

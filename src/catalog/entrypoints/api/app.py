@@ -23,12 +23,12 @@ from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.query_parameters import QueryParameterCheck
 from catalog.entrypoints.api.routers import (
     channels,
-    health,
     history,
     images,
     products,
     uploads,
 )
+from catalog.entrypoints.api.routers.health import install_health
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
 
 if TYPE_CHECKING:
@@ -136,13 +136,15 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app)
     upload_limits = [("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)]
 
-    # Routes are matched in order: the hottest (GET product) first.
+    # Routes are matched in order: the hottest (GET product) first, then /health, so that
+    # a cold Lambda's health check prepares no router but the products' (install_health).
+    # No paths overlap; the OpenAPI document has its own order (operations.OPERATIONS).
     app.include_router(products.router)
+    install_health(app)
     app.include_router(history.router)
     app.include_router(images.router)
     app.include_router(uploads.router)
     app.include_router(channels.router)
-    app.include_router(health.router)
     if container.local_assets is not None:
         # Only the embedded deployment serves (and receives direct uploads of) image bytes.
         from catalog.entrypoints.api.routers import assets

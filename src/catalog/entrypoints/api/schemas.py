@@ -21,7 +21,11 @@ from typing_extensions import TypeAliasType
 from catalog.domain import limits
 from catalog.domain.values import CURRENCY_PATTERN
 
-_IN = ConfigDict(extra="forbid")
+# Request bodies and problems are only documented (and checked against the API by tests):
+# their validators are built when first used, the OpenAPI document being the first use, which
+# no cold Lambda start reaches. The views are built at import: FastAPI builds a response
+# model's serializer when a route declares it.
+_IN = ConfigDict(extra="forbid", defer_build=True)
 
 Sku = Annotated[
     str,
@@ -155,7 +159,7 @@ class ProductCreate(BaseModel):
     (POST .../images); with a description, a price and an image the product can be READY."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [PRODUCT_CREATE_EXAMPLE]}
+        extra="forbid", defer_build=True, json_schema_extra={"examples": [PRODUCT_CREATE_EXAMPLE]}
     )
 
     sku: Sku
@@ -203,6 +207,7 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        defer_build=True,
         json_schema_extra={
             "examples": [
                 {
@@ -226,6 +231,7 @@ class StatusChange(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        defer_build=True,
         json_schema_extra={"examples": [{"status": "READY", "reason": "approved by the buyer"}]},
     )
 
@@ -238,6 +244,7 @@ class ListingOutcomeReport(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        defer_build=True,
         json_schema_extra={
             "examples": [
                 {
@@ -413,7 +420,7 @@ class Health(BaseModel):
 
 
 class FieldError(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     field: str = Field(description="JSON pointer into the body, or the parameter's name.")
     in_: Literal["body", "query", "path", "header", "cookie"] = Field(alias="in")
@@ -423,7 +430,7 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details (application/problem+json)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str = Field(
         description="`/problems/<slug>`: what kind of failure; stable, for clients to branch on.",
