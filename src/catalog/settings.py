@@ -1,25 +1,16 @@
-"""Settings from the environment (prefix CATALOG_), read once by the composition root.
-
-A pydantic model reading its fields from CATALOG_* variables as pydantic-settings did (names
-in any case, values as given, keyword arguments over the environment), without importing
-pydantic-settings: its package loads every source it supports (dotenv, CLI, cloud secret
-stores), ~4% of a cold Lambda start, for the one this module needs.
-"""
+"""Settings from the environment (prefix CATALOG_), read once by the composition root."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ENV_PREFIX = "CATALOG_"
 
-
-class Settings(BaseModel):
-    # validate_default: as pydantic-settings, defaults are validated like given values.
-    model_config = ConfigDict(extra="ignore", validate_default=True)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
     backend: Literal["embedded", "aws"] = "embedded"
     data_dir: Path = Path(".catalog")
@@ -39,7 +30,7 @@ class Settings(BaseModel):
     # Claims the principal is read from (apigw, jwks), e.g. custom:merchant_id on Cognito.
     jwt_merchant_claim: str = "merchant_id"
     jwt_roles_claim: str = "roles"
-    webhook_urls: list[str] = []  # comma-separated in the environment
+    webhook_urls: Annotated[list[str], NoDecode] = []
     webhook_secret: str | None = None  # defaults to one derived from the data folder's secret
     relay_poll_seconds: float = 0.5
     # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
@@ -76,22 +67,6 @@ class Settings(BaseModel):
         if self.jwt_issuer:
             return self.jwt_issuer.rstrip("/") + "/.well-known/jwks.json"
         return None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_environment(cls, values: Any) -> Any:
-        """CATALOG_<FIELD> for every field not given as an argument; the name's case does not
-        matter, and the value (a string) is validated as an argument would be."""
-        if not isinstance(values, dict):
-            return values
-        prefix = ENV_PREFIX.lower()
-        environment = {
-            field: value
-            for name, value in os.environ.items()
-            if name.lower().startswith(prefix)
-            and (field := name[len(prefix) :].lower()) in cls.model_fields
-        }
-        return {**environment, **values}
 
     @field_validator("webhook_urls", mode="before")
     @classmethod

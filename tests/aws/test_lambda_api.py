@@ -343,7 +343,6 @@ OFF_THE_COLD_PATH = [
     "uvicorn",
     "typer",
     "sqlite3",
-    "pydantic_settings",  # its package imports every source it supports (settings.py)
     "catalog.adapters.embedded.sqlite_store",
     "catalog.adapters.embedded.relay",
     "catalog.adapters.embedded.local_assets",
