@@ -44,10 +44,15 @@ class Principal:
 # ones early so that a client sees 404 and 403 before any problem with its headers or body.
 
 
+def hidden(merchant_id: str, product_id: str | None = None) -> Exception:
+    """What a caller gets for what it may not see: exactly what absence looks like."""
+    return ProductNotFound(product_id) if product_id else MerchantNotFound(merchant_id)
+
+
 def require_read(principal: Principal, merchant_id: str, product_id: str | None = None) -> None:
     """A merchant the principal may not read looks absent: the same 404 as a missing one."""
     if not principal.can_read(merchant_id):
-        raise ProductNotFound(product_id) if product_id else MerchantNotFound(merchant_id)
+        raise hidden(merchant_id, product_id)
 
 
 def require_write(principal: Principal, merchant_id: str, product_id: str | None = None) -> None:

@@ -81,7 +81,7 @@ def register_product(
     assert pending is not None
     record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
     try:
-        commit(ctx, Change(product, 0, pending.history, pending.events, record))
+        ctx.store.commit(Change(product, 0, pending.history, pending.events, record))
     except IdempotencyKeyRaced:
         assert keyed is not None
         return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
@@ -116,11 +116,6 @@ def idempotency_record(
         product=product,
         expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_TTL_SECONDS),
     )
-
-
-def commit(ctx: CatalogContext, change: Change) -> None:
-    """Every store refuses an oversized product (ProductTooLarge) as part of its contract."""
-    ctx.store.commit(change)
 
 
 def get_product(ctx: CatalogContext, principal: Principal, query: GetProduct) -> Product:
@@ -253,7 +248,7 @@ def apply(
             product, pending.expected_version, pending.history, pending.events, record, before
         )
         try:
-            commit(ctx, change)
+            ctx.store.commit(change)
         except VersionConflict:
             # Read again: with If-Match that read answers 412 naming the version that won.
             continue

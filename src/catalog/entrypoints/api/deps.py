@@ -22,11 +22,11 @@ from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from catalog.domain.errors import ImageNotFound, MerchantNotFound, ProductNotFound
+from catalog.domain.errors import ImageNotFound, ProductNotFound
 from catalog.entrypoints.api.auth import authenticate
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.service.context import CatalogContext
-from catalog.service.principals import Principal, require_read, require_write
+from catalog.service.principals import Principal, hidden, require_read, require_write
 
 MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 # Crockford base32, as python-ulid writes it (upper case).
@@ -92,7 +92,7 @@ async def _merchant_access(
     client observes: 404 and 403 before any problem with its headers or body."""
     principal = await current_principal(request)
     if not MERCHANT_ID_PATTERN.match(merchant_id):
-        raise ProductNotFound(product_id) if product_id else MerchantNotFound(merchant_id)
+        raise hidden(merchant_id, product_id)
     if write:
         require_write(principal, merchant_id, product_id)
     else:
