@@ -16,6 +16,8 @@ from catalog.domain.errors import FieldErrors, InvalidField
 from catalog.domain.product import EDITABLE_FIELDS
 from catalog.domain.values import (
     JSON,
+    MONEY_FIELDS,
+    OVERRIDE_FIELDS,
     ChannelOverride,
     Money,
     join_pointer,
@@ -25,9 +27,6 @@ from catalog.domain.values import (
     parse_overrides,
     parse_text,
 )
-
-_OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes"})
-_MONEY_FIELDS = frozenset({"amount", "currency"})
 
 
 @dataclass(frozen=True)
@@ -80,19 +79,19 @@ def parse_patch(patch: JSON) -> dict[str, JSON]:
         raise InvalidField("/", "a merge patch must be a JSON object")
     errors = FieldErrors()
     reject_unknown(patch, EDITABLE_FIELDS, errors, "is not an editable field")
-    _check_members(patch.get("price"), "/price", _MONEY_FIELDS, "is not a field of a price", errors)
+    _check_members(patch.get("price"), "/price", MONEY_FIELDS, "is not a field of a price", errors)
     overrides = patch.get("channel_overrides")
     if isinstance(overrides, dict):
         for channel, override in overrides.items():
             at = join_pointer("/channel_overrides", channel)
             if errors.check(parse_channel, channel, at) is None:
                 continue
-            _check_members(override, at, _OVERRIDE_FIELDS, "is not an overridable field", errors)
+            _check_members(override, at, OVERRIDE_FIELDS, "is not an overridable field", errors)
             if isinstance(override, dict):
                 _check_members(
                     override.get("price"),
                     at + "/price",
-                    _MONEY_FIELDS,
+                    MONEY_FIELDS,
                     "is not a field of a price",
                     errors,
                 )

@@ -16,6 +16,10 @@ from catalog.domain.errors import FieldErrors, InvalidField
 
 JSON = Any  # a decoded JSON value: dict, list, str, int, float, bool or None
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# The members a price and a channel override may have (merge patches are checked against
+# them too, domain/editable.py).
+MONEY_FIELDS = frozenset({"amount", "currency"})
+OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes"})
 
 
 @runtime_checkable
@@ -135,7 +139,7 @@ def parse_money(value: JSON, path: str) -> Money | None:
         return None
     if not isinstance(value, dict):
         raise InvalidField(path, "must be an object with amount and currency")
-    unknown = set(value) - {"amount", "currency"}
+    unknown = set(value) - MONEY_FIELDS
     if unknown:
         raise InvalidField(join_pointer(path, sorted(unknown)[0]), "is not a field of a price")
     errors = FieldErrors()
@@ -208,9 +212,6 @@ def parse_channel(value: str, path: str = "/channel") -> str:
     return value
 
 
-_OVERRIDE_FIELDS = {"name", "description", "price", "attributes"}
-
-
 def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, ChannelOverride]:
     if value is None:
         return {}
@@ -226,7 +227,7 @@ def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, 
             continue
         if not isinstance(raw, dict):
             raise InvalidField(at, "must be an object")
-        unknown = set(raw) - _OVERRIDE_FIELDS
+        unknown = set(raw) - OVERRIDE_FIELDS
         if unknown:
             raise InvalidField(join_pointer(at, sorted(unknown)[0]), "is not an overridable field")
         override = ChannelOverride(
