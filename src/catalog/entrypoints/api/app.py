@@ -29,6 +29,7 @@ from catalog.entrypoints.api.routers import (
     uploads,
 )
 from catalog.entrypoints.api.routers.health import install_health
+from catalog.entrypoints.api.routing import add_routes, operation_id
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
 
 if TYPE_CHECKING:
@@ -118,8 +119,7 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        # operationId = the function's name (get_product, ...): what client generators show.
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=operation_id,
         # Starlette's redirect is built from the Host header; see trailing_slash.
         redirect_slashes=False,
         telemetry=_telemetry(container.settings.opentelemetry),
@@ -139,17 +139,15 @@ def create_app(container: Container) -> FastAPI:
     # Routes are matched in order: the hottest (GET product) first, then /health, so that
     # a cold Lambda's health check prepares no router but the products' (install_health).
     # No paths overlap; the OpenAPI document has its own order (operations.OPERATIONS).
-    app.include_router(products.router)
+    add_routes(app, products.router)
     install_health(app)
-    app.include_router(history.router)
-    app.include_router(images.router)
-    app.include_router(uploads.router)
-    app.include_router(channels.router)
+    for router in (history.router, images.router, uploads.router, channels.router):
+        add_routes(app, router)
     if container.local_assets is not None:
         # Only the embedded deployment serves (and receives direct uploads of) image bytes.
         from catalog.entrypoints.api.routers import assets
 
-        app.include_router(assets.router, tags=["assets"])
+        add_routes(app, assets.router)
         upload_limits.append(("POST", assets.UPLOAD_PATH_PATTERN, assets.MAX_UPLOAD_BODY_BYTES))
     install_docs(app)
     # Outermost last: HEAD becomes GET before the query check and the routing see it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -19,9 +19,10 @@ from starlette.datastructures import UploadFile
 from catalog.domain import limits
 from catalog.entrypoints.api.conditional import none_match
 from catalog.entrypoints.api.problems import problem_response
+from catalog.entrypoints.api.routing import resource_router
 from catalog.service.ports import AssetUnavailable, SignedAssetFiles, UploadRefused
 
-router = APIRouter()
+router = resource_router(tags=["assets"])
 
 # For BodySizeLimit: a direct upload carries up to one image plus the form framing.
 UPLOAD_PATH_PATTERN = r"^/assets$"

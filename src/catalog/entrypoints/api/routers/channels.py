@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from catalog.entrypoints.api.deps import IfMatch, JsonBody, ProductReader, ProductWriter
 from catalog.entrypoints.api.responses import product_response, request_body
+from catalog.entrypoints.api.routing import resource_router
 from catalog.entrypoints.api.schemas import ListingOutcomeReport, ProductView
 from catalog.service import channels as use_cases
 from catalog.service.commands import ReportOutcome, RequestPublication, RequestUnpublication
 from catalog.service.principals import require_report
 
 JSON_MEDIA = "application/json"
-router = APIRouter(
+router = resource_router(
     prefix="/v1/merchants/{merchant_id}/products/{product_id}/channels/{channel}",
     tags=["channels"],
 )

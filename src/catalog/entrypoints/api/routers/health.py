@@ -12,11 +12,9 @@ async def health() -> dict[str, str]:
 
 
 def install_health(app: FastAPI) -> None:
-    """/health as a route of the app itself, not of an included router: FastAPI prepares an
-    included router's routes when a request is first matched against them, so behind the
-    others a cold Lambda's first request (a health check) prepared all of them. A route of
-    the app's own is ready when added and costs a request to another path one regex match,
-    where an included router in front would cost each GET product a few microseconds."""
+    """/health right after GET product's routes (app.py): a cold Lambda's first request (a
+    health check) is matched against few routes, and a request to another path pays one
+    more regex match."""
     app.add_api_route(
         "/health", health, response_model=Health, summary="Liveness probe", tags=["health"]
     )

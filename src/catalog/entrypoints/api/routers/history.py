@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from catalog.domain import limits
 from catalog.entrypoints.api.deps import ProductReader, run_read
 from catalog.entrypoints.api.presenters import history_entry_view
 from catalog.entrypoints.api.responses import ViewResponse
+from catalog.entrypoints.api.routing import resource_router
 from catalog.entrypoints.api.schemas import HistoryPage
 from catalog.service import products as use_cases
 from catalog.service.commands import ReadHistory
 
-router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["history"])
+router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["history"])
 
 
 @router.get(

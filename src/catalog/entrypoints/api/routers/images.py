@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 
@@ -20,11 +20,12 @@ from catalog.domain.errors import InvalidField
 from catalog.entrypoints.api.deps import IdempotencyKey, IfMatch, ImageId, ProductWriter
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.entrypoints.api.responses import product_response
+from catalog.entrypoints.api.routing import resource_router
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import images as use_cases
 from catalog.service.commands import AddImage, RemoveImage
 
-router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
+router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
 
 MULTIPART_MEDIA = "multipart/form-data"
 # Room for the multipart framing and the alt field around the largest accepted image.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from catalog.domain import limits
@@ -32,7 +32,7 @@ from catalog.entrypoints.api.deps import (
 )
 from catalog.entrypoints.api.presenters import etag, product_view
 from catalog.entrypoints.api.responses import ViewResponse, product_response, request_body
-from catalog.entrypoints.api.routing import HandReadRoute
+from catalog.entrypoints.api.routing import HandReadRoute, resource_router
 from catalog.entrypoints.api.schemas import (
     ProductCreate,
     ProductPage,
@@ -51,7 +51,7 @@ from catalog.service.commands import (
     RegisterProduct,
 )
 
-router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["products"])
+router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["products"])
 
 _ETAG_HEADER = {
     "ETag": {"description": 'The product version, quoted: "3".', "schema": {"type": "string"}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,11 +27,12 @@ from catalog.entrypoints.api.deps import (
     json_body_reader,
 )
 from catalog.entrypoints.api.responses import product_response
+from catalog.entrypoints.api.routing import resource_router
 from catalog.entrypoints.api.schemas import ProductView
 from catalog.service import uploads as use_cases
 from catalog.service.commands import ConfirmUpload, RequestUpload
 
-router = APIRouter(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
+router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
 
 
 class UploadTicketRequest(BaseModel):
