@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class RequestRate:
+    """CATALOG_RATE_LIMIT parsed: the requests per second a caller may sustain, and how many
+    it may send at once (the token bucket's size)."""
+
+    per_second: float
+    burst: int
+
+    def __str__(self) -> str:
+        return f"{self.per_second:g}/s,burst={self.burst}"
+
+
+_RATE = re.compile(r"(?P<count>\d+)/(?P<unit>s|m|h)(?:,burst=(?P<burst>\d+))?\Z")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+RATE_LIMIT_SYNTAX = "`off` or `<N>/s`, `<N>/m`, `<N>/h` with an optional `,burst=<B>`"
+
+
+def parse_request_rate(text: str) -> RequestRate | None:
+    """`100/s,burst=200` -> RequestRate(100, 200); the burst defaults to N; `off` -> None."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned == "off":
+        return None
+    match = _RATE.match(cleaned)
+    if match is None or int(match["count"]) == 0 or match["burst"] == "0":
+        raise ValueError(f"{text!r} is not a rate limit: give {RATE_LIMIT_SYNTAX}, N and B > 0")
+    count = int(match["count"])
+    burst = int(match["burst"]) if match["burst"] else count
+    return RequestRate(count / _UNIT_SECONDS[match["unit"]], burst)
+
+
+_ORIGIN = re.compile(r"https?://[^/?#\s]+\Z")
 
 
 class Settings(BaseSettings):
@@ -50,6 +85,36 @@ class Settings(BaseSettings):
     # Signs page cursors; required on AWS, where every Lambda container must share it (the
     # embedded deployment derives its own from the data folder's secret).
     cursor_secret: SecretStr | None = None
+
+    # ---- limits per caller, safe headers and origins (issue 10; docs/api.md "Limits and
+    # headers"). Requests each caller may send to the app: per principal once its token is
+    # verified, per client address otherwise (anonymous routes, tokens not seen yet or
+    # invalid). None (`off`) for no limit: benchmarks and load tests. On Lambda the template
+    # sets it off and API Gateway's stage throttling limits instead (docs/deploy.md).
+    rate_limit: Annotated[RequestRate | None, NoDecode] = RequestRate(100, 200)
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: no CORS.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _parse_rate_limit(cls, value: object) -> object:
+        return parse_request_rate(value) if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        origins = [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port], such as "
+                    "https://shop.example.com, with no path"
+                )
+        return origins
+
+    # ---- end of issue 10's limits and headers
 
     @property
     def configured_public_url(self) -> str | None:

@@ -17,10 +17,13 @@ from fastapi.telemetry import TelemetryConfig
 from catalog.domain import limits
 from catalog.entrypoints.api.auth import VerifiedTokens
 from catalog.entrypoints.api.body_limit import BodySizeLimit
+from catalog.entrypoints.api.cors import BrowserOrigins
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.head import HeadAsGet
+from catalog.entrypoints.api.header_limit import RequestHeaderLimit
 from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.query_parameters import QueryParameterCheck
+from catalog.entrypoints.api.rate_limit import CallerLimits, RateLimit
 from catalog.entrypoints.api.routers import (
     channels,
     history,
@@ -30,6 +33,7 @@ from catalog.entrypoints.api.routers import (
 )
 from catalog.entrypoints.api.routers.health import install_health
 from catalog.entrypoints.api.routing import add_routes, operation_id
+from catalog.entrypoints.api.security_headers import SecurityHeaders
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
 
 if TYPE_CHECKING:
@@ -154,8 +158,27 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
     app.add_middleware(QueryParameterCheck, routes=app.routes)
     app.add_middleware(HeadAsGet)
+    _install_caller_limits_and_headers(app, container)
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+def _install_caller_limits_and_headers(app: FastAPI, container: Container) -> None:
+    """Issue 10, around everything above (outermost last): the security headers see every
+    response, the 431 and the CORS preflights included; oversized headers are refused before
+    anything reads them; CORS answers preflights before the rate limit counts them, and its
+    headers reach the 429s (a browser script may then read Retry-After)."""
+    settings = container.settings
+    rate = settings.rate_limit
+    app.state.caller_limits = None
+    if rate is not None:
+        limits = CallerLimits(rate.per_second, rate.burst, app.state.verified_tokens)
+        app.state.caller_limits = limits
+        app.add_middleware(RateLimit, limits=limits)
+    if settings.cors_origins:
+        app.add_middleware(BrowserOrigins, origins=settings.cors_origins)
+    app.add_middleware(RequestHeaderLimit)
+    app.add_middleware(SecurityHeaders)
 
 
 def _openapi_document(app: FastAPI) -> dict[str, Any]:

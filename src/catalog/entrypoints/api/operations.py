@@ -11,7 +11,7 @@ documented, with its problem type.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 Problems = Mapping[int, tuple[str, ...]]
@@ -172,6 +172,12 @@ OPERATIONS: dict[str, Operation] = {
     "health": Operation("health", problems(QUERY)),
 }
 
+# Every route, before any of its own checks (app.create_app): RequestHeaderLimit answers 431,
+# RateLimit 429 to a caller past its rate (issue 10, docs/api.md "Limits and headers").
+EVERY_ROUTE = {429: ("rate-limited",), 431: ("request-headers-too-large",)}
+for _name, _operation in OPERATIONS.items():
+    OPERATIONS[_name] = replace(_operation, problems=problems(_operation.problems, EVERY_ROUTE))
+
 # Response headers of problems, by status (RFC 9110, RFC 6750).
 PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
     401: {
@@ -184,6 +190,12 @@ PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
         "ETag": {
             "description": "The product's current version: re-read it, then retry.",
             "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds until this caller may send a request again.",
+            "schema": {"type": "integer"},
         }
     },
     503: {
@@ -204,6 +216,8 @@ STATUS_DESCRIPTIONS = {
     413: "Body, image or product larger than the limit",
     415: "Unsupported content type or image type",
     422: "Invalid field(s), named as JSON pointers",
+    429: "Too many requests from this caller: retry after `Retry-After` seconds",
+    431: "The request headers are larger than the limit",
     503: "Busy: nothing was written; retry after `Retry-After` seconds",
 }
 
@@ -319,5 +333,15 @@ PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
     ),
     "verifier-unavailable": ProblemExample(
         "Service unavailable", "credentials cannot be checked right now; retry shortly"
+    ),
+    "rate-limited": ProblemExample(
+        "Too many requests",
+        "this caller may send 100 requests per second, bursts of 200; retry in 1 s",
+        {"retry_after": 1},
+    ),
+    "request-headers-too-large": ProblemExample(
+        "Request header fields too large",
+        "the request headers take 9216 bytes; at most 8192 are read",
+        {"limit": 8192},
     ),
 }

@@ -32,6 +32,14 @@ PROBLEM_BASE = "/problems/"
 
 logger = logging.getLogger("catalog.api")
 
+# The headers security_headers.SecurityHeaders gives every other response.
+UNEXPECTED_ERROR_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+}
+
 
 @dataclass
 class ApiProblem(Exception):
@@ -350,6 +358,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         slug="internal-error",
         title="Internal server error",
         detail="the server could not complete the request; it has been logged",
+        # Starlette answers this one outside every middleware, SecurityHeaders included.
+        headers=UNEXPECTED_ERROR_HEADERS,
     )
 
 
