@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,18 +117,34 @@ class Setup:
         return product
 
 
-@pytest.fixture
-def recorded(tmp_path: Path) -> Iterator[Setup]:
-    settings = Settings(data_dir=tmp_path, public_url="http://testserver")
-    container = build_container(settings)
+def _recorded(tmp_path: Path, **settings: Any) -> Iterator[Setup]:
+    built = Settings(data_dir=tmp_path, public_url="http://testserver", **settings)
+    container = build_container(built)
     app = create_app(container)
     with TestClient(app) as client:
         document = client.get("/openapi.json").json()
         recorder = Recorder(document)
         client.event_hooks["response"] = [recorder.record]
-        yield Setup(client, settings, container.ctx.store, recorder)
+        yield Setup(client, built, container.ctx.store, recorder)
     assert recorder.seen
     assert recorder.undocumented() == []
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Iterator[Setup]:
+    # Without the limit per caller: these tests send hundreds of requests as fast as they can.
+    yield from _recorded(tmp_path, rate_limit=None)
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[Setup]:
+    """With the default limit per caller, its clock stopped: no bucket refills."""
+    setup = _recorded(tmp_path)
+    current = next(setup)
+    stopped = time.monotonic()
+    current.client.app.state.caller_limits.clock = lambda: stopped  # type: ignore[attr-defined]
+    yield current
+    yield from setup
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,29 @@ def test_what_writers_answer_when_they_keep_losing_the_race(
         content=json.dumps({**outcome, "external_id": "E1"}),
     )
     assert answer.status_code == 409, answer.text
+
+
+def test_what_every_route_answers_oversized_headers_and_callers_past_their_rate(
+    limited: Setup,
+) -> None:
+    product = limited.product("TS-1")
+    oversized = {"X-Padding": "a" * 9000}
+    for call in [*CALLS, REPORT]:
+        answer = send_call(limited, call, product, extra_headers=oversized)
+        assert answer.status_code == 431, (call, answer.text)
+    # Drain one principal's bucket (its token's first request counts against the address,
+    # which must have room for it), then the address's with anonymous requests.
+    merchant = limited.token()
+    drained = [limited.send("GET", PRODUCTS, headers=merchant).status_code for _ in range(202)]
+    assert drained[0] == 200
+    assert drained[-1] == 429
+    drained = [limited.send("GET", "/health", headers={}).status_code for _ in range(201)]
+    assert drained[-1] == 429
+    for call in [*CALLS, REPORT]:
+        for headers in ({}, merchant):
+            answer = send_call(limited, call, product, headers=headers)
+            assert answer.status_code == 429, (call, answer.text)
+            assert int(answer.headers["Retry-After"]) >= 1
 
 
 def test_what_each_route_refuses_on_its_own(recorded: Setup) -> None:

@@ -32,9 +32,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def catalog_serve(data_dir: Path) -> Iterator[str]:
+def catalog_serve(data_dir: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
+    env.update(settings or {})
     process = subprocess.Popen(
         [
             sys.executable,

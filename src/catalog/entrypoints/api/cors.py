@@ -44,11 +44,8 @@ class BrowserOrigins(CORSMiddleware):
             return response
         # Starlette says what it refused in plain text ("Disallowed CORS origin, method").
         refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
-        headers = {
-            name: value
-            for name, value in response.headers.items()
-            if name.startswith("access-control-") or name == "vary"
-        }
+        # A refused preflight grants nothing: no Access-Control-Allow-* at all.
+        headers = {"Vary": response.headers["vary"]} if "vary" in response.headers else {}
         return problem_response(
             None,
             403,

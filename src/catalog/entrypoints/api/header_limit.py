@@ -1,10 +1,11 @@
 """Request headers over a documented size are refused with a 431 problem, on every route.
 
-The limit is the app's own, so it holds wherever the app runs: behind uvicorn, whose HTTP
-parser (h11) has a larger limit of its own on the whole request head (16 KiB, answered with a
-bare 400 and the connection closed), and behind API Gateway, which refuses more than 10 KiB of
-request line and headers before the Lambda runs. Under both, requests between this limit and
-theirs get this problem document.
+The limit is the app's own, so it holds wherever the app runs. Behind uvicorn, the HTTP parser
+(h11) has a limit of its own: it drops a request head it has buffered 16 KiB of without seeing
+its end, with a bare 400 (how much arrives at once depends on the network, so a larger head
+may or may not reach the app). Behind API Gateway, HTTP APIs refuse more than 10,240 bytes of
+request line and headers before the Lambda runs. Under both, a request whose headers are
+between this limit and theirs gets this problem document.
 """
 
 from __future__ import annotations
