@@ -86,6 +86,7 @@ def deployed(aws: AwsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -
         "CATALOG_TABLE_NAME": TABLE,
         "CATALOG_BUCKET_NAME": BUCKET,
         "CATALOG_DATA_DIR": str(tmp_path / "never-used"),
+        "CATALOG_RATE_LIMIT": "off",  # as template.yaml sets it
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CATALOG_ASSET_BASE_URL", raising=False)
@@ -113,6 +114,21 @@ def test_health_openapi_and_docs_answer_without_credentials(deployed: Any) -> No
     assert b"swagger" in docs.body.lower()
     # No public bucket, no local folder: the embedded deployment's asset route is not there.
     assert invoke(http_event("GET", "/assets/acme/x.png", claims=None)).status == 404
+
+
+def test_safe_headers_and_the_header_limit_through_api_gateway(deployed: Any) -> None:
+    health = invoke(http_event("GET", "/health", claims=None))
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert health.headers["content-security-policy"].startswith("default-src 'none'")
+    listed = invoke(http_event("GET", PRODUCTS))
+    assert listed.status == 200
+    assert listed.headers["cache-control"] == "private"
+    # API Gateway takes up to 10,240 bytes of request line and headers; the app refuses more
+    # than its documented limit in that range.
+    refused = invoke(http_event("GET", PRODUCTS, headers={"x-padding": "a" * 9000}))
+    assert refused.status == 431
+    assert refused.json()["type"] == "/problems/request-headers-too-large"
+    assert refused.headers["x-content-type-options"] == "nosniff"
 
 
 def test_create_read_and_list_through_api_gateway(deployed: Any) -> None:

@@ -231,6 +231,23 @@ def test_api_function_is_wired_to_the_stack(template: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ HTTP API
 
 
+def test_the_stage_throttles_every_route_with_the_limits_given(template: dict[str, Any]) -> None:
+    settings = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert settings == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+    }
+    parameters = template["Parameters"]
+    rate, burst = parameters["ApiThrottlingRateLimit"], parameters["ApiThrottlingBurstLimit"]
+    assert rate["Type"] == burst["Type"] == "Number"
+    assert 0 < rate["Default"] <= burst["Default"] <= burst["MaxValue"] == 5000
+    # The function's own limit per caller is off: buckets in one container would count only
+    # that container's share of a caller's requests (docs/deploy.md, "Limits").
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CATALOG_RATE_LIMIT"] == "off"
+    assert Settings(rate_limit=variables["CATALOG_RATE_LIMIT"]).rate_limit is None
+
+
 def test_every_route_but_health_requires_the_jwt_authorizer(template: dict[str, Any]) -> None:
     api = template["Resources"]["HttpApi"]
     assert api["Type"] == "AWS::Serverless::HttpApi"
