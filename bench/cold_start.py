@@ -48,6 +48,7 @@ ENV = {
     "CATALOG_CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef0123",
     "CATALOG_TABLE_NAME": "bench-catalog",
     "CATALOG_BUCKET_NAME": "bench-assets",
+    "CATALOG_RATE_LIMIT": "off",  # as template.yaml sets it on Lambda
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

@@ -300,7 +300,8 @@ def bare_command(port: int) -> list[str]:
 def run(args: argparse.Namespace, wrk: str) -> None:
     print(
         f"GET product: {args.rounds} round(s) of {args.duration:g} s per server, "
-        f"{args.threads} threads, {args.connections} connections ({wrk_version(wrk)})",
+        f"{args.threads} threads, {args.connections} connections ({wrk_version(wrk)}), "
+        f"CATALOG_RATE_LIMIT={args.rate_limit}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as temp:
@@ -312,6 +313,9 @@ def run(args: argparse.Namespace, wrk: str) -> None:
             "CATALOG_BACKEND": "embedded",
             "CATALOG_DATA_DIR": str(data_dir),
             "CATALOG_PUBLIC_URL": f"http://{HOST}:{embedded_port}",
+            # Off unless asked for: a limit per caller would answer wrk's flood with 429s.
+            # `--rate-limit 1000000/s` measures what the limit costs when it never refuses.
+            "CATALOG_RATE_LIMIT": args.rate_limit,
         }
         with _embedded(args, env, data_dir, embedded_port, work) as embedded:
             if embedded is None:
@@ -371,6 +375,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--rate-limit",
+        default="off",
+        help="CATALOG_RATE_LIMIT of the catalog (default off); e.g. 1000000/s to measure its cost",
+    )
     parser.add_argument(
         "--bare-only",
         action="store_true",

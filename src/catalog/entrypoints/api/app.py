@@ -20,7 +20,7 @@ from catalog.entrypoints.api.body_limit import BodySizeLimit
 from catalog.entrypoints.api.cors import BrowserOrigins
 from catalog.entrypoints.api.docs import install_docs
 from catalog.entrypoints.api.head import HeadAsGet
-from catalog.entrypoints.api.header_limit import RequestHeaderLimit
+from catalog.entrypoints.api.header_limit import MAX_REQUEST_HEADER_BYTES, RequestHeaderLimit
 from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.query_parameters import QueryParameterCheck
 from catalog.entrypoints.api.rate_limit import CallerLimits, RateLimit
@@ -58,6 +58,8 @@ publication on sales channels.
 * **Limits**: JSON bodies up to {limits.MAX_JSON_BODY_BYTES} bytes,
   {limits.MAX_ATTRIBUTES} attributes, {limits.MAX_IMAGES} images of at most
   {limits.MAX_IMAGE_BYTES} bytes, pages of at most {limits.MAX_PAGE_SIZE} items.
+* **Per caller**: past its rate a caller gets a 429 with `Retry-After`; request headers over
+  {MAX_REQUEST_HEADER_BYTES} bytes in all are a 431.
 """
 
 TAGS = [
