@@ -164,7 +164,13 @@ class RateLimit:
         if wait > 0.0:
             await self._refuse(scope, receive, send, wait)
             return
-        if principal is not None or token is None:
+        if principal is not None:
+            # The route's authentication takes it from here instead of looking it up again
+            # (deps.current_principal): the same principal, from the same memory.
+            scope.setdefault("state", {})["principal"] = principal
+            await self.app(scope, receive, send)
+            return
+        if token is None:
             await self.app(scope, receive, send)
             return
 
