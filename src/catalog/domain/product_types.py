@@ -175,9 +175,10 @@ class TypeContent:
         return [name for name, d in self.attributes.items() if channel in d.required_on]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProductType:
-    """A merchant's product type as stored: its content at one version."""
+    """A merchant's product type at one version. Its key never changes; its content is
+    replaced whole by each revision."""
 
     merchant_id: str
     key: str
@@ -185,6 +186,38 @@ class ProductType:
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def create(cls, merchant_id: str, key: str, content: TypeContent, at: datetime) -> ProductType:
+        return cls(merchant_id, key, content, version=1, created_at=at, updated_at=at)
+
+    def revised(self, content: TypeContent, at: datetime) -> tuple[ProductType, list[str]]:
+        """The next version with `content`, and the pointers of what changed (none: the
+        revision changes nothing and should not be written)."""
+        changed = changed_fields(self.content, content)
+        if not changed:
+            return self, []
+        revised = ProductType(
+            self.merchant_id, self.key, content, self.version + 1, self.created_at, at
+        )
+        return revised, changed
+
+
+def changed_fields(before: TypeContent, after: TypeContent) -> list[str]:
+    """/name, /additional_attributes and /attributes/<name> for each attribute added, removed
+    or redefined, in that order."""
+    changed = [
+        f"/{name}"
+        for name in ("name", "additional_attributes")
+        if getattr(before, name) != getattr(after, name)
+    ]
+    names = [*before.attributes, *(n for n in after.attributes if n not in before.attributes)]
+    changed += [
+        join_pointer("/attributes", name)
+        for name in names
+        if before.attributes.get(name) != after.attributes.get(name)
+    ]
+    return changed
 
 
 def parse_type_key(value: JSON, path: str = "/key") -> str:
