@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
     # events dead`, `catalog events redrive`); the event log never parks.
     webhook_max_attempts: Annotated[int, Field(ge=1)] = 8
+    # Webhook targets (adapters/webhook_targets.py): https to public addresses only, unless
+    # this development switch admits loopback targets (http or https, e.g. receivers on
+    # 127.0.0.1 in `make demo` and the tests). Private, link-local, metadata and other
+    # special-purpose addresses are refused whatever it says.
+    webhook_allow_http_loopback: bool = False
 
     # AWS backend
     table_name: str = "catalog"
