@@ -133,7 +133,7 @@ def webhook_signing_secret(settings: Settings) -> str:
     """Standard Webhooks secret (whsec_ + base64) used to sign every webhook delivery."""
     from catalog.adapters.embedded.relay import webhook_secret_text
 
-    configured = settings.webhook_secret
+    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if configured:
         # Standard Webhooks secrets are whsec_<base64>; a plain passphrase is encoded as such.
         if configured.startswith("whsec_"):

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     jwt_merchant_claim: str = "merchant_id"
     jwt_roles_claim: str = "roles"
     webhook_urls: Annotated[list[str], NoDecode] = []
-    webhook_secret: str | None = None  # defaults to one derived from the data folder's secret
+    # Defaults to one derived from the data folder's secret; SecretStr: never shown in a repr.
+    webhook_secret: SecretStr | None = None
     relay_poll_seconds: float = 0.5
     # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
     # events dead`, `catalog events redrive`); the event log never parks.
