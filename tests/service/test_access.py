@@ -64,7 +64,7 @@ class Catalog:
     ctx: CatalogContext
     store: MemoryStore
     assets: MemoryAssetStore
-    product: Product  # READY, one image, PENDING on channel ml
+    product: Product  # READY, two images, PENDING on channel ml
 
     def current(self) -> Product:
         found = self.store.get("acme", self.product.id)
@@ -88,7 +88,9 @@ def catalog() -> Catalog:
         "price": {"amount": 12999, "currency": "USD"},
     }
     product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body)).product
-    images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
+    # Two images: removing one leaves the pending listing complete (DESIGN.md section 9).
+    for _ in range(2):
+        images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
     products.change_status(ctx, ALICE, ChangeStatus("acme", product.id, Status.READY))
     product = channels.request_publication(ctx, ALICE, RequestPublication("acme", product.id, "ml"))
     return Catalog(ctx, store, assets, product)

@@ -144,6 +144,18 @@ OPERATIONS: dict[str, Operation] = {
         ),
         returns_product=True,
     ),
+    "create_product_type": Operation(
+        "product-types",
+        problems(*_WRITE, JSON_BODY, {409: ("duplicate-product-type",)}),
+    ),
+    "list_product_types": Operation(
+        "product-types", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
+    ),
+    "get_product_type": Operation("product-types", problems(*_READ)),
+    "update_product_type": Operation("product-types", problems(*_WRITE, IF_MATCH, JSON_BODY)),
+    "delete_product_type": Operation(
+        "product-types", problems(*_WRITE, IF_MATCH, {409: ("product-type-in-use",)})
+    ),
     # A ticket writes nothing: no version to race for.
     "request_upload": Operation(
         "uploads",
@@ -170,18 +182,6 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "get_asset": Operation("assets", problems(QUERY_PARAMETERS, HIDDEN), conditional=True),
     "health": Operation("health", problems(QUERY)),
-    "create_product_type": Operation(
-        "product-types",
-        problems(*_WRITE, JSON_BODY, {409: ("duplicate-product-type",)}),
-    ),
-    "list_product_types": Operation(
-        "product-types", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
-    ),
-    "get_product_type": Operation("product-types", problems(*_READ)),
-    "update_product_type": Operation("product-types", problems(*_WRITE, IF_MATCH, JSON_BODY)),
-    "delete_product_type": Operation(
-        "product-types", problems(*_WRITE, IF_MATCH, {409: ("product-type-in-use",)})
-    ),
 }
 
 # Response headers of problems, by status (RFC 9110, RFC 6750).

@@ -27,6 +27,7 @@ def product_view(
         "id": product.id,
         "merchant_id": product.merchant_id,
         "sku": product.sku,
+        "product_type": product.product_type,
         "status": product.status.value,
         "version": product.version,
         "name": content.name,
@@ -56,6 +57,7 @@ def product_view(
             }
             for c, listing in product.listings.items()
         },
+        "completeness": product.completeness.to_json(),
         "created_at": format_time(product.created_at),
         "updated_at": format_time(product.updated_at),
     }

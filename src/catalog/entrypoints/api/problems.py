@@ -161,7 +161,10 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
         lambda e: {"current_status": e.current, "requested_status": e.requested},
     ),
     domain.ProductIncomplete: ProblemKind(
-        422, "product-incomplete", "Product is incomplete", lambda e: {"missing": e.missing}
+        422,
+        "product-incomplete",
+        "Product is incomplete",
+        lambda e: {"missing": e.missing, **({"channel": e.channel} if e.channel else {})},
     ),
     domain.ProductInactive: ProblemKind(
         409, "product-inactive", "Product is inactive", lambda e: {"current_status": "INACTIVE"}

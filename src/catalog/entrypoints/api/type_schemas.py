@@ -71,7 +71,15 @@ class AttributeDefinition(BaseModel):
 AttributeName = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME_PATTERN.pattern)]
 Definitions = Annotated[
     dict[AttributeName, AttributeDefinition],
-    Field(max_length=MAX_TYPE_ATTRIBUTES, description="Definitions by attribute name."),
+    Field(
+        max_length=MAX_TYPE_ATTRIBUTES,
+        description="Definitions by attribute name.",
+        examples=[EXAMPLE["attributes"]],
+    ),
+]
+DefinitionPatch = Annotated[
+    dict[str, Any],
+    Field(examples=[{"values": ["S", "M", "L", "XL"], "required": None}]),
 ]
 
 
@@ -95,7 +103,13 @@ class ProductTypeUpdate(BaseModel):
     model_config = _IN
 
     name: Name | None = None
-    attributes: dict[AttributeName, dict[str, Any] | None] | None = None
+    attributes: (
+        Annotated[
+            dict[AttributeName, DefinitionPatch | None],
+            Field(examples=[{"size": {"values": ["S", "M", "L", "XL"]}, "weight_grams": None}]),
+        ]
+        | None
+    ) = None
     additional_attributes: bool | None = None
 
 
@@ -105,7 +119,7 @@ class ProductTypeView(BaseModel):
     key: str
     merchant_id: str
     name: str
-    attributes: dict[str, AttributeDefinition]
+    attributes: Definitions
     additional_attributes: bool
     version: int = Field(description="+1 on every change; the ETag is this number, quoted.")
     created_at: datetime
