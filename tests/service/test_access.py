@@ -1,10 +1,14 @@
 """Who may run which use case, decided by the use cases themselves: every use case with every
-role, on the in-memory adapters, without HTTP. A refusal writes nothing and emits nothing.
+role and scope, on the in-memory adapters, without HTTP. A refusal writes nothing and emits
+nothing. This is the table of docs/api.md ("Who may do what"), cell by cell:
 
-- read (get, list, history): the merchant, the platform, and any channel adapter;
-- write (every change a merchant makes): the merchant and the platform; a channel adapter
-  is refused (it may read), anybody else sees nothing (the 404 of an absent product);
-- report (a listing outcome): only the adapter of that channel.
+- read (get, list, history): the merchant, the platform, and a channel adapter whose scope
+  holds the merchant (named, or `*`), whichever its channel;
+- write (every change a merchant makes): the merchant and the platform; a channel adapter in
+  scope is refused (it may read);
+- report (a listing outcome): only the adapter of that channel, with the merchant in scope;
+- anybody else sees nothing, the 404 of an absent product: another merchant, a channel
+  adapter scoped to other merchants or to none (a token without the scope claim).
 """
 
 from __future__ import annotations
@@ -42,21 +46,43 @@ from catalog.service.commands import (
 )
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
-from catalog.service.principals import Principal
+from catalog.service.principals import ALL_MERCHANTS, Principal
 from tests.api.support import png
 from tests.principals import ALICE, OPERATOR, adapter, merchant
 
 ROLES: dict[str, Principal] = {
     "merchant": ALICE,
     "platform": OPERATOR,
-    "adapter of the channel": adapter("ml"),
-    "adapter of another channel": adapter("fb"),
+    "adapter of the channel": adapter("ml", ("acme",)),
+    "adapter of the channel for several merchants": adapter("ml", ("globex", "acme")),
+    "adapter of the channel for every merchant": adapter("ml", (ALL_MERCHANTS,)),
+    "adapter of the channel for another merchant": adapter("ml", ("globex",)),
+    "adapter of the channel without a scope": adapter("ml", ()),
+    "adapter of another channel": adapter("fb", ("acme",)),
+    "adapter of another channel for every merchant": adapter("fb", (ALL_MERCHANTS,)),
+    # A scope is the channel role's: holding the merchant role too does not extend it.
+    "merchant holding the channel role without a scope": Principal(
+        "acme-shop", "acme", frozenset({"merchant", "channel:ml"})
+    ),
     "another merchant": merchant("globex"),
     "no role": Principal("stranger", "acme", frozenset()),
 }
-READERS = {"merchant", "platform", "adapter of the channel", "adapter of another channel"}
-WRITERS = {"merchant", "platform"}
-REPORTERS = {"adapter of the channel"}
+READERS = {
+    "merchant",
+    "platform",
+    "adapter of the channel",
+    "adapter of the channel for several merchants",
+    "adapter of the channel for every merchant",
+    "adapter of another channel",
+    "adapter of another channel for every merchant",
+    "merchant holding the channel role without a scope",
+}
+WRITERS = {"merchant", "platform", "merchant holding the channel role without a scope"}
+REPORTERS = {
+    "adapter of the channel",
+    "adapter of the channel for several merchants",
+    "adapter of the channel for every merchant",
+}
 
 
 @dataclass
