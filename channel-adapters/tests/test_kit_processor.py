@@ -333,6 +333,6 @@ def test_an_event_of_a_merchant_outside_the_scope_is_ignored_without_asking_the_
     [(["acme", "globex"], {"acme", "globex"}), (["*"], {"acme", "globex", "initech"})],
     ids=["several", "every"],
 )
-def test_a_scope_serves_the_merchants_it_names(make_processor, scope, served):
+def test_a_scope_serves_the_merchants_it_names(scope, served):
     merchants = MerchantScope.of(scope)
     assert {m for m in ("acme", "globex", "initech") if merchants.covers(m)} == served

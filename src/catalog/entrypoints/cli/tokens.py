@@ -91,7 +91,7 @@ def _token_claims(
     channel_roles = [role for role in roles if role.startswith(CHANNEL_PREFIX)]
     if all_merchants and not channel_roles:
         raise typer.BadParameter(
-            "--all-merchants is a channel token's scope: give a --role channel:<slug>"
+            "only a channel token acts for every merchant: give a --role channel:<slug>"
             " (for a token that changes every merchant's products, use --role platform).",
             param_hint="'--all-merchants'",
         )
