@@ -449,7 +449,11 @@ class Stack:
         self._exit.callback(log.close)
         process = subprocess.Popen(
             [*self._catalog_command(), "serve", "--port", str(port), "--log-level", "warning"],
-            env=self._env(CATALOG_WEBHOOK_URLS=webhook_urls),
+            # The receivers listen on 127.0.0.1 over plain http: a development setup, which
+            # the catalog refuses unless told so (webhook targets are https and public).
+            env=self._env(
+                CATALOG_WEBHOOK_URLS=webhook_urls, CATALOG_WEBHOOK_ALLOW_HTTP_LOOPBACK="true"
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -87,9 +87,9 @@ class VersionConflict(DomainError):
 class PreconditionFailed(DomainError):
     """The client's If-Match version is not the current one."""
 
-    def __init__(self, current_version: int, expected_version: int) -> None:
+    def __init__(self, current_version: int, expected_version: int, what: str = "product") -> None:
         super().__init__(
-            f"product is at version {current_version}, not {expected_version} (If-Match)"
+            f"{what} is at version {current_version}, not {expected_version} (If-Match)"
         )
         self.current_version = current_version
         self.expected_version = expected_version
@@ -184,6 +184,28 @@ class ProductTooLarge(DomainError):
         self.what = what
         self.size = size
         self.limit = limit
+
+
+class ProductTypeNotFound(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"product type {key} not found")
+        self.key = key
+
+
+class DuplicateProductType(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"product type {key} already exists for this merchant")
+        self.key = key
+
+
+class ProductTypeInUse(DomainError):
+    """A type some product still has cannot be deleted: the products would lose their rules."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"product type {key} is in use; give its products another type (or none) first"
+        )
+        self.key = key
 
 
 class StoreUnavailable(DomainError):

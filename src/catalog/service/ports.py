@@ -13,6 +13,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
+from catalog.domain.product_types import ProductType
 from catalog.service.principals import Principal
 
 
@@ -68,6 +69,27 @@ class StoredPage:
     position: str | None
 
 
+@dataclass(frozen=True)
+class TypeChange:
+    """One product type write, atomic with its events. `expected_version` is the stored
+    version it replaces; 0 means a new type, refused with DuplicateProductType when the key
+    exists. `deleted` removes the type, refused with ProductTypeInUse while a product has it.
+    A store raises VersionConflict and writes nothing when the version moved on."""
+
+    product_type: ProductType  # as written; for a deletion, as it was last
+    expected_version: int
+    events: tuple[DomainEvent, ...]
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class TypePage:
+    """Product types of one page, in key order, and the position after them (None: last)."""
+
+    items: list[ProductType]
+    position: str | None
+
+
 class ProductStore(Protocol):
     """Documents, history, outbox and idempotency records of every merchant.
 
@@ -95,6 +117,14 @@ class ProductStore(Protocol):
     ) -> IdempotencyRecord | None: ...
 
     def commit(self, change: Change) -> None: ...
+
+    # Product types (DESIGN.md section 9): per merchant, like everything else.
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None: ...
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage: ...
+
+    def commit_type(self, change: TypeChange) -> None: ...
 
 
 @dataclass(frozen=True)

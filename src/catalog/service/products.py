@@ -131,7 +131,7 @@ def stored_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Pr
     return product
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= limits.MAX_PAGE_SIZE:
         raise InvalidField("/limit", f"must be between 1 and {limits.MAX_PAGE_SIZE}")
 
@@ -139,7 +139,7 @@ def _check_limit(limit: int) -> None:
 def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts) -> ProductPage:
     merchant_id, status, channel = query.merchant_id, query.status, query.channel
     require_read(principal, merchant_id)
-    _check_limit(query.limit)
+    check_limit(query.limit)
     if channel is not None:
         parse_channel(channel)
     scope = {"q": "products", "status": status.value if status else None, "channel": channel}
@@ -154,7 +154,7 @@ def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts
 def product_history(ctx: CatalogContext, principal: Principal, query: ReadHistory) -> HistoryPage:
     merchant_id, product_id, limit = query.merchant_id, query.product_id, query.limit
     require_read(principal, merchant_id, product_id)
-    _check_limit(limit)
+    check_limit(limit)
     scope = {"q": "history", "product": product_id}
     before = None
     if query.cursor:

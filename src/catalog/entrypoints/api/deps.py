@@ -40,6 +40,7 @@ PATH_PARAMETER_DESCRIPTIONS = {
     "merchant_id": "Merchant id: 1 to 63 of a-z, 0-9, '_' and '-', starting alphanumeric.",
     "product_id": "Product id (ULID, 26 characters).",
     "image_id": "Image id (ULID, 26 characters).",
+    "key": "Product type key: 1 to 64 of a-z, 0-9, '_' and '-', starting with a letter.",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from catalog.domain.history import HistoryEntry
 from catalog.domain.product import Product
+from catalog.domain.product_types import ProductType
 from catalog.domain.timestamps import format_time
 from catalog.service.ports import AssetStore
 
@@ -89,4 +90,15 @@ def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
             else None
         ),
         "events": list(entry.events),
+    }
+
+
+def product_type_view(product_type: ProductType) -> dict[str, Any]:
+    return {
+        "key": product_type.key,
+        "merchant_id": product_type.merchant_id,
+        **product_type.content.to_json(),
+        "version": product_type.version,
+        "created_at": format_time(product_type.created_at),
+        "updated_at": format_time(product_type.updated_at),
     }
