@@ -101,7 +101,9 @@ def token_verifier(settings: Settings) -> TokenVerifier:
         from catalog.adapters.apigw_auth import ApiGatewayClaims
 
         return ApiGatewayClaims(
-            merchant_claim=settings.jwt_merchant_claim, roles_claim=settings.jwt_roles_claim
+            merchant_claim=settings.jwt_merchant_claim,
+            roles_claim=settings.jwt_roles_claim,
+            merchants_claim=settings.jwt_merchants_claim,
         )
     if settings.auth == "jwks":
         jwks_url = settings.jwks_endpoint
@@ -125,6 +127,7 @@ def token_verifier(settings: Settings) -> TokenVerifier:
             settings.jwt_audience,
             merchant_claim=settings.jwt_merchant_claim,
             roles_claim=settings.jwt_roles_claim,
+            merchants_claim=settings.jwt_merchants_claim,
         )
     return local_tokens(settings)
 

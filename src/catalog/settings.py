@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Claims the principal is read from (apigw, jwks), e.g. custom:merchant_id on Cognito.
     jwt_merchant_claim: str = "merchant_id"
     jwt_roles_claim: str = "roles"
+    # The claim listing the merchants a channel:<slug> principal acts for (apigw, jwks):
+    # merchant ids, or "*" for all of them. A channel token without it acts for none.
+    jwt_merchants_claim: str = "merchants"
     webhook_urls: Annotated[list[str], NoDecode] = []
     # Defaults to one derived from the data folder's secret; SecretStr: never shown in a repr.
     webhook_secret: SecretStr | None = None

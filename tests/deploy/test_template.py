@@ -216,6 +216,7 @@ def test_api_function_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["CATALOG_BUCKET_NAME"] == {"Ref": "AssetBucket"}
     assert variables["CATALOG_JWT_MERCHANT_CLAIM"] == {"Ref": "JwtMerchantClaim"}
     assert variables["CATALOG_JWT_ROLES_CLAIM"] == {"Ref": "JwtRolesClaim"}
+    assert variables["CATALOG_JWT_MERCHANTS_CLAIM"] == {"Ref": "JwtMerchantsClaim"}
     # Resolved from the generated secret at deploy time, never written in the template.
     secret = variables["CATALOG_CURSOR_SECRET"]["Fn::Sub"]
     assert secret == "{{resolve:secretsmanager:${CursorSecret}}}"

@@ -44,7 +44,8 @@ publication on sales channels.
 
 * **Auth**: `Authorization: Bearer <JWT>`. A merchant sees only its own products (anything
   else is a 404, like absence); `platform` acts for any merchant; `channel:<slug>` principals
-  read products and report listing outcomes.
+  read products and report listing outcomes for the merchants in their scope (a 404 for the
+  others).
 * **Errors** are `application/problem+json` (RFC 9457) with a stable `type`; invalid fields
   are listed in `errors` as JSON pointers.
 * **Concurrency**: every product has a `version`, returned as the `ETag`. Send it back in
