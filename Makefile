@@ -76,8 +76,11 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml
 	$(BIN)/mypy --config-file channel-adapters/pyproject.toml demo/demo.py
 
-test: lint check-template
-	$(BIN)/python -m pytest tests channel-adapters/tests
+# lint and the template checks (with the two virtualenvs they install) run side by side, each
+# one's output kept together; then the suite on every core.
+test:
+	$(MAKE) --jobs=2 --output-sync=target lint check-template
+	$(BIN)/python -m pytest -n auto tests channel-adapters/tests
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/get_product.py

@@ -16,15 +16,21 @@ SPEC_VERSION = "1.0"
 SOURCE = "catalog"
 DATA_CONTENT_TYPE = "application/json"
 # Set on every event by the envelope itself; an event's own data never overrides them.
+# Product events carry product_id; product type events product_type (the type's key) instead.
 _CORE_DATA = ("merchant_id", "product_id", "version", "occurred_at")
 
 CloudEvent = dict[str, Any]
 
 
 def to_cloudevent(event: DomainEvent) -> CloudEvent:
+    about = (
+        {"product_id": event.product_id}
+        if event.product_id is not None
+        else {"product_type": event.product_type}
+    )
     core: dict[str, Any] = {
         "merchant_id": event.merchant_id,
-        "product_id": event.product_id,
+        **about,
         "version": event.version,
         "occurred_at": format_time(event.occurred_at),
     }
@@ -34,7 +40,7 @@ def to_cloudevent(event: DomainEvent) -> CloudEvent:
         "id": event.id,
         "source": SOURCE,
         "type": event.name.value,
-        "subject": event.product_id,
+        "subject": event.subject,
         "time": core["occurred_at"],
         "datacontenttype": DATA_CONTENT_TYPE,
         "data": {**core, **extra},
@@ -47,12 +53,14 @@ def from_cloudevent(envelope: CloudEvent) -> DomainEvent:
     if envelope.get("specversion") != SPEC_VERSION or envelope.get("source") != SOURCE:
         raise ValueError("not a catalog CloudEvent")
     data = dict(envelope["data"])
+    about_type = data.pop("product_type") if "product_id" not in data else None
     return DomainEvent(
         id=envelope["id"],
         name=EventName(envelope["type"]),
         merchant_id=data["merchant_id"],
-        product_id=data["product_id"],
+        product_id=data.get("product_id"),
         version=data["version"],
         occurred_at=parse_time(data["occurred_at"]),
         data={key: value for key, value in data.items() if key not in _CORE_DATA},
+        product_type=about_type,
     )

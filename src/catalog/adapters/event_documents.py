@@ -20,6 +20,7 @@ def event_to_document(event: DomainEvent) -> Document:
         "version": event.version,
         "occurred_at": format_time(event.occurred_at),
         "data": event.data,
+        **({"product_type": event.product_type} if event.product_type is not None else {}),
     }
 
 
@@ -32,4 +33,5 @@ def event_from_document(doc: Document) -> DomainEvent:
         version=doc["version"],
         occurred_at=parse_time(doc["occurred_at"]),
         data=doc["data"],
+        product_type=doc.get("product_type"),
     )

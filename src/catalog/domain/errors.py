@@ -87,9 +87,9 @@ class VersionConflict(DomainError):
 class PreconditionFailed(DomainError):
     """The client's If-Match version is not the current one."""
 
-    def __init__(self, current_version: int, expected_version: int) -> None:
+    def __init__(self, current_version: int, expected_version: int, what: str = "product") -> None:
         super().__init__(
-            f"product is at version {current_version}, not {expected_version} (If-Match)"
+            f"{what} is at version {current_version}, not {expected_version} (If-Match)"
         )
         self.current_version = current_version
         self.expected_version = expected_version
@@ -103,11 +103,15 @@ class InvalidTransition(DomainError):
 
 
 class ProductIncomplete(DomainError):
-    """READY needs a complete product; `missing` names every absent field."""
+    """READY needs a complete product, a channel a product complete on it; `missing` names
+    every absent field as a JSON pointer into the view, `channel` the channel if one."""
 
-    def __init__(self, missing: Sequence[str], action: str = "become READY") -> None:
+    def __init__(
+        self, missing: Sequence[str], action: str = "become READY", channel: str | None = None
+    ) -> None:
         super().__init__(f"product cannot {action}: missing {', '.join(missing)}")
         self.missing = list(missing)
+        self.channel = channel
 
 
 class ProductInactive(DomainError):
@@ -184,6 +188,28 @@ class ProductTooLarge(DomainError):
         self.what = what
         self.size = size
         self.limit = limit
+
+
+class ProductTypeNotFound(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"product type {key} not found")
+        self.key = key
+
+
+class DuplicateProductType(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"product type {key} already exists for this merchant")
+        self.key = key
+
+
+class ProductTypeInUse(DomainError):
+    """A type some product still has cannot be deleted: the products would lose their rules."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"product type {key} is in use; give its products another type (or none) first"
+        )
+        self.key = key
 
 
 class StoreUnavailable(DomainError):

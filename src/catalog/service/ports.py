@@ -13,6 +13,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
+from catalog.domain.product_types import ProductType
 from catalog.service.principals import Principal
 
 
@@ -58,6 +59,9 @@ class Change:
     idempotency: IdempotencyRecord | None = None
     # None: unknown, so a store rewrites whatever it derives from the listings.
     listings_before: ListingsBefore | None = None
+    # The type the replaced version had (None: untyped, or a new product): a store that counts
+    # a type's products (to refuse deleting one in use) moves the count when it differs.
+    type_before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,27 @@ class StoredPage:
     """Products of one page and the backend's position after them (None: last page)."""
 
     items: list[Product]
+    position: str | None
+
+
+@dataclass(frozen=True)
+class TypeChange:
+    """One product type write, atomic with its events. `expected_version` is the stored
+    version it replaces; 0 means a new type, refused with DuplicateProductType when the key
+    exists. `deleted` removes the type, refused with ProductTypeInUse while a product has it.
+    A store raises VersionConflict and writes nothing when the version moved on."""
+
+    product_type: ProductType  # as written; for a deletion, as it was last
+    expected_version: int
+    events: tuple[DomainEvent, ...]
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class TypePage:
+    """Product types of one page, in key order, and the position after them (None: last)."""
+
+    items: list[ProductType]
     position: str | None
 
 
@@ -95,6 +120,14 @@ class ProductStore(Protocol):
     ) -> IdempotencyRecord | None: ...
 
     def commit(self, change: Change) -> None: ...
+
+    # Product types (DESIGN.md section 9): per merchant, like everything else.
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None: ...
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage: ...
+
+    def commit_type(self, change: TypeChange) -> None: ...
 
 
 @dataclass(frozen=True)

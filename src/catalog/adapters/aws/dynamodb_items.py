@@ -83,6 +83,18 @@ def product_partition(merchant_id: str, product_id: str) -> str:
     return f"{merchant_prefix(merchant_id)}P#{part(product_id)}"
 
 
+def type_partition(merchant_id: str, key: str) -> str:
+    return f"{merchant_prefix(merchant_id)}T#{part(key)}"
+
+
+def event_partition(event: DomainEvent) -> str:
+    """An event is kept in the partition of what it is about: its product or product type."""
+    if event.product_id is not None:
+        return product_partition(event.merchant_id, event.product_id)
+    assert event.product_type is not None
+    return type_partition(event.merchant_id, event.product_type)
+
+
 def product_key(merchant_id: str, product_id: str) -> Item:
     return {PK: str_attr(product_partition(merchant_id, product_id)), SK: str_attr(PRODUCT_SK)}
 
@@ -158,7 +170,7 @@ def history_item(merchant_id: str, entry: HistoryEntry) -> Item:
 def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
     """The outbox item of one event; the stream relay reads `item_type`, `event` and `ttl`."""
     return {
-        PK: str_attr(product_partition(event.merchant_id, event.product_id)),
+        PK: str_attr(event_partition(event)),
         SK: str_attr(event_sort_key(event.version, index)),
         ITEM_TYPE: str_attr("EVENT"),
         "event": str_attr(compact_json(event_to_document(event))),

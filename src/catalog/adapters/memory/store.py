@@ -18,12 +18,27 @@ from catalog.adapters.product_documents import (
     product_to_document,
     refuse_oversized,
 )
-from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.adapters.type_documents import type_from_document, type_to_document
+from catalog.domain.errors import (
+    DuplicateProductType,
+    DuplicateSku,
+    IdempotencyKeyRaced,
+    ProductTypeInUse,
+    VersionConflict,
+)
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
-from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+from catalog.domain.product_types import ProductType
+from catalog.service.ports import (
+    Change,
+    IdempotencyRecord,
+    OutboxRecord,
+    StoredPage,
+    TypeChange,
+    TypePage,
+)
 
 
 class _KeptRecord(NamedTuple):
@@ -44,6 +59,7 @@ class MemoryStore:
         self._outbox: list[dict[str, Any]] = []
         self._pruned = 0  # events forgotten from the front: _outbox[0] has seq _pruned + 1
         self._offsets: dict[str, int] = {}
+        self._types: dict[tuple[str, str], dict[str, Any]] = {}
 
     # ProductStore
 
@@ -121,6 +137,39 @@ class MemoryStore:
                 self._idempotency[(record.merchant_id, record.key)] = _KeptRecord(
                     record.fingerprint, product_to_document(record.product), record.expires_at
                 )
+            self._outbox.extend(event_to_document(event) for event in change.events)
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None:
+        with self._lock:
+            doc = self._types.get((merchant_id, key))
+        return type_from_document(doc) if doc else None
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage:
+        with self._lock:
+            keys = sorted(k for (m, k) in self._types if m == merchant_id)
+            selected = [k for k in keys if position is None or k > position]
+            docs = [self._types[(merchant_id, k)] for k in selected[:limit]]
+        items = [type_from_document(doc) for doc in docs]
+        return TypePage(items, items[-1].key if len(selected) > limit else None)
+
+    def commit_type(self, change: TypeChange) -> None:
+        product_type = change.product_type
+        key = (product_type.merchant_id, product_type.key)
+        with self._lock:
+            stored = self._types.get(key)
+            if change.expected_version == 0 and stored is not None:
+                raise DuplicateProductType(product_type.key)
+            if (stored["version"] if stored else 0) != change.expected_version:
+                raise VersionConflict(product_type.key, change.expected_version)
+            if change.deleted:
+                if any(
+                    m == key[0] and doc.get("product_type") == key[1]
+                    for (m, _), doc in self._products.items()
+                ):
+                    raise ProductTypeInUse(product_type.key)
+                del self._types[key]
+            else:
+                self._types[key] = type_to_document(product_type)
             self._outbox.extend(event_to_document(event) for event in change.events)
 
     # Outbox

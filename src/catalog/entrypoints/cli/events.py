@@ -121,7 +121,7 @@ def readable_line(cloudevent: dict[str, Any]) -> Text:
         "  ",
         (f"{kind:<30}", _STYLES.get(kind, "")),
         "  ",
-        (str(data.get("product_id", "")), "bold"),
+        (str(cloudevent.get("subject", "")), "bold"),
         "  ",
         f"v{data.get('version', '?')}",
     )
@@ -177,7 +177,7 @@ def dead(
                 (letter.event_id, "bold"),
                 "  ",
                 (f"{event.name.value:<30}", _STYLES.get(event.name.value, "")),
-                f"  {event.product_id} v{event.version}  ",
+                f"  {event.subject} v{event.version}  ",
                 letter.sink.removeprefix("webhook:"),
                 f"  {letter.attempts} attempts, last: ",
                 (letter.last_error, "red"),
