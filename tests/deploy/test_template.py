@@ -436,9 +436,21 @@ def test_abandoned_uploads_expire_after_their_ticket_here_as_in_bootstrap(
 def test_bucket_takes_browser_uploads_as_bootstrap_configures_it(
     template: dict[str, Any],
 ) -> None:
-    (cors,) = template["Resources"]["AssetBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    condition, configured, absent = template["Resources"]["AssetBucket"]["Properties"][
+        "CorsConfiguration"
+    ]["Fn::If"]
+    (cors,) = configured["CorsRules"]
     assert cors["AllowedMethods"] == CORS_METHODS
     assert cors["AllowedOrigins"] == {"Ref": "CorsAllowedOrigins"}
+    assert (condition, absent) == ("HasCorsOrigins", {"Ref": "AWS::NoValue"})
+
+
+def test_cors_is_off_unless_origins_are_listed(template: dict[str, Any]) -> None:
+    """As on the embedded server (CATALOG_CORS_ORIGINS): no origin is allowed by default."""
+    assert template["Parameters"]["CorsAllowedOrigins"]["Default"] == ""
+    api = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"]
+    assert api[0] == "HasCorsOrigins" and api[2] == {"Ref": "AWS::NoValue"}
+    assert api[1]["AllowOrigins"] == {"Ref": "CorsAllowedOrigins"}
 
 
 def test_cdn_never_serves_staged_uploads(template: dict[str, Any]) -> None:
