@@ -47,7 +47,16 @@ def new_type(
     return ProductType.create(merchant_id, key, parse_type_content(document or APPAREL), T0)
 
 
-def type_event(name: EventName, product_type: ProductType) -> DomainEvent:
+def type_event(
+    name: EventName, product_type: ProductType, changed: list[str] | None = None
+) -> DomainEvent:
+    """The event of a type write, with the data its JSON Schema (docs/events) asks for."""
+    data: dict[str, Any] = {}
+    if name is not EventName.PRODUCT_TYPE_DELETED:
+        content = product_type.content
+        data = {"name": content.name, "attribute_names": list(content.attributes)}
+    if changed:
+        data["changed_fields"] = changed
     return DomainEvent(
         id=new_id(),
         name=name,
@@ -55,7 +64,7 @@ def type_event(name: EventName, product_type: ProductType) -> DomainEvent:
         product_id=None,
         version=product_type.version,
         occurred_at=product_type.updated_at,
-        data={"name": product_type.content.name},
+        data=data,
         product_type=product_type.key,
     )
 
@@ -69,7 +78,7 @@ def revision(product_type: ProductType, name: str | None = None) -> TypeChange:
     content = replace(product_type.content, name=name or product_type.content.name + "+")
     revised, changed = product_type.revised(content, product_type.updated_at + timedelta(minutes=1))
     assert changed
-    event = type_event(EventName.PRODUCT_TYPE_UPDATED, revised)
+    event = type_event(EventName.PRODUCT_TYPE_UPDATED, revised, changed)
     return TypeChange(revised, product_type.version, (event,))
 
 
