@@ -6,7 +6,8 @@ It starts, all on 127.0.0.1 ports picked at random:
 - the embedded catalog (`catalog serve`, a temporary data folder) with its webhooks pointing at
   the two adapters and an explicit webhook signing secret;
 - the fakes of Mercado Libre's items API and of Meta's Catalog Batch API;
-- the Mercado Libre and Meta adapters (channel_kit webhook apps) with channel tokens;
+- the Mercado Libre and Meta adapters (channel_kit webhook apps) with channel tokens scoped to
+  the demo's merchant;
 - a third webhook receiver that records each event the catalog delivers.
 
 Then it drives the catalog's HTTP API as a merchant would and waits, at each step, for the
@@ -50,6 +51,7 @@ from channel_kit import (
     Handling,
     MemorySeenEvents,
     MemoryVersionLedger,
+    MerchantScope,
     webhook_app,
 )
 from fastapi import FastAPI, Request, Response
@@ -396,12 +398,15 @@ class Stack:
             ),
         }
         for channel, adapter in adapters.items():
-            token = self.cli("token", "--merchant", "any", "--role", f"channel:{channel}")
+            # Scoped to the merchant it serves: the catalog shows it no other merchant's products,
+            # and the processor ignores other merchants' events (every webhook gets them all).
+            token = self.cli("token", "--merchant", MERCHANT, "--role", f"channel:{channel}")
             processor = EventProcessor(
                 adapter,
                 CatalogClient(self.catalog_url, token, http),
                 MemorySeenEvents(),
                 MemoryVersionLedger(),
+                merchants=MerchantScope.of([MERCHANT]),
             )
             recorded = Recorded(processor)
             self.adapters.append(recorded)
@@ -444,7 +449,11 @@ class Stack:
         self._exit.callback(log.close)
         process = subprocess.Popen(
             [*self._catalog_command(), "serve", "--port", str(port), "--log-level", "warning"],
-            env=self._env(CATALOG_WEBHOOK_URLS=webhook_urls),
+            # The receivers listen on 127.0.0.1 over plain http: a development setup, which
+            # the catalog refuses unless told so (webhook targets are https and public).
+            env=self._env(
+                CATALOG_WEBHOOK_URLS=webhook_urls, CATALOG_WEBHOOK_ALLOW_HTTP_LOOPBACK="true"
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

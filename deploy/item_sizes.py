@@ -249,7 +249,15 @@ def http_event(
             "stage": "$default",
             "timeEpoch": int(now * 1000),
             "authorizer": {
-                "jwt": {"claims": {"sub": "cost-model", "merchant_id": MERCHANT, "roles": roles}}
+                # A channel token's scope (`merchants`) is the merchant it reports for.
+                "jwt": {
+                    "claims": {
+                        "sub": "cost-model",
+                        "merchant_id": MERCHANT,
+                        "merchants": f"[{MERCHANT}]",
+                        "roles": roles,
+                    }
+                }
             },
         },
         "isBase64Encoded": body is not None,

@@ -12,6 +12,9 @@ def merchant(merchant_id: str, subject: str | None = None) -> Principal:
     return Principal(subject or f"{merchant_id}-user", merchant_id, frozenset({"merchant"}))
 
 
-def adapter(channel: str) -> Principal:
-    """A channel adapter's principal: it reads what it publishes and reports its listings."""
-    return Principal(f"{channel}-adapter", None, frozenset({f"channel:{channel}"}))
+def adapter(channel: str, merchants: tuple[str, ...] = ("acme",)) -> Principal:
+    """A channel adapter's principal: it reads what it publishes and reports its listings,
+    for the merchants in its scope (ALL_MERCHANTS: `("*",)`)."""
+    return Principal(
+        f"{channel}-adapter", None, frozenset({f"channel:{channel}"}), frozenset(merchants)
+    )

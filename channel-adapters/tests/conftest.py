@@ -21,6 +21,7 @@ from channel_kit import (
     EventProcessor,
     MemorySeenEvents,
     MemoryVersionLedger,
+    MerchantScope,
     RetryPolicy,
 )
 from mercadolibre_adapter import MercadoLibreAdapter, MercadoLibreSettings
@@ -149,7 +150,13 @@ def make_processor(
     catalog_client: CatalogClient,
 ) -> Callable[[ChannelAdapter], EventProcessor]:
     def build(adapter: ChannelAdapter) -> EventProcessor:
-        return EventProcessor(adapter, catalog_client, MemorySeenEvents(), MemoryVersionLedger())
+        return EventProcessor(
+            adapter,
+            catalog_client,
+            MemorySeenEvents(),
+            MemoryVersionLedger(),
+            merchants=MerchantScope.of(["acme"]),
+        )
 
     return build
 

@@ -12,6 +12,7 @@ from channel_kit import (
     ChannelUnavailable,
     EventProcessor,
     ListingKey,
+    MerchantScope,
     ProductView,
     Published,
     Result,
@@ -280,7 +281,11 @@ def test_sqlite_stores_keep_dedup_and_versions_across_restarts(
         state = SqliteState(path)
         adapter = RecordingAdapter()
         return EventProcessor(
-            adapter, catalog_client, SqliteSeenEvents(state), SqliteVersionLedger(state)
+            adapter,
+            catalog_client,
+            SqliteSeenEvents(state),
+            SqliteVersionLedger(state),
+            merchants=MerchantScope.of(["acme"]),
         ), state
 
     first, state = processor_on(tmp_path / "state.db")
@@ -307,3 +312,27 @@ def test_sqlite_ledger_never_goes_back(tmp_path: Path):
         assert ledger.newest(ListingKey("acme", PRODUCT_ID, "other")) is None
     finally:
         state.close()
+
+
+def test_an_event_of_a_merchant_outside_the_scope_is_ignored_without_asking_the_catalog(
+    processor, adapter, catalog_api
+):
+    catalog_api.set_listing(CHANNEL, "PENDING")
+
+    handling = processor.handle(publication(4, merchant_id="globex"))
+
+    assert handling.result is Result.IGNORED
+    assert handling.detail == "merchant globex is not served here"
+    assert catalog_api.requests == [] and adapter.calls == []
+    # The scope's own merchant is still served (the processor is not stuck or poisoned).
+    assert processor.handle(publication(4)).result is Result.HANDLED
+
+
+@pytest.mark.parametrize(
+    ("scope", "served"),
+    [(["acme", "globex"], {"acme", "globex"}), (["*"], {"acme", "globex", "initech"})],
+    ids=["several", "every"],
+)
+def test_a_scope_serves_the_merchants_it_names(scope, served):
+    merchants = MerchantScope.of(scope)
+    assert {m for m in ("acme", "globex", "initech") if merchants.covers(m)} == served

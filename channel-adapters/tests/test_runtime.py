@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from fastapi.testclient import TestClient
 
+from channel_kit import MerchantScope
 from channel_kit.runtime import KitSettings
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
@@ -32,6 +34,7 @@ def test_each_adapter_serves_webhooks_from_its_environment(
     for name, value in {
         "CATALOG_API_URL": "http://127.0.0.1:9",
         "CATALOG_CHANNEL_TOKEN": "token",
+        "ADAPTER_MERCHANTS": "acme",
         "CATALOG_WEBHOOK_SECRET": SECRET,
         "ADAPTER_STATE_DB": str(tmp_path / "state.db"),
         **variables,
@@ -44,3 +47,52 @@ def test_each_adapter_serves_webhooks_from_its_environment(
         assert client.post("/events", content=b"{}").status_code == 401
     assert (tmp_path / "state.db").exists()
     assert service.handler({"Records": []}, None) == {"batchItemFailures": []}
+
+
+def catalog_token(**claims: object) -> str:
+    """A JWT shaped like `catalog token`'s (the signature is the catalog's business)."""
+
+    def part(document: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256'})}.{part({'sub': 'channel:shop', **claims})}.signature"
+
+
+BASE = {"CATALOG_API_URL": "http://127.0.0.1:9"}
+
+
+@pytest.mark.parametrize(
+    ("merchants", "expected"),
+    [
+        (["acme", "globex"], {"acme", "globex"}),
+        (["*"], {"*"}),
+        ("[acme globex]", {"acme", "globex"}),
+    ],
+    ids=["list", "every", "api-gateway-string"],
+)
+def test_the_scope_defaults_to_the_tokens_merchants_claim(merchants, expected):
+    token = catalog_token(roles=["channel:shop"], merchants=merchants)
+    settings = KitSettings.from_env({**BASE, "CATALOG_CHANNEL_TOKEN": token})
+    assert settings.merchants == MerchantScope(frozenset(expected))
+
+
+def test_adapter_merchants_names_the_scope_explicitly():
+    token = catalog_token(merchants=["*"])
+    env = {**BASE, "CATALOG_CHANNEL_TOKEN": token, "ADAPTER_MERCHANTS": "acme, globex"}
+    assert KitSettings.from_env(env).merchants == MerchantScope.of(["acme", "globex"])
+
+
+@pytest.mark.parametrize(
+    "token",
+    [catalog_token(roles=["channel:shop"]), "an-opaque-token", "a.b%.c"],
+    ids=["no-claim", "opaque", "not-base64"],
+)
+def test_without_a_scope_to_read_the_adapter_refuses_to_start(token):
+    with pytest.raises(RuntimeError, match="set ADAPTER_MERCHANTS"):
+        KitSettings.from_env({**BASE, "CATALOG_CHANNEL_TOKEN": token})
+
+
+def test_an_empty_adapter_merchants_is_no_scope_at_all():
+    env = {**BASE, "CATALOG_CHANNEL_TOKEN": "t", "ADAPTER_MERCHANTS": " , "}
+    with pytest.raises(RuntimeError, match="ADAPTER_MERCHANTS: a scope names at least one"):
+        KitSettings.from_env(env)

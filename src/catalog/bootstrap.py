@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 # only the standard library.
 from catalog.adapters.aws.clients import LazyClient, aws_client, aws_session
 from catalog.adapters.aws.clients import aws_region as aws_region  # for `catalog aws`
-from catalog.adapters.embedded.secrets import derive_key, load_or_create_secret
+from catalog.adapters.embedded.secrets import (
+    SecretFileExposed,
+    derive_key,
+    load_or_create_secret,
+)
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
     from catalog.adapters.embedded.relay import RedriveOutcome
     from catalog.adapters.local_tokens import LocalTokens
+    from catalog.adapters.webhook_targets import WebhookTargetPolicy
     from catalog.domain.events import DomainEvent
 
 # Shortest CATALOG_CURSOR_SECRET accepted: a guessable key would let clients forge cursors.
@@ -75,11 +80,19 @@ class ConfigurationError(Exception):
     pass
 
 
+def root_secret(settings: Settings) -> bytes:
+    """The data folder's secret (created on first use); refused when others may read it."""
+    try:
+        return load_or_create_secret(settings.data_dir)
+    except SecretFileExposed as exposed:
+        raise ConfigurationError(str(exposed)) from exposed
+
+
 def local_tokens(settings: Settings) -> LocalTokens:
     """The HS256 signer/verifier of the embedded deployment (`catalog token`)."""
     from catalog.adapters.local_tokens import LocalTokens
 
-    return LocalTokens(derive_key(load_or_create_secret(settings.data_dir), "jwt"))
+    return LocalTokens(derive_key(root_secret(settings), "jwt"))
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
@@ -88,7 +101,9 @@ def token_verifier(settings: Settings) -> TokenVerifier:
         from catalog.adapters.apigw_auth import ApiGatewayClaims
 
         return ApiGatewayClaims(
-            merchant_claim=settings.jwt_merchant_claim, roles_claim=settings.jwt_roles_claim
+            merchant_claim=settings.jwt_merchant_claim,
+            roles_claim=settings.jwt_roles_claim,
+            merchants_claim=settings.jwt_merchants_claim,
         )
     if settings.auth == "jwks":
         jwks_url = settings.jwks_endpoint
@@ -112,6 +127,7 @@ def token_verifier(settings: Settings) -> TokenVerifier:
             settings.jwt_audience,
             merchant_claim=settings.jwt_merchant_claim,
             roles_claim=settings.jwt_roles_claim,
+            merchants_claim=settings.jwt_merchants_claim,
         )
     return local_tokens(settings)
 
@@ -120,35 +136,56 @@ def webhook_signing_secret(settings: Settings) -> str:
     """Standard Webhooks secret (whsec_ + base64) used to sign every webhook delivery."""
     from catalog.adapters.embedded.relay import webhook_secret_text
 
-    configured = settings.webhook_secret
+    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if configured:
         # Standard Webhooks secrets are whsec_<base64>; a plain passphrase is encoded as such.
         if configured.startswith("whsec_"):
             return configured
         return webhook_secret_text(configured.encode())
-    return webhook_secret_text(derive_key(load_or_create_secret(settings.data_dir), "webhooks"))
+    return webhook_secret_text(derive_key(root_secret(settings), "webhooks"))
+
+
+def webhook_target_policy(settings: Settings) -> WebhookTargetPolicy:
+    """Which addresses webhooks may go to (adapters/webhook_targets.py)."""
+    from catalog.adapters.webhook_targets import WebhookTargetPolicy
+
+    return WebhookTargetPolicy(allow_http_loopback=settings.webhook_allow_http_loopback)
+
+
+def checked_webhook_urls(settings: Settings, policy: WebhookTargetPolicy) -> list[str]:
+    """CATALOG_WEBHOOK_URLS, each resolved and checked now: a target the relay would refuse
+    stops the start rather than failing every delivery later. Deliveries check again."""
+    from catalog.adapters.webhook_targets import WebhookTargetRefused
+
+    for url in settings.webhook_urls:
+        try:
+            policy.checked_addresses(url)
+        except WebhookTargetRefused as refused:
+            raise ConfigurationError(f"CATALOG_WEBHOOK_URLS: {refused}") from refused
+    return settings.webhook_urls
 
 
 def _embedded_container(settings: Settings) -> Container:
-    import httpx
-
     from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
     from catalog.adapters.embedded.event_log import EventLogSink
     from catalog.adapters.embedded.local_assets import LocalAssetStore
     from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
     from catalog.adapters.embedded.sqlite_store import SqliteStore
     from catalog.adapters.embedded.upload_sweeper import UploadSweeper
+    from catalog.adapters.webhook_targets import webhook_client
     from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS
 
     data_dir = settings.data_dir
-    secret = load_or_create_secret(data_dir)
+    secret = root_secret(settings)
     # The closure reads `relay` at call time: commits wake the relay that is built below.
     store = SqliteStore(data_dir / "catalog.db", on_commit=lambda: relay.wake())
     assets = LocalAssetStore(data_dir / "assets", settings.public_url, derive_key(secret, "assets"))
-    http = httpx.Client(timeout=10.0)
+    policy = webhook_target_policy(settings)
+    webhook_urls = checked_webhook_urls(settings, policy)
+    http = webhook_client(policy)
     sinks: list[Any] = [EventLogSink(data_dir / "events.jsonl")]
     signing_secret = webhook_signing_secret(settings)
-    sinks += [WebhookSink(url, signing_secret, http) for url in settings.webhook_urls]
+    sinks += [WebhookSink(url, signing_secret, http) for url in webhook_urls]
     relay = OutboxRelay(
         store,
         sinks,
@@ -288,14 +325,14 @@ def redrive_parked_events(
 ) -> RedriveOutcome:
     """Deliver parked webhook events again, signed as the relay signs them; `sink` is a
     webhook URL (or its sink name) to redrive only its events."""
-    import httpx
-
     from catalog.adapters.embedded.relay import Sink, WebhookSink, redrive_dead_letters
+    from catalog.adapters.webhook_targets import webhook_client
 
     secret = webhook_signing_secret(settings)
     prefix = WebhookSink.name_prefix
     wanted = sink if sink is None or sink.startswith(prefix) else prefix + sink
-    with httpx.Client(timeout=10.0) as http:
+    # Parked URLs may no longer be configured: each request is checked as the relay's are.
+    with webhook_client(webhook_target_policy(settings)) as http:
 
         def webhook(name: str) -> Sink | None:
             if not name.startswith(prefix):

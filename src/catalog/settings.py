@@ -30,12 +30,21 @@ class Settings(BaseSettings):
     # Claims the principal is read from (apigw, jwks), e.g. custom:merchant_id on Cognito.
     jwt_merchant_claim: str = "merchant_id"
     jwt_roles_claim: str = "roles"
+    # The claim listing the merchants a channel:<slug> principal acts for (apigw, jwks):
+    # merchant ids, or "*" for all of them. A channel token without it acts for none.
+    jwt_merchants_claim: str = "merchants"
     webhook_urls: Annotated[list[str], NoDecode] = []
-    webhook_secret: str | None = None  # defaults to one derived from the data folder's secret
+    # Defaults to one derived from the data folder's secret; SecretStr: never shown in a repr.
+    webhook_secret: SecretStr | None = None
     relay_poll_seconds: float = 0.5
     # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
     # events dead`, `catalog events redrive`); the event log never parks.
     webhook_max_attempts: Annotated[int, Field(ge=1)] = 8
+    # Webhook targets (adapters/webhook_targets.py): https to public addresses only, unless
+    # this development switch admits loopback targets (http or https, e.g. receivers on
+    # 127.0.0.1 in `make demo` and the tests). Private, link-local, metadata and other
+    # special-purpose addresses are refused whatever it says.
+    webhook_allow_http_loopback: bool = False
 
     # AWS backend
     table_name: str = "catalog"

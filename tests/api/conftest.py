@@ -101,8 +101,11 @@ class Principals:
     def platform(self) -> str:
         return self.tokens.issue("platform-ops", ["platform"], subject="ops-admin")
 
-    def channel(self, slug: str = "x") -> str:
-        return self.tokens.issue("channels", [f"channel:{slug}"], subject=f"{slug}-adapter")
+    def channel(self, slug: str = "x", merchants: tuple[str, ...] = ("acme",)) -> str:
+        """A channel adapter's token, acting for `merchants` (ALL_MERCHANTS: `("*",)`)."""
+        return self.tokens.issue(
+            None, [f"channel:{slug}"], subject=f"{slug}-adapter", merchants=merchants
+        )
 
 
 @pytest.fixture

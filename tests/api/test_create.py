@@ -48,8 +48,9 @@ def test_register_answers_201_with_location_etag_and_the_draft_view(acme: Api) -
 def test_view_has_exactly_the_contract_fields(acme: Api) -> None:
     view = acme.create_ok()
     assert set(view) == {
-        "id", "merchant_id", "sku", "status", "version", "name", "description", "price",
-        "attributes", "channel_overrides", "images", "listings", "created_at", "updated_at",
+        "id", "merchant_id", "sku", "product_type", "status", "version", "name",
+        "description", "price", "attributes", "channel_overrides", "images", "listings",
+        "completeness", "created_at", "updated_at",
     }  # fmt: skip
 
 

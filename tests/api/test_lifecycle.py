@@ -30,7 +30,7 @@ def test_ready_without_images_is_422_listing_what_is_missing(acme: Api) -> None:
     created = acme.create_ok(product_body())
     problem = assert_problem(acme.set_status(created["id"], "READY"), 422)
     assert problem["type"] == "/problems/product-incomplete"
-    assert problem["missing"] == ["description", "price", "images"]
+    assert problem["missing"] == ["/description", "/price", "/images"]
     assert acme.get(created["id"]).json()["status"] == "DRAFT"
 
 

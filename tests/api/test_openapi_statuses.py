@@ -91,7 +91,8 @@ class Setup:
     recorder: Recorder
 
     def token(self, merchant: str = "acme", role: str = "merchant") -> dict[str, str]:
-        issued = local_tokens(self.settings).issue(merchant, [role])
+        scope = [merchant] if role.startswith("channel:") else []
+        issued = local_tokens(self.settings).issue(merchant, [role], merchants=scope)
         return {"Authorization": f"Bearer {issued}"}
 
     def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -236,3 +236,34 @@ def test_every_kind_of_product_answers_as_documented_on_every_route(
         ("post", channel + "/unpublish"),
         ("put", channel + "/listing"),
     }
+
+
+def test_product_types_answer_as_documented(acme: Api, documented: DocumentedResponses) -> None:
+    every_member = {
+        "key": "electronics",
+        "name": "Electronics",
+        "attributes": {
+            "brand": {"type": "string", "label": "Brand", "max_length": 60, "required": True},
+            "gtin": {"type": "string", "required_on": ["mercadolibre", "meta"]},
+            "storage_gb": {"type": "integer", "minimum": 1, "maximum": 4096},
+            "screen_inches": {"type": "number", "minimum": 0.5},
+            "refurbished": {"type": "boolean"},
+            "color": {"type": "enum", "values": ["black", "white"], "variant_axis": True},
+            "manual": {"type": "url"},
+        },
+        "additional_attributes": False,
+    }
+    types = "/v1/merchants/acme/product-types"
+    created = documented.check(acme.client.post(types, json=every_member, headers=acme.headers))
+    assert created["attributes"] == every_member["attributes"]
+    documented.check(
+        acme.client.post(types, json={"key": "bare", "name": "Bare"}, headers=acme.headers)
+    )
+    documented.check(acme.client.get(f"{types}/electronics", headers=acme.headers))
+    documented.check(acme.client.get(types, headers=acme.headers))
+    patch = {"attributes": {"manual": None}, "name": "Consumer electronics"}
+    documented.check(acme.client.patch(f"{types}/electronics", json=patch, headers=acme.headers))
+    deleted = acme.client.delete(f"{types}/bare", headers=acme.headers)
+    assert deleted.status_code == 204
+    operation = documented.document["paths"]["/v1/merchants/{merchant_id}/product-types/{key}"]
+    assert "204" in operation["delete"]["responses"]

@@ -83,6 +83,45 @@ def test_claim_names_are_configurable_for_identity_providers_like_cognito() -> N
     assert principal.is_platform
 
 
+@pytest.mark.parametrize(
+    "merchants",
+    [["acme", "globex"], '["acme","globex"]', "[acme globex]", "acme,globex", "acme globex"],
+    ids=["json-array", "json-in-a-string", "api-gateway-array", "commas", "spaces"],
+)
+def test_a_channel_scope_is_read_in_every_shape_a_list_claim_arrives_in(merchants: Any) -> None:
+    claims = {"sub": "ml-adapter", "roles": "[channel:ml]", "merchants": merchants}
+    principal = principal_from_claims(claims)
+    assert principal.channel_merchants == frozenset({"acme", "globex"})
+    assert principal.can_read("acme") and principal.can_report("globex", "ml")
+    assert not principal.can_read("initech")
+
+
+@pytest.mark.parametrize("merchants", ["*", ["*"], "[*]"])
+def test_a_channel_scope_of_star_is_every_merchant(merchants: Any) -> None:
+    claims = {"sub": "ml-adapter", "roles": ["channel:ml"], "merchants": merchants}
+    principal = principal_from_claims(claims)
+    assert principal.can_read("initech") and principal.can_report("initech", "ml")
+    assert not principal.can_write("initech")
+
+
+@pytest.mark.parametrize("merchants", [None, "", "[]", []], ids=["absent", "empty", "[]", "[ ]"])
+def test_a_channel_token_without_a_scope_acts_for_no_merchant(merchants: Any) -> None:
+    claims = {"sub": "ml-adapter", "merchant_id": "acme", "roles": "[channel:ml]"}
+    if merchants is not None:
+        claims["merchants"] = merchants
+    principal = principal_from_claims(claims)
+    # Not even the merchant_id claim's merchant: only the scope claim grants a channel reach.
+    assert not principal.can_read("acme")
+    assert not principal.can_report("acme", "ml")
+
+
+def test_the_scope_claim_name_is_configurable() -> None:
+    claims = {"sub": "a", "roles": "[channel:ml]", "custom:merchants": "acme", "merchants": "*"}
+    principal = principal_from_claims(claims, merchants_claim="custom:merchants")
+    assert principal.can_read("acme")
+    assert not principal.can_read("globex")  # the default claim name is not read any more
+
+
 def _scope(authorizer: dict[str, Any] | None) -> dict[str, Any]:
     context: dict[str, Any] = {"requestId": "r-1", "http": {"method": "GET", "path": "/"}}
     if authorizer is not None:
@@ -123,6 +162,19 @@ def test_claims_passed_flat_under_the_authorizer_are_read_too() -> None:
 )
 def test_requests_without_verified_claims_are_not_authenticated(scope: dict[str, Any]) -> None:
     assert ApiGatewayClaims().authenticate_request(scope) is None
+
+
+def test_api_gateway_mode_reads_the_scope_from_the_claim_the_settings_name(
+    tmp_path: Path,
+) -> None:
+    verifier = token_verifier(
+        Settings(data_dir=tmp_path, auth="apigw", jwt_merchants_claim="custom:merchants")
+    )
+    assert isinstance(verifier, ApiGatewayClaims)
+    claims = {"sub": "a", "roles": "[channel:ml]", "custom:merchants": "[acme]", "merchants": "*"}
+    principal = verifier.authenticate_request(_scope({"jwt": {"claims": claims}}))
+    assert principal is not None
+    assert principal.channel_merchants == frozenset({"acme"})
 
 
 def test_api_gateway_mode_never_trusts_a_bare_token() -> None:
@@ -218,6 +270,26 @@ def test_jwks_tokens_signed_by_the_issuer_are_accepted(
     assert principal.subject == "user-1"
     assert principal.merchant_id == "acme"
     assert principal.roles == frozenset({"merchant", "platform"})
+
+
+def test_jwks_mode_reads_the_scope_from_the_claim_the_settings_name(
+    issuer: Issuer, jwks_url: str, tmp_path: Path
+) -> None:
+    claim = "https://catalog.example.test/merchants"
+    verifier = token_verifier(
+        Settings(
+            data_dir=tmp_path,
+            auth="jwks",
+            jwt_issuer=ISSUER,
+            jwt_audience=AUDIENCE,
+            jwks_url=jwks_url,
+            jwt_merchants_claim=claim,
+        )
+    )
+    token = issuer.token(roles=["channel:ml"], merchants=["*"], **{claim: ["acme", "globex"]})
+    principal = verifier.verify(token)
+    assert principal.channel_merchants == frozenset({"acme", "globex"})
+    assert principal.can_report("globex", "ml") and not principal.can_read("initech")
 
 
 def test_the_key_set_is_fetched_once_for_many_tokens(issuer: Issuer, verifier: JwksTokens) -> None:
@@ -340,6 +412,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CATALOG_JWT_ISSUER", ISSUER)
     monkeypatch.setenv("CATALOG_JWT_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("CATALOG_JWT_ROLES_CLAIM", "cognito:groups")
+    monkeypatch.setenv("CATALOG_JWT_MERCHANTS_CLAIM", "custom:merchants")
     monkeypatch.setenv("CATALOG_CURSOR_SECRET", "s" * 40)
     settings = Settings()
     assert (settings.auth, settings.jwt_issuer, settings.jwt_audience) == (
@@ -348,5 +421,6 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         AUDIENCE,
     )
     assert settings.jwt_roles_claim == "cognito:groups"
+    assert settings.jwt_merchants_claim == "custom:merchants"
     assert settings.cursor_secret is not None
     assert "s" * 40 not in repr(settings)  # secrets stay out of logs and tracebacks

@@ -262,6 +262,22 @@ def test_merchants_see_only_their_products_and_platform_acts_for_any(deployed: A
     assert history[0]["actor"] == "ops-admin"
 
 
+def test_a_channel_token_acts_only_for_the_merchants_its_scope_claim_names(
+    deployed: Any,
+) -> None:
+    product = json_request("POST", PRODUCTS, complete_body("TS-1")).json()
+    url = f"{PRODUCTS}/{product['id']}"
+    # Claims as API Gateway renders them: an array claim as "[a b]".
+    adapter = {"sub": "shop-adapter", "roles": "[channel:shop]", "merchants": "[globex]"}
+
+    assert invoke(http_event("GET", url, claims=adapter)).status == 404
+    assert invoke(http_event("GET", PRODUCTS, claims=adapter)).status == 404
+    outcome = {"state": "FAILED", "product_version": 1, "message": "probe"}
+    reported = json_request("PUT", f"{url}/channels/shop/listing", outcome, claims=adapter)
+    assert reported.status == 404
+    assert invoke(http_event("GET", url, claims={**adapter, "merchants": "[acme]"})).status == 200
+
+
 def test_a_route_without_the_jwt_authorizer_gets_401(deployed: Any) -> None:
     response = invoke(
         http_event("GET", PRODUCTS, claims=None, headers={"Authorization": "Bearer forged"})

@@ -34,8 +34,13 @@ class LiveServer:
     settings: Settings
 
     def token(self, merchant: str = "acme", role: str = "merchant") -> str:
-        subject = role if role.startswith("channel:") else None
-        return local_tokens(self.settings).issue(merchant, [role], subject=subject)
+        channel = role.startswith("channel:")
+        return local_tokens(self.settings).issue(
+            merchant,
+            [role],
+            subject=role if channel else None,
+            merchants=[merchant] if channel else [],
+        )
 
 
 @pytest.fixture(scope="module")

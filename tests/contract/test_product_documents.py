@@ -33,6 +33,7 @@ from catalog.adapters.product_documents import (
     product_to_document,
     upgrade,
 )
+from catalog.domain.completeness import Completeness
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
@@ -50,8 +51,23 @@ def by_sku(sku: str) -> Document:
 
 
 def current(stored: Document) -> Document:
-    """A stored document in the shape this release writes."""
-    return {**upgrade(stored), "schema": SCHEMA}
+    """A stored document in the shape this release writes: upgraded, and (from version 1,
+    which stored none) with the completeness its product computes when read."""
+    upgraded = {**upgrade(stored), "schema": SCHEMA}
+    if upgraded["completeness"] is None:
+        upgraded["completeness"] = product_from_document(stored).completeness.to_json()
+    return upgraded
+
+
+def test_a_version_1_product_is_untyped_and_its_completeness_computed_when_read() -> None:
+    bare, full = product_from_document(by_sku("BARE-1")), product_from_document(by_sku("TS-1"))
+    assert (bare.product_type, bare.completeness.ready) == (
+        None,
+        ("/description", "/price", "/images"),
+    )
+    assert full.completeness.ready == ()
+    assert set(full.completeness.channels) == set(full.listings)
+    assert all(not missing for missing in full.completeness.channels.values())
 
 
 def every_field_set() -> Product:
@@ -60,6 +76,7 @@ def every_field_set() -> Product:
         id="01JD8X5J9ZK8Q5W6V2C3N4M5P6",
         merchant_id="acme",
         sku="TS-1",
+        product_type="shoes",
         name="Trail shoe",
         description="Light",
         price=Money(12999, "USD"),
@@ -72,6 +89,7 @@ def every_field_set() -> Product:
             )
         },
         status=Status.ACTIVE,
+        completeness=Completeness(ready=("/attributes/brand",), channels={"meta": ("/x",)}),
         version=3,
         created_at=T0,
         updated_at=T0 + timedelta(minutes=5),

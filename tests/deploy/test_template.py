@@ -216,6 +216,7 @@ def test_api_function_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["CATALOG_BUCKET_NAME"] == {"Ref": "AssetBucket"}
     assert variables["CATALOG_JWT_MERCHANT_CLAIM"] == {"Ref": "JwtMerchantClaim"}
     assert variables["CATALOG_JWT_ROLES_CLAIM"] == {"Ref": "JwtRolesClaim"}
+    assert variables["CATALOG_JWT_MERCHANTS_CLAIM"] == {"Ref": "JwtMerchantsClaim"}
     # Resolved from the generated secret at deploy time, never written in the template.
     secret = variables["CATALOG_CURSOR_SECRET"]["Fn::Sub"]
     assert secret == "{{resolve:secretsmanager:${CursorSecret}}}"
@@ -226,6 +227,47 @@ def test_api_function_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert condition == "HasAssetCdn"
     assert with_cdn == {"Fn::Sub": "https://${AssetDistribution.DomainName}"}
     assert without_cdn == {"Ref": "AWS::NoValue"}
+
+
+# Names of the variables and parameters that would hold a secret value.
+SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE|SIGNING|(^|_)KEY$", re.IGNORECASE)
+# Secrets Manager, not an SSM SecureString: CloudFormation resolves `ssm-secure` references
+# only in a few resource properties, and a Lambda function's environment is not one of them.
+DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:\$\{(\w+)\}\}\}")
+
+
+def test_secret_values_come_from_secrets_manager_never_from_parameters(
+    template: dict[str, Any],
+) -> None:
+    secret_settings = {
+        f"CATALOG_{name.upper()}"
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    }
+    # The pattern recognises every setting that holds a secret.
+    assert {"CATALOG_CURSOR_SECRET", "CATALOG_WEBHOOK_SECRET"} <= secret_settings
+    assert all(SECRET_NAME.search(name) for name in secret_settings)
+    seen = set()
+    for name, function in functions(template).items():
+        for variable, value in function["Properties"]["Environment"]["Variables"].items():
+            if not SECRET_NAME.search(variable):
+                continue
+            # A dynamic reference CloudFormation resolves at deploy time, to a secret this
+            # stack generates: never a literal, a parameter or an output of another stack.
+            reference = DYNAMIC_SECRET.fullmatch(
+                value.get("Fn::Sub", "") if isinstance(value, dict) else ""
+            )
+            assert reference, f"{name} takes {variable} from {value}, not from Secrets Manager"
+            source = template["Resources"][reference[1]]
+            assert source["Type"] == "AWS::SecretsManager::Secret"
+            assert "SecretString" not in source["Properties"]  # generated, never written here
+            seen.add(variable)
+    assert "CATALOG_CURSOR_SECRET" in seen
+    # No parameter carries a secret either, NoEcho or not: its value would have to be handed to
+    # every deploy (typed in, or on a command line and so in the shell's history).
+    for name, parameter in template["Parameters"].items():
+        assert "NoEcho" not in parameter, name
+        assert not SECRET_NAME.search(name), name
 
 
 # ------------------------------------------------------------------ HTTP API

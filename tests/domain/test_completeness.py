@@ -85,7 +85,7 @@ def test_requirements_keep_their_order_and_drop_repeats() -> None:
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
-        ([], ""),
+        ([], "/"),
         ({"required": "/price"}, "/required"),
         ({"required": ["/price"], "optional": []}, "/optional"),
         ({"required": ["price"]}, "/required/0"),

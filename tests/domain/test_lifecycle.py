@@ -90,5 +90,5 @@ def test_ready_requires_every_missing_field_to_be_named():
     with pytest.raises(ProductIncomplete) as raised:
         product.transition(S.READY, stamp(1))
 
-    assert raised.value.missing == ["description", "price", "images"]
+    assert raised.value.missing == ["/description", "/price", "/images"]
     assert product.status is S.DRAFT

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.domain.errors import InvalidField, InvalidListingTransition, ProductNotPublishable
+from catalog.domain.errors import (
+    InvalidField,
+    InvalidListingTransition,
+    ProductIncomplete,
+    ProductNotPublishable,
+)
 from catalog.domain.events import EventName
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingOutcome, ListingState, Outcome
@@ -253,28 +258,27 @@ def test_an_update_names_the_channels_to_resync():
     assert change.events[0].data["channels"] == ["fb", "ml"]
 
 
-def test_a_ready_product_falling_back_to_draft_withdraws_pending_listings():
+def test_an_edit_that_would_leave_a_pending_listing_incomplete_is_refused():
+    # DESIGN.md section 9: a listing on its way is not published half-done, and not
+    # silently withdrawn either; the merchant is told what the channel would miss.
     product = listing_in(L.PENDING)
+    before = product.editable_document()
 
-    product.revise(
-        name=product.name,
-        description=None,
-        price=product.price,
-        attributes=product.attributes,
-        channel_overrides=product.channel_overrides,
-        stamp=stamp(21),
-    )
-    change = product.pull_change(new_id)
+    with pytest.raises(ProductIncomplete) as refused:
+        product.revise(
+            name=product.name,
+            description=None,
+            price=product.price,
+            attributes=product.attributes,
+            channel_overrides=product.channel_overrides,
+            product_type=None,
+            stamp=stamp(21),
+        )
 
-    assert product.status is Status.DRAFT
-    assert product.listings["ml"].state is L.UNPUBLISHING
-    assert change is not None
-    assert [e.name for e in change.events] == [
-        E.PRODUCT_UPDATED,
-        E.PRODUCT_STATUS_CHANGED,
-        E.UNPUBLICATION_REQUESTED,
-    ]
-    assert change.events[0].data["channels"] == []
+    assert (refused.value.channel, refused.value.missing) == ("ml", ["/description"])
+    assert product.editable_document() == before
+    assert product.status is Status.READY
+    assert product.pull_change(new_id) is None
 
 
 def test_listing_changes_are_recorded_in_history():

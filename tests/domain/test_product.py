@@ -19,6 +19,7 @@ from tests.domain.builders import draft, image, new_id, stamp, with_status
 
 def revise(product: Product, minutes: int = 5, **fields: object) -> None:
     current = {
+        "product_type": product.product_type,
         "name": product.name,
         "description": product.description,
         "price": product.price,
@@ -56,7 +57,7 @@ def test_register_starts_a_draft_at_version_one_with_created_event_and_history()
 
 
 def test_a_registration_chooses_identity_and_content_and_nothing_else():
-    content = ("name", "description", "price", "attributes", "channel_overrides")
+    content = ("product_type", "name", "description", "price", "attributes", "channel_overrides")
     assert content == EDITABLE_FIELDS
     assert ("id", "merchant_id", "sku", *content) == REGISTERED_FIELDS
     assert tuple(draft().editable_document()) == content
@@ -119,7 +120,7 @@ def test_ready_product_edited_into_incompleteness_falls_back_to_draft_in_the_sam
     assert product.status is Status.DRAFT
     assert change is not None and change.history.version == version + 1
     assert change.history.transition is not None
-    assert change.history.transition.reason == "incomplete: missing description"
+    assert change.history.transition.reason == "incomplete: missing /description"
     assert [e.name for e in change.events] == [
         EventName.PRODUCT_UPDATED,
         EventName.PRODUCT_STATUS_CHANGED,

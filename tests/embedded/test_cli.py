@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from catalog.bootstrap import local_tokens
 from catalog.entrypoints.cli import app
+from catalog.service.principals import Principal
 from catalog.settings import Settings
 from tests.embedded.conftest import wait_until
 
@@ -205,3 +206,95 @@ def test_a_channel_token_acts_as_the_channel_and_a_merchant_token_as_the_merchan
     assert subject("--role", "channel:mercadolibre") == "channel:mercadolibre"
     assert subject() == "acme-user"
     assert subject("--role", "channel:meta", "--subject", "meta-bot") == "meta-bot"
+
+
+def _issued(tmp_path: Path, *args: str) -> tuple[Principal, str]:
+    """The principal of the token `catalog token ARGS` prints, and what it said on stderr."""
+    result = runner.invoke(app, ["token", *args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert "\n" not in token  # stdout is the token alone, for TOKEN=$(catalog token ...)
+    return local_tokens(Settings(data_dir=tmp_path)).verify(token), result.stderr
+
+
+@pytest.mark.parametrize(
+    "merchants",
+    [["--merchant", "acme", "--merchant", "globex"], ["--merchant", "acme,globex"]],
+    ids=["repeated", "comma-separated"],
+)
+def test_a_channel_token_is_scoped_to_the_merchants_named(
+    tmp_path: Path, merchants: list[str]
+) -> None:
+    principal, said = _issued(tmp_path, *merchants, "--role", "channel:meta")
+
+    assert principal.channel_merchants == frozenset({"acme", "globex"})
+    assert principal.can_report("globex", "meta") and not principal.can_read("initech")
+    assert "channel:meta: reads the products of merchants acme, globex" in said
+    assert "ALL" not in said
+
+
+def test_a_channel_token_for_every_merchant_takes_an_explicit_flag_and_says_so(
+    tmp_path: Path,
+) -> None:
+    principal, said = _issued(tmp_path, "--all-merchants", "--role", "channel:meta")
+
+    assert principal.channel_merchants == frozenset({"*"})
+    assert principal.can_read("initech") and not principal.can_write("initech")
+    assert "reads the products of ALL merchants (*)" in said
+
+
+def test_a_platform_token_needs_no_merchant(tmp_path: Path) -> None:
+    principal, said = _issued(tmp_path, "--role", "platform")
+
+    assert principal.is_platform and principal.merchant_id is None
+    assert principal.subject == "platform-operator"
+    assert "platform: reads and changes the products of every merchant" in said
+
+
+def test_a_merchant_token_says_whose_products_it_changes(tmp_path: Path) -> None:
+    principal, said = _issued(tmp_path, "--merchant", "acme")
+
+    assert principal.can_write("acme") and not principal.can_read("globex")
+    assert "merchant: reads and changes the products of merchant acme" in said
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--role", "channel:meta"], "a channel token acts only for the merchants it names"),
+        (["--merchant", "*", "--role", "channel:meta"], "(for every merchant: --all-merchants)"),
+        (["--merchant", "Acme", "--role", "channel:meta"], "'Acme' is not a merchant id"),
+        (["--all-merchants"], "give a --role channel:<slug>"),
+        (["--all-merchants", "--role", "platform"], "give a --role channel:<slug>"),
+        (
+            ["--all-merchants", "--merchant", "acme", "--role", "channel:meta"],
+            "either --merchant or --all-merchants, not both",
+        ),
+        (["--merchant", "acme,globex"], "a merchant token acts for exactly one merchant"),
+        ([], "a merchant token acts for exactly one merchant"),
+        (
+            ["--merchant", "acme", "--merchant", "globex", "--role", "platform"],
+            "only a --role channel:<slug> token takes more than one --merchant",
+        ),
+    ],
+    ids=[
+        "channel-without-scope",
+        "star-as-a-merchant",
+        "not-a-merchant-id",
+        "all-merchants-without-channel",
+        "all-merchants-for-platform",
+        "both-scopes",
+        "merchant-token-for-two",
+        "merchant-token-for-none",
+        "platform-with-two",
+    ],
+)
+def test_token_refuses_a_scope_that_does_not_fit_its_roles(
+    tmp_path: Path, args: list[str], reason: str
+) -> None:
+    result = runner.invoke(app, ["token", *args, "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 2  # a usage error, no token printed
+    message = " ".join(result.output.replace("│", " ").split())  # unwrap the error panel
+    assert reason in message
+    assert "eyJ" not in result.output

@@ -27,6 +27,7 @@ def settings_for(data_dir: Path, webhook: WebhookReceiver | None = None) -> Sett
         data_dir=data_dir,
         public_url="http://testserver",
         webhook_urls=[webhook.url] if webhook else [],
+        webhook_allow_http_loopback=True,  # the receiver is on 127.0.0.1
         relay_poll_seconds=0.05,
     )
 

@@ -31,6 +31,8 @@ runner = CliRunner()
 def embedded_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CATALOG_BACKEND", "CATALOG_DATA_DIR", "CATALOG_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
+    # The receivers below listen on 127.0.0.1 over plain http.
+    monkeypatch.setenv("CATALOG_WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")
 
 
 @pytest.fixture
@@ -245,3 +247,21 @@ def test_redrive_of_one_event_to_a_receiver_still_refusing_keeps_it_parked(
         for line in run("events", "dead", "--json", data_dir=data_dir).stdout.splitlines()
     ]
     assert [(r["event_id"], r["attempts"]) for r in rows] == [(events[0].id, 2), (events[1].id, 1)]
+
+
+def test_redrive_checks_targets_as_the_relay_does(
+    data_dir: Path, parked: tuple[str, list[DomainEvent]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parked URLs need not be among the configured ones any more: a redrive to loopback
+    # without the development setting is refused before anything is sent.
+    monkeypatch.delenv("CATALOG_WEBHOOK_ALLOW_HTTP_LOOPBACK")
+    url, _ = parked
+    with serving(FlakyReceiver(lambda number, cloudevent: 200)) as receiver:
+        move_parked(data_dir, url, receiver.url)
+
+        result = run("events", "redrive", data_dir=data_dir)
+
+    assert result.exit_code == 1
+    assert "0 delivered, 2 still parked" in result.stdout
+    assert "plain http" in result.stderr
+    assert receiver.requests == 0

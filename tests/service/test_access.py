@@ -1,10 +1,14 @@
 """Who may run which use case, decided by the use cases themselves: every use case with every
-role, on the in-memory adapters, without HTTP. A refusal writes nothing and emits nothing.
+role and scope, on the in-memory adapters, without HTTP. A refusal writes nothing and emits
+nothing. This is the table of docs/api.md ("Who may do what"), cell by cell:
 
-- read (get, list, history): the merchant, the platform, and any channel adapter;
-- write (every change a merchant makes): the merchant and the platform; a channel adapter
-  is refused (it may read), anybody else sees nothing (the 404 of an absent product);
-- report (a listing outcome): only the adapter of that channel.
+- read (get, list, history; get and list product types): the merchant, the platform, and a
+  channel adapter whose scope holds the merchant (named, or `*`), whichever its channel;
+- write (every change a merchant makes, product types included): the merchant and the
+  platform; a channel adapter in scope is refused (it may read);
+- report (a listing outcome): only the adapter of that channel, with the merchant in scope;
+- anybody else sees nothing, the 404 of an absent product: another merchant, a channel
+  adapter scoped to other merchants or to none (a token without the scope claim).
 """
 
 from __future__ import annotations
@@ -23,15 +27,20 @@ from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.errors import AccessDenied, MerchantNotFound, ProductNotFound
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
-from catalog.service import channels, images, products, uploads
+from catalog.service import channels, images, product_types, products, uploads
 from catalog.service.commands import (
     AddImage,
     ChangeStatus,
     ConfirmUpload,
+    CreateProductType,
     DeactivateProduct,
+    DeleteProductType,
     GetProduct,
+    GetProductType,
     ListProducts,
+    ListProductTypes,
     PatchProduct,
+    PatchProductType,
     ReadHistory,
     RegisterProduct,
     RemoveImage,
@@ -42,21 +51,43 @@ from catalog.service.commands import (
 )
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
-from catalog.service.principals import Principal
+from catalog.service.principals import ALL_MERCHANTS, Principal
 from tests.api.support import png
 from tests.principals import ALICE, OPERATOR, adapter, merchant
 
 ROLES: dict[str, Principal] = {
     "merchant": ALICE,
     "platform": OPERATOR,
-    "adapter of the channel": adapter("ml"),
-    "adapter of another channel": adapter("fb"),
+    "adapter of the channel": adapter("ml", ("acme",)),
+    "adapter of the channel for several merchants": adapter("ml", ("globex", "acme")),
+    "adapter of the channel for every merchant": adapter("ml", (ALL_MERCHANTS,)),
+    "adapter of the channel for another merchant": adapter("ml", ("globex",)),
+    "adapter of the channel without a scope": adapter("ml", ()),
+    "adapter of another channel": adapter("fb", ("acme",)),
+    "adapter of another channel for every merchant": adapter("fb", (ALL_MERCHANTS,)),
+    # A scope is the channel role's: holding the merchant role too does not extend it.
+    "merchant holding the channel role without a scope": Principal(
+        "acme-shop", "acme", frozenset({"merchant", "channel:ml"})
+    ),
     "another merchant": merchant("globex"),
     "no role": Principal("stranger", "acme", frozenset()),
 }
-READERS = {"merchant", "platform", "adapter of the channel", "adapter of another channel"}
-WRITERS = {"merchant", "platform"}
-REPORTERS = {"adapter of the channel"}
+READERS = {
+    "merchant",
+    "platform",
+    "adapter of the channel",
+    "adapter of the channel for several merchants",
+    "adapter of the channel for every merchant",
+    "adapter of another channel",
+    "adapter of another channel for every merchant",
+    "merchant holding the channel role without a scope",
+}
+WRITERS = {"merchant", "platform", "merchant holding the channel role without a scope"}
+REPORTERS = {
+    "adapter of the channel",
+    "adapter of the channel for several merchants",
+    "adapter of the channel for every merchant",
+}
 
 
 @dataclass
@@ -64,7 +95,7 @@ class Catalog:
     ctx: CatalogContext
     store: MemoryStore
     assets: MemoryAssetStore
-    product: Product  # READY, one image, PENDING on channel ml
+    product: Product  # READY, two images, PENDING on channel ml; and product type "apparel"
 
     def current(self) -> Product:
         found = self.store.get("acme", self.product.id)
@@ -88,9 +119,13 @@ def catalog() -> Catalog:
         "price": {"amount": 12999, "currency": "USD"},
     }
     product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body)).product
-    images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
+    # Two images: removing one leaves the pending listing complete (DESIGN.md section 9).
+    for _ in range(2):
+        images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
     products.change_status(ctx, ALICE, ChangeStatus("acme", product.id, Status.READY))
     product = channels.request_publication(ctx, ALICE, RequestPublication("acme", product.id, "ml"))
+    apparel = {"key": "apparel", "name": "Apparel", "attributes": {"brand": {"type": "string"}}}
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", apparel))
     return Catalog(ctx, store, assets, product)
 
 
@@ -109,6 +144,10 @@ READS: dict[str, UseCase] = {
     "get": lambda c, p: products.get_product(c.ctx, p, GetProduct("acme", c.product.id)),
     "list": lambda c, p: products.list_products(c.ctx, p, ListProducts("acme")),
     "history": lambda c, p: products.product_history(c.ctx, p, ReadHistory("acme", c.product.id)),
+    "get type": lambda c, p: product_types.get_product_type(
+        c.ctx, p, GetProductType("acme", "apparel")
+    ),
+    "list types": lambda c, p: product_types.list_product_types(c.ctx, p, ListProductTypes("acme")),
 }
 WRITES: dict[str, UseCase] = {
     "register": lambda c, p: products.register_product(
@@ -139,6 +178,15 @@ WRITES: dict[str, UseCase] = {
     "confirm upload": lambda c, p: uploads.confirm_upload(
         c.ctx, p, ConfirmUpload("acme", c.product.id, _staged_upload(c))
     ),
+    "create type": lambda c, p: product_types.create_product_type(
+        c.ctx, p, CreateProductType.from_json("acme", {"key": "shoes", "name": "Shoes"})
+    ),
+    "patch type": lambda c, p: product_types.patch_product_type(
+        c.ctx, p, PatchProductType.from_json("acme", "apparel", {"name": "Clothes"})
+    ),
+    "delete type": lambda c, p: product_types.delete_product_type(
+        c.ctx, p, DeleteProductType("acme", "apparel")
+    ),
 }
 OUTCOME = {"state": "PUBLISHED", "external_id": "MLA1"}
 REPORTS: dict[str, UseCase] = {
@@ -150,7 +198,9 @@ REPORTS: dict[str, UseCase] = {
         ),
     ),
 }
-WRITES_A_VERSION = set(WRITES) - {"request upload", "register"}
+WRITES_A_VERSION = set(WRITES) - {"request upload", "register", *(n for n in WRITES if "type" in n)}
+# Decided on the merchant alone: what a refusal hides is the merchant, not a product.
+MERCHANT_LEVEL = {"list", "register", *(name for name in {**READS, **WRITES} if "type" in name)}
 
 
 def _cases(use_cases: dict[str, UseCase], allowed: set[str]) -> list[Any]:
@@ -163,7 +213,7 @@ def _cases(use_cases: dict[str, UseCase], allowed: set[str]) -> list[Any]:
 
 def _refusal(use_case: str, role: str) -> type[Exception]:
     if role not in READERS:
-        return MerchantNotFound if use_case in ("list", "register") else ProductNotFound
+        return MerchantNotFound if use_case in MERCHANT_LEVEL else ProductNotFound
     return AccessDenied
 
 

@@ -13,6 +13,7 @@ from channel_kit.catalog_client import (
 )
 from channel_kit.events import CatalogEvent, MalformedEvent
 from channel_kit.processor import EventHandler, EventProcessor, Handling, Result
+from channel_kit.scope import MerchantScope
 from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
 from channel_kit.sqs import sqs_handler
 from channel_kit.stores import (
@@ -42,6 +43,7 @@ __all__ = [
     "MalformedEvent",
     "MemorySeenEvents",
     "MemoryVersionLedger",
+    "MerchantScope",
     "Money",
     "ProductView",
     "Published",

@@ -2,7 +2,9 @@
 
 Every intake (webhook, SQS) hands each CloudEvent to `EventProcessor.handle`, which:
 
-1. ignores events that do not concern this adapter's channel;
+1. ignores events that do not concern this adapter's channel, or concern a merchant outside
+   the adapter's scope (`MerchantScope`: the merchants its catalog token acts for; the
+   catalog would answer 404 for the others);
 2. drops duplicates (an event id already handled: delivery is at least once);
 3. drops stale events (a version older than the newest one handled for that listing;
    equal versions are applied in arrival order, as the catalog documents);
@@ -37,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 from channel_kit.adapter import ChannelAdapter, ChannelRejected
 from channel_kit.catalog_client import CatalogClient, CatalogRejected, OutcomeState
 from channel_kit.events import UNPUBLICATION_REQUESTED, CatalogEvent, MalformedEvent
+from channel_kit.scope import MerchantScope
 from channel_kit.stores import ListingKey, SeenEvents, VersionLedger
 from channel_kit.view import ProductView
 
@@ -47,7 +50,9 @@ class Result(StrEnum):
     HANDLED = "handled"
     DUPLICATE = "duplicate"
     STALE = "stale"
-    IGNORED = "ignored"  # another channel's event, or an event adapters do not act on
+    # Another channel's event, another merchant's (outside the scope), or an event adapters
+    # do not act on.
+    IGNORED = "ignored"
     MALFORMED = "malformed"
 
 
@@ -79,8 +84,12 @@ class EventProcessor:
         catalog: CatalogClient,
         seen: SeenEvents,
         versions: VersionLedger,
+        *,
+        merchants: MerchantScope,
     ) -> None:
+        """`merchants`: those this adapter serves, as its catalog token is scoped."""
         self.adapter = adapter
+        self.merchants = merchants
         self._catalog = catalog
         self._seen = seen
         self._versions = versions
@@ -100,6 +109,14 @@ class EventProcessor:
             return Handling(Result.MALFORMED, detail=str(error))
         if not event.concerns(self.channel):
             return Handling(Result.IGNORED, event.id)
+        if not self.merchants.covers(event.merchant_id):
+            # Routine with shared webhooks (every event reaches every adapter): debug only.
+            log.debug(
+                "%s: %s is for merchant %s, not served", self.channel, event.id, event.merchant_id
+            )
+            return Handling(
+                Result.IGNORED, event.id, detail=f"merchant {event.merchant_id} is not served here"
+            )
         with self._lock:
             return self._handle(event)
 

@@ -3,9 +3,14 @@
 | variable | what |
 |---|---|
 | `CATALOG_API_URL` | the catalog's base URL, e.g. `http://127.0.0.1:8000` |
-| `CATALOG_CHANNEL_TOKEN` | a bearer token with the `channel:<slug>` role |
+| `CATALOG_CHANNEL_TOKEN` | a `channel:<slug>` token scoped to the merchants served |
+| `ADAPTER_MERCHANTS` | the merchants served (comma separated, or `*`); default: the token's |
 | `CATALOG_WEBHOOK_SECRET` | the webhook signing secret (`whsec_...`), webhook intake only |
 | `ADAPTER_STATE_DB` | SQLite file for seen events and versions; in memory when unset |
+
+Events of merchants outside the scope are ignored. Without ADAPTER_MERCHANTS and without a
+`merchants` claim in the token (an issuer using another claim name), the service refuses to
+start rather than guess.
 
 On Lambda, `ADAPTER_STATE_DB` under `/tmp` lasts as long as the execution environment; a
 DynamoDB store (see `stores`) is what makes deduplication survive across environments.
@@ -22,6 +27,7 @@ import httpx
 from channel_kit.adapter import ChannelAdapter
 from channel_kit.catalog_client import CatalogClient
 from channel_kit.processor import EventProcessor
+from channel_kit.scope import MerchantScope
 from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
 from channel_kit.stores import MemorySeenEvents, MemoryVersionLedger
 
@@ -33,6 +39,7 @@ HTTP_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 class KitSettings:
     catalog_url: str
     catalog_token: str
+    merchants: MerchantScope
     webhook_secret: str | None = None
     state_db: str | None = None
 
@@ -44,9 +51,21 @@ class KitSettings:
         ]
         if missing:
             raise RuntimeError(f"set {', '.join(missing)}")
+        token = env["CATALOG_CHANNEL_TOKEN"]
+        try:
+            named = env.get("ADAPTER_MERCHANTS", "").strip()
+            merchants = MerchantScope.parse(named) if named else MerchantScope.from_token(token)
+        except ValueError as error:
+            raise RuntimeError(f"ADAPTER_MERCHANTS: {error}") from None
+        if merchants is None:
+            raise RuntimeError(
+                "set ADAPTER_MERCHANTS to the merchants this adapter serves (comma separated, "
+                "or *): CATALOG_CHANNEL_TOKEN carries no merchants claim to read them from"
+            )
         return cls(
             catalog_url=env["CATALOG_API_URL"],
-            catalog_token=env["CATALOG_CHANNEL_TOKEN"],
+            catalog_token=token,
+            merchants=merchants,
             webhook_secret=env.get("CATALOG_WEBHOOK_SECRET") or None,
             state_db=env.get("ADAPTER_STATE_DB") or None,
         )
@@ -61,6 +80,16 @@ def build_processor(
     if settings.state_db:
         state = SqliteState(settings.state_db)
         return EventProcessor(
-            adapter_factory(http), catalog, SqliteSeenEvents(state), SqliteVersionLedger(state)
+            adapter_factory(http),
+            catalog,
+            SqliteSeenEvents(state),
+            SqliteVersionLedger(state),
+            merchants=settings.merchants,
         )
-    return EventProcessor(adapter_factory(http), catalog, MemorySeenEvents(), MemoryVersionLedger())
+    return EventProcessor(
+        adapter_factory(http),
+        catalog,
+        MemorySeenEvents(),
+        MemoryVersionLedger(),
+        merchants=settings.merchants,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 from catalog.adapters.token_claims import (
     DEFAULT_MERCHANT_CLAIM,
+    DEFAULT_MERCHANTS_CLAIM,
     DEFAULT_ROLES_CLAIM,
     principal_from_claims,
 )
@@ -43,9 +44,11 @@ class ApiGatewayClaims:
         *,
         merchant_claim: str = DEFAULT_MERCHANT_CLAIM,
         roles_claim: str = DEFAULT_ROLES_CLAIM,
+        merchants_claim: str = DEFAULT_MERCHANTS_CLAIM,
     ) -> None:
         self._merchant_claim = merchant_claim
         self._roles_claim = roles_claim
+        self._merchants_claim = merchants_claim
 
     def authenticate_request(self, scope: Mapping[str, Any]) -> Principal | None:
         """The caller of this ASGI request, None when API Gateway verified no token for it."""
@@ -54,7 +57,10 @@ class ApiGatewayClaims:
         if claims is None:
             return None
         return principal_from_claims(
-            claims, merchant_claim=self._merchant_claim, roles_claim=self._roles_claim
+            claims,
+            merchant_claim=self._merchant_claim,
+            roles_claim=self._roles_claim,
+            merchants_claim=self._merchants_claim,
         )
 
     def verify(self, token: str) -> Principal:

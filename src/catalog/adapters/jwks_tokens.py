@@ -14,6 +14,7 @@ import jwt
 
 from catalog.adapters.token_claims import (
     DEFAULT_MERCHANT_CLAIM,
+    DEFAULT_MERCHANTS_CLAIM,
     DEFAULT_ROLES_CLAIM,
     principal_from_claims,
 )
@@ -34,6 +35,7 @@ class JwksTokens:
         algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
         merchant_claim: str = DEFAULT_MERCHANT_CLAIM,
         roles_claim: str = DEFAULT_ROLES_CLAIM,
+        merchants_claim: str = DEFAULT_MERCHANTS_CLAIM,
         leeway_seconds: float = 30.0,
         timeout_seconds: float = 5.0,
     ) -> None:
@@ -45,6 +47,7 @@ class JwksTokens:
         self._algorithms = list(algorithms)
         self._merchant_claim = merchant_claim
         self._roles_claim = roles_claim
+        self._merchants_claim = merchants_claim
         self._leeway = leeway_seconds
 
     def verify(self, token: str) -> Principal:
@@ -65,5 +68,8 @@ class JwksTokens:
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from error
         return principal_from_claims(
-            claims, merchant_claim=self._merchant_claim, roles_claim=self._roles_claim
+            claims,
+            merchant_claim=self._merchant_claim,
+            roles_claim=self._roles_claim,
+            merchants_claim=self._merchants_claim,
         )

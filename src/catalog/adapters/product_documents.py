@@ -14,6 +14,7 @@ from typing import Any
 
 from catalog.adapters.stored_values import compact_json
 from catalog.domain import limits
+from catalog.domain.completeness import completeness_from_json
 from catalog.domain.errors import ProductTooLarge
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition
 from catalog.domain.lifecycle import Status
@@ -25,10 +26,18 @@ from catalog.service.ports import Change
 
 Document = dict[str, Any]
 
-SCHEMA = 1  # the shape product_to_document writes
+SCHEMA = 2  # the shape product_to_document writes
+
+
+def _v1_to_v2(doc: Document) -> Document:
+    """Version 2 added product types: a version 1 product has none, and its completeness (not
+    stored then) is computed when it is read (product_from_document)."""
+    return {**doc, "schema": 2, "product_type": None, "completeness": None}
+
+
 # How a document of version n becomes version n + 1. Changing the shape is: bump SCHEMA, add
 # the step from the previous version here, and keep its test document (tests/contract).
-UPGRADES: dict[int, Callable[[Document], Document]] = {}
+UPGRADES: dict[int, Callable[[Document], Document]] = {1: _v1_to_v2}
 
 
 class UnknownDocumentSchema(Exception):
@@ -60,6 +69,7 @@ def product_to_document(product: Product) -> Document:
         "id": product.id,
         "merchant_id": product.merchant_id,
         "sku": product.sku,
+        "product_type": product.product_type,
         "status": product.status.value,
         "version": product.version,
         "name": product.name,
@@ -69,6 +79,7 @@ def product_to_document(product: Product) -> Document:
         "channel_overrides": {c: o.to_json() for c, o in product.channel_overrides.items()},
         "images": [image.to_json() for image in product.images],
         "listings": {c: listing_to_document(v) for c, v in product.listings.items()},
+        "completeness": product.completeness.to_json(),
         "created_at": format_time(product.created_at),
         "updated_at": format_time(product.updated_at),
     }
@@ -76,10 +87,11 @@ def product_to_document(product: Product) -> Document:
 
 def product_from_document(stored: Document) -> Product:
     doc = upgrade(stored)
-    return Product(
+    product = Product(
         id=doc["id"],
         merchant_id=doc["merchant_id"],
         sku=doc["sku"],
+        product_type=doc["product_type"],
         name=doc["name"],
         description=doc["description"],
         price=_money(doc["price"]),
@@ -100,6 +112,12 @@ def product_from_document(stored: Document) -> Product:
         created_at=parse_time(doc["created_at"]),
         updated_at=parse_time(doc["updated_at"]),
     )
+    completeness = doc["completeness"]
+    # Upgraded from version 1: untyped, so its completeness needs nothing but the document.
+    product.completeness = (
+        completeness_from_json(completeness) if completeness else product.evaluated()
+    )
+    return product
 
 
 def listing_to_document(listing: Listing) -> Document:

@@ -8,6 +8,10 @@ claim to the integration as a string, rendering an array claim as `[merchant pla
 (brackets, space separated) and a number as `"1735689600"`; identity providers that cannot
 emit arrays put roles in one comma or space separated string; REST APIs and direct calls keep
 the JSON types. All of them mean the same roles here.
+
+A channel principal's merchant scope comes from its own claim (`merchants` unless configured):
+merchant ids, or `*` for every merchant, in any of the list shapes above. A token without it
+acts for no merchant: a channel adapter's reach is only ever what its issuer wrote down.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from catalog.service.principals import MERCHANT, Principal
 
 DEFAULT_MERCHANT_CLAIM = "merchant_id"
 DEFAULT_ROLES_CLAIM = "roles"
+DEFAULT_MERCHANTS_CLAIM = "merchants"
 
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -55,9 +60,10 @@ def principal_from_claims(
     *,
     merchant_claim: str = DEFAULT_MERCHANT_CLAIM,
     roles_claim: str = DEFAULT_ROLES_CLAIM,
+    merchants_claim: str = DEFAULT_MERCHANTS_CLAIM,
 ) -> Principal:
     """The caller described by already verified claims; `sub` is required, roles default to
-    `merchant`."""
+    `merchant`, a channel scope to no merchant."""
     subject = claims.get("sub")
     if not isinstance(subject, str | int) or isinstance(subject, bool) or subject == "":
         raise InvalidToken("the sub claim is required")
@@ -67,4 +73,5 @@ def principal_from_claims(
         subject=str(subject),
         merchant_id=merchant_id if isinstance(merchant_id, str) and merchant_id else None,
         roles=frozenset(roles),
+        channel_merchants=frozenset(claim_list(claims.get(merchants_claim))),
     )

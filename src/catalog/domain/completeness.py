@@ -109,7 +109,7 @@ def _is_empty(value: object) -> bool:
 def parse_requirements(document: JSON) -> tuple[str, ...]:
     """A channel's `{"required": [pointer, ...]}`; every bad pointer is reported at once."""
     if not isinstance(document, dict):
-        raise InvalidField("", "must be a JSON object with a list `required`")
+        raise InvalidField("/", "channel requirements must be a JSON object with a list `required`")
     errors = FieldErrors()
     for member in sorted(set(document) - {"required"}):
         errors.add("/" + member, "is not a member of channel requirements")

@@ -14,6 +14,7 @@ from typing import Any
 from catalog.domain import limits
 from catalog.domain.errors import FieldErrors, InvalidField
 from catalog.domain.product import EDITABLE_FIELDS
+from catalog.domain.product_types import parse_type_key
 from catalog.domain.values import (
     JSON,
     MONEY_FIELDS,
@@ -31,6 +32,7 @@ from catalog.domain.values import (
 
 @dataclass(frozen=True)
 class EditableFields:
+    product_type: str | None
     name: str
     description: str | None
     price: Money | None
@@ -47,6 +49,7 @@ def parse_editable(
 ) -> EditableFields:
     """The editable fields of `document`; every invalid one reported at once."""
     collected = errors or FieldErrors()
+    product_type = collected.check(_parse_type_reference, document.get("product_type"))
     name = collected.check(
         parse_text, document.get("name"), "/name", limits.MAX_NAME_LENGTH, required=True
     )
@@ -62,7 +65,11 @@ def parse_editable(
     overrides = collected.check(parse_overrides, document.get("channel_overrides"))
     collected.raise_any()
     assert name is not None and attributes is not None and overrides is not None
-    return EditableFields(name, description, price, attributes, overrides)
+    return EditableFields(product_type, name, description, price, attributes, overrides)
+
+
+def _parse_type_reference(value: JSON) -> str | None:
+    return None if value is None else parse_type_key(value, "/product_type")
 
 
 def reject_unknown(

@@ -103,11 +103,15 @@ class InvalidTransition(DomainError):
 
 
 class ProductIncomplete(DomainError):
-    """READY needs a complete product; `missing` names every absent field."""
+    """READY needs a complete product, a channel a product complete on it; `missing` names
+    every absent field as a JSON pointer into the view, `channel` the channel if one."""
 
-    def __init__(self, missing: Sequence[str], action: str = "become READY") -> None:
+    def __init__(
+        self, missing: Sequence[str], action: str = "become READY", channel: str | None = None
+    ) -> None:
         super().__init__(f"product cannot {action}: missing {', '.join(missing)}")
         self.missing = list(missing)
+        self.channel = channel
 
 
 class ProductInactive(DomainError):

@@ -16,6 +16,7 @@ MAX_ATTRIBUTE_ARRAY_LENGTH = 100
 MAX_CHANNEL_OVERRIDES = 50
 MAX_LISTINGS = 40  # channels a product is listed on (a deactivation writes one event each)
 CHANNEL_PATTERN = re.compile(r"^[a-z0-9-]{2,40}$")
+MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_ALT_LENGTH = 500

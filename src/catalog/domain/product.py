@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from catalog.domain import limits
+from catalog.domain.completeness import READY_POINTERS, Completeness, evaluate
 from catalog.domain.errors import (
+    FieldErrors,
     ImageNotFound,
     InvalidField,
     InvalidListingTransition,
@@ -35,7 +37,8 @@ from catalog.domain.listing import (
     Outcome,
 )
 from catalog.domain.merge_patch import merge_patch
-from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money, to_json
+from catalog.domain.product_types import TypeContent
+from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money, join_pointer, to_json
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Product:
     id: str = field(metadata=IDENTITY)
     merchant_id: str = field(metadata=IDENTITY)
     sku: str = field(metadata=IDENTITY)
+    product_type: str | None = field(default=None, metadata=CONTENT)  # a type's key
     name: str = field(metadata=CONTENT)
     description: str | None = field(default=None, metadata=CONTENT)
     price: Money | None = field(default=None, metadata=CONTENT)
@@ -100,19 +104,29 @@ class Product:
     images: list[ImageRef] = field(default_factory=list)
     listings: dict[str, Listing] = field(default_factory=dict)
     status: Status = Status.DRAFT
+    # What READY and each channel still miss, as of the last version (recomputed by every
+    # change, stored so a read needs neither the type nor the channels' requirements).
+    completeness: Completeness = field(default_factory=Completeness)
     version: int = 0  # 0 until the registration is pulled as version 1
     created_at: datetime
     updated_at: datetime
     _recorder: _Recorder = field(default_factory=_Recorder, init=False, repr=False, compare=False)
+    # The rules of the product's type, bound by whoever changes a typed product (bind_type).
+    _type: TypeContent | None = field(default=None, init=False, repr=False, compare=False)
 
     # ----------------------------------------------------------------- creation
 
     @classmethod
-    def register(cls, *, stamp: Stamp, **chosen: Any) -> Product:
+    def register(
+        cls, *, stamp: Stamp, type_content: TypeContent | None = None, **chosen: Any
+    ) -> Product:
         """A new DRAFT product. `chosen` are its identity and content fields, by name (any
-        other field is refused); every other field starts at its default."""
+        other field is refused); every other field starts at its default. A typed product
+        comes with its type's content, which its attributes must satisfy."""
         _require_fields(chosen, REGISTERED_FIELDS, "chosen at registration")
         product = cls(**chosen, created_at=stamp.at, updated_at=stamp.at)
+        product.bind_type(type_content)
+        product.check_against_type()
         recorder = product._start(stamp)
         given = {k: v for k, v in product.editable_document().items() if v not in (None, {})}
         recorder.changes.extend(diff({}, given))
@@ -127,18 +141,57 @@ class Product:
 
     # ----------------------------------------------------------------- queries
 
-    def missing_fields(self) -> list[str]:
-        """What keeps the product from being complete (the condition for READY)."""
-        missing = []
-        if not self.name.strip():
-            missing.append("name")
-        if not (self.description or "").strip():
-            missing.append("description")
-        if self.price is None:
-            missing.append("price")
-        if not self.images:
-            missing.append("images")
-        return missing
+    def bind_type(self, type_content: TypeContent | None) -> None:
+        """The content of the type the product names (None for an untyped one): what its
+        attributes are checked against and what its completeness counts."""
+        if (type_content is None) != (self.product_type is None):
+            raise TypeError("a typed product is changed with its type's content, and only then")
+        self._type = type_content
+
+    def check_against_type(self) -> None:
+        """Its attributes, and each channel override's, against its type: every bad one at once."""
+        if self._type is None:
+            return
+        errors = FieldErrors()
+        errors.check(self._type.check_attributes, self.attributes)
+        for channel, override in sorted(self.channel_overrides.items()):
+            if override.attributes:
+                at = f"/channel_overrides/{channel}/attributes"
+                errors.check(self._type.check_attributes, override.attributes, at)
+        errors.raise_any()
+
+    def evaluated(self, *also: str) -> Completeness:
+        """Completeness as of now: READY's needs (and the type's `required`), and per channel
+        listed (and those named in `also`) READY's plus what the type needs there."""
+        if self._type is None and self.product_type is not None:
+            raise TypeError(f"product {self.id} is evaluated without its type's content")
+        ready_needs = [*READY_POINTERS, *self._attribute_pointers(None)]
+        channels = sorted({*self.listings, *also})
+        return evaluate(
+            self._view_for(None),
+            ready_needs,
+            {channel: self._view_for(channel) for channel in channels},
+            {channel: self._attribute_pointers(channel) for channel in channels},
+        )
+
+    def _attribute_pointers(self, channel: str | None) -> list[str]:
+        if self._type is None:
+            return []
+        return [join_pointer("/attributes", n) for n in self._type.required_names(channel)]
+
+    def _view_for(self, channel: str | None) -> dict[str, JSON]:
+        """What completeness pointers are looked up in: the members of the product's view as
+        `channel` sees it (the presenter adds URLs, listings and timestamps)."""
+        content = self.content_for(channel)
+        return {
+            "sku": self.sku,
+            "product_type": self.product_type,
+            "name": content.name,
+            "description": content.description,
+            "price": to_json(content.price),
+            "attributes": content.attributes,
+            "images": to_json(self.images),
+        }
 
     def editable_document(self) -> dict[str, JSON]:
         """The fields a merge patch may change, as JSON."""
@@ -163,24 +216,28 @@ class Product:
 
     # ----------------------------------------------------------------- commands
 
-    def revise(self, *, stamp: Stamp, **content: Any) -> None:
-        """Replace content fields (keyword per field). A READY product left incomplete falls
-        back to DRAFT; a published (ACTIVE) one may not be left incomplete at all."""
+    def revise(
+        self, *, stamp: Stamp, type_content: TypeContent | None = None, **content: Any
+    ) -> None:
+        """Replace content fields (keyword per field), with the content of the type the
+        revised product names. A READY product left incomplete falls back to DRAFT; one left
+        incomplete on a channel where it is listed or being listed is refused."""
         self._require_not_inactive()
         _require_fields(content, EDITABLE_FIELDS, "editable")
         # Judged on a copy, so a refused revision leaves this product as it was.
         revised = replace(self, **content)
+        revised.bind_type(type_content)
+        revised.check_against_type()
         changes = diff(
             self.editable_document(), revised.editable_document(), whole=_is_channel_overlay
         )
         if not changes:
             # At most nulls came or went where null reads as absent: keep the stored document.
             return
-        missing = revised.missing_fields()
-        if missing and self.status is Status.ACTIVE:
-            raise ProductIncomplete(missing, action="stay published")
+        revised.require_complete_where_listed()
         for name, value in content.items():
             setattr(self, name, value)
+        self._type = type_content
         recorder = self._start(stamp)
         recorder.changes.extend(changes)
         self._record_update(sorted({c.field for c in changes}))
@@ -192,7 +249,7 @@ class Product:
         if not is_allowed(self.status, target, Trigger.REQUEST):
             raise InvalidTransition(self.status.value, target.value)
         if target is Status.READY:
-            missing = self.missing_fields()
+            missing = self.evaluated().ready
             if missing:
                 raise ProductIncomplete(missing)
         self._start(stamp)
@@ -214,8 +271,9 @@ class Product:
         if len(kept) == len(self.images):
             raise ImageNotFound(image_id)
         removed = next(image for image in self.images if image.id == image_id)
-        if not kept and self.status is Status.ACTIVE:
-            raise ProductIncomplete(["images"], action="stay published")
+        candidate = replace(self, images=kept)
+        candidate._type = self._type
+        candidate.require_complete_where_listed()
         self._change_images(kept, stamp)
         return removed
 
@@ -229,6 +287,9 @@ class Product:
             raise InvalidListingTransition(channel, current, "publish")
         if PUBLISH_REQUEST[current] is None:
             return
+        missing = self.evaluated(channel).missing_on(channel)
+        if missing:
+            raise ProductIncomplete(missing, action=f"be published on {channel}", channel=channel)
         if listing is None and len(self.listings) >= limits.MAX_LISTINGS:
             raise InvalidField(
                 "/channel", f"a product is listed on at most {limits.MAX_LISTINGS} channels"
@@ -289,6 +350,7 @@ class Product:
         expected = self.version
         self.version += 1
         self.updated_at = stamp.at
+        self.completeness = self.evaluated()
         events = tuple(
             DomainEvent(
                 id=new_id(),
@@ -341,8 +403,22 @@ class Product:
         data = {"changed_fields": changed_fields, "channels": channels}
         events.insert(position, (EventName.PRODUCT_UPDATED, data))
 
+    def require_complete_where_listed(self) -> None:
+        """A published (ACTIVE) product stays complete, and a listing that is live or on its
+        way (PENDING, PUBLISHED) complete on its channel: the change that would break either
+        is refused, not published half-done."""
+        completeness = self.evaluated()
+        if self.status is Status.ACTIVE and completeness.ready:
+            raise ProductIncomplete(completeness.ready, action="stay published")
+        for channel in sorted(self.listings):
+            if self.listings[channel].state in FOLLOWING_STATES:
+                missing = completeness.missing_on(channel)
+                if missing:
+                    action = f"stay listed on {channel}"
+                    raise ProductIncomplete(missing, action=action, channel=channel)
+
     def _fall_back_if_incomplete(self) -> None:
-        missing = self.missing_fields()
+        missing = self.evaluated().ready
         if missing and self.status is Status.READY:
             self._move(Status.DRAFT, "incomplete: missing " + ", ".join(missing))
             stamp = self._recorder.stamp

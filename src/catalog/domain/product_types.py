@@ -230,7 +230,7 @@ def parse_type_content(document: JSON) -> TypeContent:
     """A type's content from its JSON (a create body without `key`, or a patched document);
     every bad member is reported at once."""
     if not isinstance(document, dict):
-        raise InvalidField("", "must be a JSON object")
+        raise InvalidField("/", "a product type must be a JSON object")
     errors = FieldErrors()
     for member in sorted(set(document) - TYPE_CONTENT_MEMBERS):
         errors.add(join_pointer("", member), "is not a member of a product type")

@@ -25,6 +25,12 @@ from catalog.domain.errors import FieldErrors, InvalidField
 from catalog.domain.lifecycle import Status, parse_requested_status
 from catalog.domain.listing import ListingOutcome, parse_outcome
 from catalog.domain.product import EDITABLE_FIELDS
+from catalog.domain.product_types import (
+    TYPE_CONTENT_MEMBERS,
+    TypeContent,
+    parse_type_content,
+    parse_type_key,
+)
 from catalog.domain.values import JSON, parse_sku, parse_text
 
 # The types the image inspector accepts; anything else would be rejected at confirmation, so
@@ -278,3 +284,76 @@ class ConfirmUpload(ProductTarget):
         alt = errors.check(_optional_alt, document.get("alt"))
         errors.raise_any()
         return cls(merchant_id, product_id, upload_id, alt, if_match)
+
+
+# ------------------------------------------------------------------ product types
+
+
+@dataclass(frozen=True)
+class TypeTarget:
+    """A product type of one merchant, by key."""
+
+    merchant_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class CreateProductType:
+    merchant_id: str
+    key: str
+    content: TypeContent
+
+    @classmethod
+    def from_json(cls, merchant_id: str, body: JSON) -> CreateProductType:
+        document = _object(body, "a product type")
+        errors = FieldErrors()
+        key = errors.check(parse_type_key, document.get("key"))
+        content = errors.check(
+            parse_type_content, {k: v for k, v in document.items() if k != "key"}
+        )
+        errors.raise_any()
+        assert key is not None and content is not None
+        return cls(merchant_id, key, content)
+
+
+@dataclass(frozen=True)
+class PatchProductType(TypeTarget):
+    """A JSON merge patch (RFC 7396) of the type's name, attributes and
+    additional_attributes; the key never changes."""
+
+    patch: Mapping[str, JSON]
+    if_match: int | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, key: str, body: JSON, if_match: int | None = None
+    ) -> PatchProductType:
+        document = dict(_object(body, "a merge patch"))
+        errors = FieldErrors()
+        if "key" in document:
+            errors.add("/key", "a product type's key never changes")
+        reject_unknown(
+            document,
+            (*sorted(TYPE_CONTENT_MEMBERS), "key"),
+            errors,
+            "is not a member of a product type",
+        )
+        errors.raise_any()
+        return cls(merchant_id, key, document, if_match)
+
+
+@dataclass(frozen=True)
+class DeleteProductType(TypeTarget):
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class GetProductType(TypeTarget):
+    pass
+
+
+@dataclass(frozen=True)
+class ListProductTypes:
+    merchant_id: str
+    limit: int = limits.DEFAULT_PAGE_SIZE
+    cursor: str | None = None

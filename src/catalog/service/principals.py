@@ -1,7 +1,20 @@
-"""Who is calling and what they may do: the catalog's access policy, free of HTTP and JWTs."""
+"""Who is calling and what they may do: the catalog's access policy, free of HTTP and JWTs.
+
+| role | reads | changes | reports listing outcomes |
+|---|---|---|---|
+| `merchant` | its own `merchant_id` | its own `merchant_id` | - |
+| `platform` | every merchant | every merchant | - |
+| `channel:<slug>` | the merchants in its scope | - | on `<slug>`, for the merchants in its scope |
+
+A channel principal's scope is the list of merchants it acts for, or ALL_MERCHANTS. It is
+empty unless the token grants one (the safe default: such a principal acts for nobody), and
+outside it every merchant looks absent, exactly as another merchant's catalog does to a
+merchant.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.domain.errors import AccessDenied, MerchantNotFound, ProductNotFound
@@ -9,6 +22,8 @@ from catalog.domain.errors import AccessDenied, MerchantNotFound, ProductNotFoun
 MERCHANT = "merchant"
 PLATFORM = "platform"
 CHANNEL_PREFIX = "channel:"
+# In a channel scope: every merchant. Not a merchant id (those start with a-z or 0-9).
+ALL_MERCHANTS = "*"
 
 
 @dataclass(frozen=True)
@@ -16,6 +31,9 @@ class Principal:
     subject: str
     merchant_id: str | None
     roles: frozenset[str]
+    # The merchants the channel roles act for: merchant ids, or ALL_MERCHANTS. Ignored for
+    # the merchant and platform roles, which have their own reach.
+    channel_merchants: frozenset[str] = frozenset()
 
     @property
     def is_platform(self) -> bool:
@@ -26,17 +44,32 @@ class Principal:
             r[len(CHANNEL_PREFIX) :] for r in self.roles if r.startswith(CHANNEL_PREFIX)
         )
 
+    def acts_as_channel_for(self, merchant_id: str) -> bool:
+        """Whether this principal is a channel adapter with `merchant_id` in its scope."""
+        scope = self.channel_merchants
+        if merchant_id not in scope and ALL_MERCHANTS not in scope:
+            return False
+        return any(role.startswith(CHANNEL_PREFIX) for role in self.roles)
+
     def can_read(self, merchant_id: str) -> bool:
-        """Channel adapters read the products they publish, for any merchant."""
-        return self.can_write(merchant_id) or bool(self.channels())
+        """Channel adapters read the products they publish, for the merchants they serve."""
+        return self.can_write(merchant_id) or self.acts_as_channel_for(merchant_id)
 
     def can_write(self, merchant_id: str) -> bool:
         if self.is_platform:
             return True
         return MERCHANT in self.roles and self.merchant_id == merchant_id
 
-    def can_report(self, channel: str) -> bool:
-        return channel in self.channels()
+    def can_report(self, merchant_id: str, channel: str) -> bool:
+        return channel in self.channels() and self.acts_as_channel_for(merchant_id)
+
+
+def default_subject(merchant_id: str | None, roles: Sequence[str]) -> str:
+    """The actor history credits when a token names none: a channel's adapter, not the
+    merchant it reports for; else the merchant's user (or the platform's operator)."""
+    if roles and all(role.startswith(CHANNEL_PREFIX) for role in roles):
+        return roles[0]
+    return f"{merchant_id}-user" if merchant_id else "platform-operator"
 
 
 # ------------------------------------------------------------------ decisions
@@ -65,7 +98,8 @@ def require_write(principal: Principal, merchant_id: str, product_id: str | None
 
 def require_report(principal: Principal, merchant_id: str, product_id: str, channel: str) -> None:
     require_read(principal, merchant_id, product_id)
-    if not principal.can_report(channel):
+    if not principal.can_report(merchant_id, channel):
         raise AccessDenied(
-            f"only the {channel} channel adapter (role channel:{channel}) may report its listing"
+            f"only the {channel} channel adapter (role channel:{channel}) of merchant "
+            f"{merchant_id} may report its listing"
         )

@@ -21,6 +21,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.merge_patch import merge_patch
 from catalog.domain.product import Product, Stamp
+from catalog.domain.product_types import TypeContent
 from catalog.domain.values import parse_channel
 from catalog.service.commands import (
     ChangeStatus,
@@ -75,6 +76,7 @@ def register_product(
         merchant_id=merchant_id,
         sku=command.sku,
         stamp=Stamp(principal.subject, now),
+        type_content=type_content(ctx, merchant_id, command.fields.product_type),
         **command.fields.as_arguments(),
     )
     pending = product.pull_change(ctx.ids.new_id)
@@ -118,6 +120,16 @@ def idempotency_record(
     )
 
 
+def type_content(ctx: CatalogContext, merchant_id: str, key: str | None) -> TypeContent | None:
+    """The content of the merchant's type `key` (None for no type): one storage read."""
+    if key is None:
+        return None
+    found = ctx.store.product_type(merchant_id, key)
+    if found is None:
+        raise InvalidField("/product_type", f"the merchant has no product type {key}")
+    return found.content
+
+
 def get_product(ctx: CatalogContext, principal: Principal, query: GetProduct) -> Product:
     require_read(principal, query.merchant_id, query.product_id)
     return stored_product(ctx, query.merchant_id, query.product_id)
@@ -131,7 +143,7 @@ def stored_product(ctx: CatalogContext, merchant_id: str, product_id: str) -> Pr
     return product
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= limits.MAX_PAGE_SIZE:
         raise InvalidField("/limit", f"must be between 1 and {limits.MAX_PAGE_SIZE}")
 
@@ -139,7 +151,7 @@ def _check_limit(limit: int) -> None:
 def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts) -> ProductPage:
     merchant_id, status, channel = query.merchant_id, query.status, query.channel
     require_read(principal, merchant_id)
-    _check_limit(query.limit)
+    check_limit(query.limit)
     if channel is not None:
         parse_channel(channel)
     scope = {"q": "products", "status": status.value if status else None, "channel": channel}
@@ -154,7 +166,7 @@ def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts
 def product_history(ctx: CatalogContext, principal: Principal, query: ReadHistory) -> HistoryPage:
     merchant_id, product_id, limit = query.merchant_id, query.product_id, query.limit
     require_read(principal, merchant_id, product_id)
-    _check_limit(limit)
+    check_limit(limit)
     scope = {"q": "history", "product": product_id}
     before = None
     if query.cursor:
@@ -176,9 +188,12 @@ def update_product(ctx: CatalogContext, principal: Principal, command: PatchProd
 
     def revise(product: Product, stamp: Stamp) -> None:
         merged = merge_patch(product.editable_document(), command.patch)
-        product.revise(stamp=stamp, **parse_editable(merged).as_arguments())
+        fields = parse_editable(merged)
+        # The type the revised product names: its own, or the one the patch gives it.
+        content = type_content(ctx, command.merchant_id, fields.product_type)
+        product.revise(stamp=stamp, type_content=content, **fields.as_arguments())
 
-    return apply(ctx, principal, command, revise)
+    return apply(ctx, principal, command, revise, binds_type=False)
 
 
 def change_status(ctx: CatalogContext, principal: Principal, command: ChangeStatus) -> Product:
@@ -223,6 +238,8 @@ def apply(
     command: ProductCommand,
     mutate: Mutation,
     keyed: KeyedRequest | None = None,
+    *,
+    binds_type: bool = True,
 ) -> Product:
     """Read, mutate, commit; a mutation that changes nothing writes nothing. The caller has
     decided access.
@@ -231,12 +248,16 @@ def apply(
     also when another writer wins between the read and the commit). Without it the server
     re-reads and re-applies the mutation until it commits on the latest version. A keyed
     request commits its idempotency record with the change (IdempotencyKeyRaced if taken).
+    A typed product is changed with its type's content (one more read); a mutation that may
+    change the type binds the type itself (`binds_type=False`).
     """
     merchant_id, product_id, if_match = command.merchant_id, command.product_id, command.if_match
     for _ in range(MAX_CONFLICT_RETRIES):
         product = stored_product(ctx, merchant_id, product_id)
         if if_match is not None and product.version != if_match:
             raise PreconditionFailed(product.version, if_match)
+        if binds_type:
+            product.bind_type(type_content(ctx, merchant_id, product.product_type))
         now = ctx.clock.now()
         before = ListingsBefore.of(product)
         mutate(product, Stamp(principal.subject, now))

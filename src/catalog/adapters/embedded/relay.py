@@ -32,6 +32,7 @@ from standardwebhooks import Webhook
 
 from catalog.adapters.cloudevents import to_cloudevent
 from catalog.adapters.retries import Backoff, backoff_ceiling
+from catalog.adapters.webhook_targets import WebhookTargetRefused
 from catalog.service.ports import Outbox, OutboxRecord
 
 if TYPE_CHECKING:
@@ -419,9 +420,11 @@ class WebhookSink:
     cloudevents+json`), signed per the Standard Webhooks spec: `webhook-id` is the event id,
     the same on every retry, so receivers deduplicate on it.
 
-    Any 2xx response means delivered; anything else, or no response, is retried later by
-    the relay. `secret` is either a Standard Webhooks secret string (`whsec_<base64>`) or
-    the raw key bytes. The httpx client is injected: its owner sets timeouts and closes it.
+    Any 2xx response means delivered; anything else (a redirect too: it is not followed), no
+    response, or a target the client's transport refuses (webhook_targets), is retried later
+    by the relay. `secret` is either a Standard Webhooks secret string (`whsec_<base64>`) or
+    the raw key bytes. The httpx client is injected: its owner sets timeouts and closes it,
+    and makes it check targets (webhook_targets.webhook_client, as bootstrap does).
     An event refused `max_attempts` times is parked (OutboxRelay, dead letters).
     """
 
@@ -447,7 +450,8 @@ class WebhookSink:
         for index, record in enumerate(records):
             try:
                 self._post(record)
-            except (httpx.HTTPError, WebhookRejected) as error:
+            # A refused target (webhook_targets) is an attempt that failed before sending.
+            except (httpx.HTTPError, WebhookRejected, WebhookTargetRefused) as error:
                 raise DeliveryFailed(self.name, index, str(error)) from error
 
     def _post(self, record: OutboxRecord) -> None:

@@ -25,6 +25,7 @@ from catalog.entrypoints.api.routers import (
     channels,
     history,
     images,
+    product_types,
     products,
     uploads,
 )
@@ -43,7 +44,8 @@ publication on sales channels.
 
 * **Auth**: `Authorization: Bearer <JWT>`. A merchant sees only its own products (anything
   else is a 404, like absence); `platform` acts for any merchant; `channel:<slug>` principals
-  read products and report listing outcomes.
+  read products and report listing outcomes for the merchants in their scope (a 404 for the
+  others).
 * **Errors** are `application/problem+json` (RFC 9457) with a stable `type`; invalid fields
   are listed in `errors` as JSON pointers.
 * **Concurrency**: every product has a `version`, returned as the `ETag`. Send it back in
@@ -82,6 +84,11 @@ TAGS = [
         "name": "assets",
         "description": "Embedded deployment only: image bytes behind signed URLs, and the "
         "target of direct uploads.",
+    },
+    {
+        "name": "product-types",
+        "description": "The kinds of product a merchant sells: typed attribute definitions, "
+        "what READY needs and what each channel needs (DESIGN.md section 9).",
     },
     {"name": "health", "description": "Liveness."},
 ]
@@ -141,7 +148,8 @@ def create_app(container: Container) -> FastAPI:
     # No paths overlap; the OpenAPI document has its own order (operations.OPERATIONS).
     add_routes(app, products.router)
     install_health(app)
-    for router in (history.router, images.router, uploads.router, channels.router):
+    routers = (history.router, images.router, uploads.router, channels.router, product_types.router)
+    for router in routers:
         add_routes(app, router)
     if container.local_assets is not None:
         # Only the embedded deployment serves (and receives direct uploads of) image bytes.

@@ -31,7 +31,8 @@ SECURITY_SCHEME = {
     "bearerFormat": "JWT",
     "description": (
         "A JWT with claims `sub`, `merchant_id` and `roles` (`merchant`, `platform`, "
-        "`channel:<slug>`). `catalog token --merchant M` prints one for the embedded server."
+        "`channel:<slug>`); a channel token also `merchants`, the merchants it acts for (or "
+        "`*`). `catalog token --merchant M` prints one for the embedded server."
     ),
 }
 

@@ -23,12 +23,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from catalog.domain.errors import ImageNotFound, ProductNotFound
+from catalog.domain.limits import MERCHANT_ID_PATTERN
 from catalog.entrypoints.api.auth import authenticate
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.service.context import CatalogContext
 from catalog.service.principals import Principal, hidden, require_read, require_write
 
-MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 # Crockford base32, as python-ulid writes it (upper case).
 ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -40,6 +40,7 @@ PATH_PARAMETER_DESCRIPTIONS = {
     "merchant_id": "Merchant id: 1 to 63 of a-z, 0-9, '_' and '-', starting alphanumeric.",
     "product_id": "Product id (ULID, 26 characters).",
     "image_id": "Image id (ULID, 26 characters).",
+    "key": "Product type key: 1 to 64 of a-z, 0-9, '_' and '-', starting with a letter.",
 }
 
 

@@ -144,6 +144,18 @@ OPERATIONS: dict[str, Operation] = {
         ),
         returns_product=True,
     ),
+    "create_product_type": Operation(
+        "product-types",
+        problems(*_WRITE, JSON_BODY, {409: ("duplicate-product-type",)}),
+    ),
+    "list_product_types": Operation(
+        "product-types", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
+    ),
+    "get_product_type": Operation("product-types", problems(*_READ)),
+    "update_product_type": Operation("product-types", problems(*_WRITE, IF_MATCH, JSON_BODY)),
+    "delete_product_type": Operation(
+        "product-types", problems(*_WRITE, IF_MATCH, {409: ("product-type-in-use",)})
+    ),
     # A ticket writes nothing: no version to race for.
     "request_upload": Operation(
         "uploads",
@@ -255,6 +267,16 @@ PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
     "not-found": ProblemExample("Not found", "no product 01JD8X5J9ZK8Q5W6V2C3N4M5P6"),
     "duplicate-sku": ProblemExample(
         "SKU already in use", "sku TS-1 is already in use", {"sku": "TS-1"}
+    ),
+    "duplicate-product-type": ProblemExample(
+        "Product type already exists",
+        "product type apparel already exists for this merchant",
+        {"key": "apparel"},
+    ),
+    "product-type-in-use": ProblemExample(
+        "Product type in use",
+        "product type apparel is in use; give its products another type (or none) first",
+        {"key": "apparel"},
     ),
     "invalid-transition": ProblemExample(
         "Status change not allowed",

@@ -12,6 +12,7 @@ from typing import Any
 
 from catalog.domain.history import HistoryEntry
 from catalog.domain.product import Product
+from catalog.domain.product_types import ProductType
 from catalog.domain.timestamps import format_time
 from catalog.service.ports import AssetStore
 
@@ -26,6 +27,7 @@ def product_view(
         "id": product.id,
         "merchant_id": product.merchant_id,
         "sku": product.sku,
+        "product_type": product.product_type,
         "status": product.status.value,
         "version": product.version,
         "name": content.name,
@@ -55,6 +57,7 @@ def product_view(
             }
             for c, listing in product.listings.items()
         },
+        "completeness": product.completeness.to_json(),
         "created_at": format_time(product.created_at),
         "updated_at": format_time(product.updated_at),
     }
@@ -89,4 +92,15 @@ def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
             else None
         ),
         "events": list(entry.events),
+    }
+
+
+def product_type_view(product_type: ProductType) -> dict[str, Any]:
+    return {
+        "key": product_type.key,
+        "merchant_id": product_type.merchant_id,
+        **product_type.content.to_json(),
+        "version": product_type.version,
+        "created_at": format_time(product_type.created_at),
+        "updated_at": format_time(product_type.updated_at),
     }

@@ -137,6 +137,13 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     domain.MerchantNotFound: ProblemKind(404, "not-found", "Not found"),
     domain.AccessDenied: ProblemKind(403, "forbidden", "Forbidden"),
     domain.ImageNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.ProductTypeNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.DuplicateProductType: ProblemKind(
+        409, "duplicate-product-type", "Product type already exists", lambda e: {"key": e.key}
+    ),
+    domain.ProductTypeInUse: ProblemKind(
+        409, "product-type-in-use", "Product type in use", lambda e: {"key": e.key}
+    ),
     domain.DuplicateSku: ProblemKind(
         409, "duplicate-sku", "SKU already in use", lambda e: {"sku": e.sku}
     ),
@@ -154,7 +161,10 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
         lambda e: {"current_status": e.current, "requested_status": e.requested},
     ),
     domain.ProductIncomplete: ProblemKind(
-        422, "product-incomplete", "Product is incomplete", lambda e: {"missing": e.missing}
+        422,
+        "product-incomplete",
+        "Product is incomplete",
+        lambda e: {"missing": e.missing, **({"channel": e.channel} if e.channel else {})},
     ),
     domain.ProductInactive: ProblemKind(
         409, "product-inactive", "Product is inactive", lambda e: {"current_status": "INACTIVE"}

@@ -337,6 +337,7 @@ PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
     "id": "01JD8X5J9ZK8Q5W6V2C3N4M5P6",
     "merchant_id": "acme",
     "sku": "TS-1",
+    "product_type": "shoes",
     "status": "ACTIVE",
     "version": 6,
     "name": "Trail shoe",
@@ -357,9 +358,31 @@ PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
         }
     ],
     "listings": LISTINGS_EXAMPLE,
+    "completeness": {
+        "ready": {"complete": True, "missing": []},
+        "channels": {channel: {"complete": True, "missing": []} for channel in LISTINGS_EXAMPLE},
+    },
     "created_at": "2026-11-30T12:00:00.000Z",
     "updated_at": "2026-11-30T12:05:00.000Z",
 }
+
+
+class MissingFields(BaseModel):
+    complete: bool
+    missing: list[str] = Field(
+        description="JSON pointers into this view that hold no value, e.g. /description, "
+        "/images, /attributes/brand."
+    )
+
+
+class CompletenessView(BaseModel):
+    """What READY needs and what each channel needs (DESIGN.md section 9), as of this
+    version: `channels` has an entry per channel the product is listed on."""
+
+    ready: MissingFields
+    channels: dict[str, MissingFields] = Field(
+        examples=[{"mercadolibre": {"complete": False, "missing": ["/attributes/brand"]}}]
+    )
 
 
 class ProductView(BaseModel):
@@ -368,6 +391,7 @@ class ProductView(BaseModel):
     id: str = Field(examples=["01JD8X5J9ZK8Q5W6V2C3N4M5P6"])
     merchant_id: str
     sku: str
+    product_type: str | None = Field(description="The key of the product's type, or null.")
     status: ProductStatus
     version: int = Field(description="+1 on every change; the ETag is this number, quoted.")
     name: str
@@ -377,6 +401,7 @@ class ProductView(BaseModel):
     channel_overrides: ChannelOverridesView
     images: list[ImageView]
     listings: Listings
+    completeness: CompletenessView
     created_at: datetime
     updated_at: datetime
 

@@ -72,3 +72,14 @@ class CatalogGroup(TyperGroup):
         if command is not None:
             name_values_not_types(command.get_params(ctx))
         return command
+
+    def invoke(self, ctx: Context) -> Any:
+        """A setting the composition root refuses (bootstrap.ConfigurationError) is the
+        user's to fix: its message alone, on stderr, and exit status 2; no traceback."""
+        from catalog.bootstrap import ConfigurationError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            typer.echo(f"catalog: {error}", err=True)
+            raise typer.Exit(2) from error
