@@ -1,6 +1,7 @@
 """Product types on DynamoDB beyond the shared contract (tests/contract, test_type_store_contract):
-the items docs/dynamodb.md describes, the `in_use` counter the type's own writes leave alone,
-the calls each operation spends, DynamoDB's limits and how cancellations become domain errors."""
+the items docs/dynamodb.md describes, the `in_use` counter that product commits keep and the
+type's own writes leave alone, the calls each operation spends, DynamoDB's limits and how
+cancellations become domain errors."""
 
 from __future__ import annotations
 
@@ -19,18 +20,22 @@ from catalog.adapters.event_documents import event_to_document
 from catalog.adapters.type_documents import type_to_document
 from catalog.domain.errors import (
     DuplicateProductType,
+    InvalidField,
     ProductTypeInUse,
     StoreUnavailable,
     VersionConflict,
 )
 from catalog.service.ports import TypeChange
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.contract.conftest import committed, create_change, update_change
 from tests.contract.test_type_store_contract import (
     committed_type,
     creation,
     deletion,
     new_type,
+    retyped,
     revision,
+    typed_change,
 )
 
 
@@ -135,6 +140,71 @@ def test_a_delete_is_conditioned_on_the_in_use_count(
     else:
         store.commit_type(deletion(created))
         assert type_item(client, "acme", "apparel") is None
+
+
+def in_use(client: Any, key: str) -> int | None:
+    item = type_item(client, "acme", key)
+    assert item is not None
+    return int(item["in_use"]["N"]) if "in_use" in item else None
+
+
+def test_product_commits_keep_the_in_use_counts_of_the_types_they_leave_and_take(
+    store: DynamoDbStore, client: Any, calls: CallCounter
+) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    shoes = committed_type(store, creation(new_type("shoes")))
+    calls.reset()
+    first = committed(store, typed_change(apparel))
+    second = committed(store, typed_change(apparel))
+    assert (in_use(client, "apparel"), in_use(client, "shoes")) == (2, None)
+
+    committed(store, retyped(first, shoes))
+    assert (in_use(client, "apparel"), in_use(client, "shoes")) == (1, 1)
+    committed(store, retyped(first, shoes, name="Renamed"))  # keeps its type
+    committed(store, update_change(committed(store, create_change())))  # never typed
+    assert (in_use(client, "apparel"), in_use(client, "shoes")) == (1, 1)
+    committed(store, retyped(second, None))
+    committed(store, retyped(first, None))
+    assert (in_use(client, "apparel"), in_use(client, "shoes")) == (0, 0)
+    # Each product commit stayed one transaction, its type counts inside it (the GetItems
+    # are this test's own reads of the counts).
+    assert [call for call in calls.calls if call != "GetItem"] == ["TransactWriteItems"] * 8
+
+
+def test_a_product_cannot_take_a_type_deleted_since_it_was_read(
+    store: DynamoDbStore, client: Any
+) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    untyped = committed(store, create_change())
+    change = typed_change(apparel)  # built from the type as read
+    retyping = retyped(untyped, apparel)
+    store.commit_type(deletion(apparel))
+
+    for refused in (change, retyping):
+        with pytest.raises(InvalidField) as raised:
+            store.commit(refused)
+        assert raised.value.field == "/product_type"
+
+    # Nothing written: no product, no sku guard, no type item brought back by the count.
+    assert store.get("acme", change.product.id) is None
+    stored = store.get("acme", untyped.id)
+    assert stored is not None and (stored.version, stored.product_type) == (1, None)
+    assert type_item(client, "acme", "apparel") is None
+    committed(store, create_change(sku=change.product.sku))
+
+
+def test_a_stale_product_write_taking_a_missing_type_is_a_version_conflict(
+    store: DynamoDbStore,
+) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    product = committed(store, create_change())
+    stale = store.get("acme", product.id)
+    assert stale is not None
+    committed(store, update_change(product))
+    store.commit_type(deletion(apparel))
+
+    with pytest.raises(VersionConflict):  # as the embedded store checks: version first
+        store.commit(retyped(stale, apparel))
 
 
 # ---------------------------------------------------------------------- calls

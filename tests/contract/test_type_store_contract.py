@@ -3,8 +3,6 @@ and deletes types alike, each write atomic with its events (DESIGN.md section 9)
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -13,15 +11,14 @@ from typing import Any
 
 import pytest
 
-from catalog.adapters.embedded.sqlite_store import SqliteStore
-from catalog.adapters.memory.store import MemoryStore
 from catalog.adapters.type_documents import type_to_document
 from catalog.domain.errors import DuplicateProductType, ProductTypeInUse, VersionConflict
 from catalog.domain.events import DomainEvent, EventName
+from catalog.domain.product import Product, Stamp
 from catalog.domain.product_types import ProductType, parse_type_content
-from catalog.service.ports import TypeChange
+from catalog.service.ports import Change, TypeChange
 
-from .conftest import T0, CatalogStore, committed, create_change, new_id
+from .conftest import ACTOR, T0, CatalogStore, committed, new_id
 from .test_product_store_contract import race
 
 APPAREL: dict[str, Any] = {
@@ -120,45 +117,34 @@ def walk(store: CatalogStore, merchant_id: str, limit: int) -> list[list[str]]:
         position = page.position
 
 
-def mark_in_use(store: CatalogStore, merchant_id: str, key: str) -> Callable[[], None]:
-    """Give type `key` of `merchant_id` a product, as each backend will record it once products
-    carry types (the product slice): on memory and SQLite a stored product whose document
-    has `"product_type": key` (and, on SQLite, its column), on DynamoDB the type item's
-    `in_use` counter. Returns what takes the product away again."""
-    if isinstance(store, MemoryStore):
-        product = committed(store, create_change(merchant_id))
-        doc = store._products[(merchant_id, product.id)]
-        doc["product_type"] = key
-        return lambda: doc.pop("product_type")
-    if isinstance(store, SqliteStore):
-        product = committed(store, create_change(merchant_id))
+def typed_change(product_type: ProductType) -> Change:
+    """The registration of a product of `product_type`, as the service builds it."""
+    product = Product.register(
+        id=new_id(),
+        merchant_id=product_type.merchant_id,
+        sku="SKU-" + new_id(),
+        name="Typed",
+        product_type=product_type.key,
+        stamp=Stamp(ACTOR, T0),
+        type_content=product_type.content,
+    )
+    pending = product.pull_change(new_id)
+    assert pending is not None
+    return Change(product, pending.expected_version, pending.history, pending.events)
 
-        def set_type(value: str | None) -> None:
-            with contextlib.closing(sqlite3.connect(store._path)) as db, db:
-                db.execute(
-                    "UPDATE products SET product_type = ?, doc = json_set(doc, '$.product_type', ?)"
-                    " WHERE merchant_id = ? AND id = ?",
-                    (value, value, merchant_id, product.id),
-                )
 
-        set_type(key)
-        return lambda: set_type(None)
-    from catalog.adapters.aws import dynamodb_items as items
-    from tests.aws.outbox_reader import DynamoDbStoreWithStreamOutbox
-
-    assert isinstance(store, DynamoDbStoreWithStreamOutbox)
-    client, table = store.store._client, store.store._table
-
-    def count(step: int) -> None:
-        client.update_item(
-            TableName=table,
-            Key=items.type_key(merchant_id, key),
-            UpdateExpression="ADD in_use :step",
-            ExpressionAttributeValues={":step": {"N": str(step)}},
-        )
-
-    count(1)
-    return lambda: count(-1)  # back to 0, not absent: also "not in use"
+def retyped(product: Product, product_type: ProductType | None, **content: Any) -> Change:
+    """The next version of `product` with `product_type` (None: untyped) and `content`,
+    mutated in place."""
+    product.revise(
+        stamp=Stamp(ACTOR, product.updated_at + timedelta(minutes=1)),
+        type_content=product_type.content if product_type else None,
+        product_type=product_type.key if product_type else None,
+        **content,
+    )
+    pending = product.pull_change(new_id)
+    assert pending is not None
+    return Change(product, pending.expected_version, pending.history, pending.events, None, None)
 
 
 # ---------------------------------------------------------------------- documents
@@ -261,7 +247,7 @@ def test_revising_or_deleting_a_type_that_does_not_exist_is_a_conflict(
 def test_a_type_in_use_cannot_be_deleted_until_no_product_has_it(store: CatalogStore) -> None:
     first = creation(new_type())
     created = committed_type(store, first)
-    release = mark_in_use(store, "acme", "apparel")
+    product = committed(store, typed_change(created))
     events_before = event_ids(store)
 
     with pytest.raises(ProductTypeInUse) as raised:
@@ -275,23 +261,46 @@ def test_a_type_in_use_cannot_be_deleted_until_no_product_has_it(store: CatalogS
     with pytest.raises(VersionConflict):
         store.commit_type(deletion(created))
 
-    release()
+    committed(store, retyped(product, None))
     gone = deletion(revised)
     store.commit_type(gone)
     assert store.product_type("acme", "apparel") is None
     assert event_ids(store)[-1] == gone.events[0].id
 
 
+def test_a_type_is_in_use_while_any_of_its_products_has_it(store: CatalogStore) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    shoes = committed_type(store, creation(new_type("shoes")))
+    first = committed(store, typed_change(apparel))
+    second = committed(store, typed_change(apparel))
+
+    committed(store, retyped(first, shoes))  # apparel keeps one product, shoes has one
+    with pytest.raises(ProductTypeInUse):
+        store.commit_type(deletion(apparel))
+    with pytest.raises(ProductTypeInUse):
+        store.commit_type(deletion(shoes))
+    committed(store, retyped(first, shoes, name="Renamed"))  # keeps its type: no change
+    committed(store, retyped(second, shoes))
+
+    store.commit_type(deletion(apparel))
+    with pytest.raises(ProductTypeInUse):
+        store.commit_type(deletion(shoes))
+    committed(store, retyped(first, None))
+    committed(store, retyped(second, None))
+    store.commit_type(deletion(shoes))
+    assert walk(store, "acme", limit=10) == [[]]
+
+
 def test_another_merchants_product_does_not_hold_a_type(store: CatalogStore) -> None:
     acme = committed_type(store, creation(new_type("apparel", "acme")))
-    committed_type(store, creation(new_type("apparel", "globex")))
-    mark_in_use(store, "globex", "apparel")
+    globex = committed_type(store, creation(new_type("apparel", "globex")))
+    committed(store, typed_change(globex))
 
     store.commit_type(deletion(acme))
 
     assert store.product_type("acme", "apparel") is None
     with pytest.raises(ProductTypeInUse):
-        store.commit_type(deletion(new_type("apparel", "globex")))
+        store.commit_type(deletion(globex))
 
 
 def test_racing_creations_of_one_key_let_exactly_one_through(store: CatalogStore) -> None:

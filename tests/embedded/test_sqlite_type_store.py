@@ -1,6 +1,7 @@
 """Product types on SQLite beyond the shared contract (tests/contract/test_type_store_contract.py):
-data folders from before types keep working, and a delete's in-use condition reads the
-`product_type` column that product commits fill from the document."""
+data folders from before types keep working, a delete's in-use condition reads the
+`product_type` column that product commits fill from the document, and a product never names
+a type deleted since its use case read it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from catalog.adapters.embedded import sqlite_store
 from catalog.adapters.embedded.sqlite_store import SCHEMA_VERSION, SqliteStore
 from catalog.adapters.event_documents import event_to_document
 from catalog.adapters.product_documents import product_to_document
 from catalog.adapters.stored_values import compact_json
-from catalog.domain.errors import ProductTypeInUse
+from catalog.domain.errors import InvalidField
 from catalog.domain.product import Product
 from tests.contract.conftest import committed, create_change, update_change
 from tests.contract.test_type_store_contract import (
@@ -25,7 +25,9 @@ from tests.contract.test_type_store_contract import (
     creation,
     deletion,
     new_type,
+    retyped,
     revision,
+    typed_change,
 )
 
 V2_SCHEMA = Path(__file__).with_name("schema_v2_before_types.sql")
@@ -143,33 +145,40 @@ def store(tmp_path: Path) -> Any:
     opened.close()
 
 
-def test_a_product_commit_files_the_documents_product_type_and_that_holds_the_type(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    created = committed_type(store, creation(new_type()))
-    typed: dict[str, str] = {}
-    original = sqlite_store.product_to_document
-
-    def with_type(product: Product) -> dict[str, Any]:
-        # What product documents will carry once the product slice writes `product_type`.
-        return {**original(product), **({"product_type": typed[product.id]} if typed else {})}
-
-    monkeypatch.setattr(sqlite_store, "product_to_document", with_type)
-    change = create_change()
-    typed[change.product.id] = "apparel"
-    product = committed(store, change)
+def product_types_column(store: SqliteStore) -> list[tuple[str | None]]:
     with raw(store._path) as db:
-        assert db.execute("SELECT product_type FROM products").fetchall() == [("apparel",)]
+        return list(db.execute("SELECT product_type FROM products ORDER BY id"))
 
-    with pytest.raises(ProductTypeInUse):
-        store.commit_type(deletion(created))
 
-    typed.clear()  # the next version of the product has no type
-    committed(store, update_change(product))
-    with raw(store._path) as db:
-        assert db.execute("SELECT product_type FROM products").fetchall() == [(None,)]
-    store.commit_type(deletion(created))
-    assert store.product_type("acme", "apparel") is None
+def test_each_product_commit_files_the_documents_type_in_the_column(store: SqliteStore) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    shoes = committed_type(store, creation(new_type("shoes")))
+    product = committed(store, typed_change(apparel))
+    assert product_types_column(store) == [("apparel",)]
+
+    committed(store, retyped(product, shoes))
+    assert product_types_column(store) == [("shoes",)]
+    committed(store, retyped(product, None))
+    assert product_types_column(store) == [(None,)]
+
+
+def test_a_product_cannot_take_a_type_deleted_since_it_was_read(store: SqliteStore) -> None:
+    apparel = committed_type(store, creation(new_type("apparel")))
+    untyped = committed(store, create_change())
+    change = typed_change(apparel)  # built from the type as read
+    retyping = retyped(untyped, apparel)
+    store.commit_type(deletion(apparel))
+    events = len(store.read_after(0, 100))
+
+    for refused in (change, retyping):
+        with pytest.raises(InvalidField) as raised:
+            store.commit(refused)
+        assert raised.value.field == "/product_type"
+
+    assert store.get("acme", change.product.id) is None
+    stored = store.get("acme", untyped.id)
+    assert stored is not None and (stored.version, stored.product_type) == (1, None)
+    assert len(store.read_after(0, 100)) == events
 
 
 def test_the_in_use_condition_is_one_index_probe(store: SqliteStore) -> None:

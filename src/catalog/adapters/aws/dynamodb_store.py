@@ -50,6 +50,7 @@ from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
     IdempotencyKeyRaced,
+    InvalidField,
     ProductTypeInUse,
     VersionConflict,
 )
@@ -83,6 +84,7 @@ _BATCH_GET_BACKOFF = Backoff(BATCH_GET_ATTEMPTS, 2 * CONFLICT_BACKOFF_SECONDS, _
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
 _TYPE = "type"
+_TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_use count)
 
 # Maps a cancelled transaction's reasons to the domain error a failed condition means;
 # returns when no condition failed.
@@ -418,7 +420,34 @@ class DynamoDbStore:
                     },
                 )
             )
+        writes += self._type_counts(change)
         return writes
+
+    def _type_counts(self, change: Change) -> list[_Write]:
+        """The `in_use` counts of the types the product leaves and takes in this change, kept
+        in its transaction so a type's delete and a product taking the type are serialized.
+        Both are conditioned on the type item existing: an ADD on a missing item would create
+        one. The type it leaves cannot be missing while it counts the product."""
+        left, taken = _type_move(change)
+        merchant_id = change.product.merchant_id
+        moves = ((_OTHER, left, -1), (_TYPE_TAKEN, taken, 1))
+        return [
+            _Write(
+                role,
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": items.type_key(merchant_id, key),
+                        "UpdateExpression": "ADD #in_use :step",
+                        "ConditionExpression": "attribute_exists(#pk)",
+                        "ExpressionAttributeNames": {"#in_use": IN_USE, "#pk": PK},
+                        "ExpressionAttributeValues": {":step": num_attr(step)},
+                    }
+                },
+            )
+            for role, key, step in moves
+            if key is not None
+        ]
 
     @staticmethod
     def _sized(item: Item, what: str) -> Item:
@@ -532,7 +561,8 @@ def _raise_domain_error(
     change: Change, writes: Sequence[_Write], reasons: Sequence[dict[str, Any]]
 ) -> None:
     """Raise the domain error a failed condition means, in the embedded store's precedence:
-    version, then idempotency key, then sku. Returns when no condition failed."""
+    version, then idempotency key, then sku, then the type taken. Returns when no condition
+    failed."""
     failed = {
         write.role
         for write, reason in zip(writes, reasons, strict=False)
@@ -546,6 +576,25 @@ def _raise_domain_error(
         raise IdempotencyKeyRaced(change.idempotency.key)
     if _SKU in failed:
         raise DuplicateSku(product.sku)
+    if _TYPE_TAKEN in failed:
+        # Deleted since the use case read it: what the use case says of an unknown type.
+        raise InvalidField(
+            "/product_type", f"the merchant has no product type {product.product_type}"
+        )
+
+
+def _type_move(change: Change) -> tuple[str | None, str | None]:
+    """The type the product leaves and the type it takes in this change (None for each when
+    it keeps its type). The type it had is the old value of its history entry's /product_type
+    change, which every version that moves the type records; a new product had none."""
+    taken = change.product.product_type
+    if change.expected_version == 0:
+        return None, taken
+    moved = [c for c in change.history.changes if c.field == "/product_type"]
+    if not moved or moved[0].old == taken:
+        return None, None
+    left = moved[0].old
+    return (left if isinstance(left, str) else None), taken
 
 
 def _raise_type_error(change: TypeChange, reasons: Sequence[dict[str, Any]]) -> None:

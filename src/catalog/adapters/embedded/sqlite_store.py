@@ -41,6 +41,7 @@ from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
     IdempotencyKeyRaced,
+    InvalidField,
     ProductTypeInUse,
     VersionConflict,
 )
@@ -279,11 +280,12 @@ class SqliteStore:
 
     def _write(self, db: sqlite3.Connection, change: Change) -> None:
         """Every condition, then every write, in the order MemoryStore checks them:
-        version, idempotency key, sku. Runs inside BEGIN IMMEDIATE."""
+        version, idempotency key, sku; then that the product's type exists. Runs inside
+        BEGIN IMMEDIATE."""
         product = change.product
         document = product_to_document(product)
         doc = compact_json(document)
-        # Products carry a type once the product slice writes the member; until then, NULL.
+        # The column a type's delete probes (products_by_type), filed from the document.
         product_type = document.get("product_type")
         if change.expected_version == 0:
             exists = db.execute(
@@ -338,6 +340,18 @@ class SqliteStore:
             except sqlite3.IntegrityError:
                 # The id was checked free above, under the write lock: the sku is taken.
                 raise DuplicateSku(product.sku) from None
+
+        if product_type is not None:
+            # The use case read the type; a delete may have come in since. Under the write
+            # lock, a product never names a type that is gone (DynamoDB's in_use condition).
+            exists = db.execute(
+                "SELECT 1 FROM product_types WHERE merchant_id = ? AND key = ?",
+                (product.merchant_id, product_type),
+            ).fetchone()
+            if not exists:
+                raise InvalidField(
+                    "/product_type", f"the merchant has no product type {product_type}"
+                )
 
         db.execute(
             "DELETE FROM product_channels WHERE merchant_id = ? AND product_id = ?",
