@@ -59,6 +59,9 @@ class Change:
     idempotency: IdempotencyRecord | None = None
     # None: unknown, so a store rewrites whatever it derives from the listings.
     listings_before: ListingsBefore | None = None
+    # The type the replaced version had (None: untyped, or a new product): a store that counts
+    # a type's products (to refuse deleting one in use) moves the count when it differs.
+    type_before: str | None = None
 
 
 @dataclass(frozen=True)

@@ -259,14 +259,20 @@ def apply(
         if binds_type:
             product.bind_type(type_content(ctx, merchant_id, product.product_type))
         now = ctx.clock.now()
-        before = ListingsBefore.of(product)
+        before, type_before = ListingsBefore.of(product), product.product_type
         mutate(product, Stamp(principal.subject, now))
         pending = product.pull_change(ctx.ids.new_id)
         if pending is None:
             return product
         record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
         change = Change(
-            product, pending.expected_version, pending.history, pending.events, record, before
+            product,
+            pending.expected_version,
+            pending.history,
+            pending.events,
+            record,
+            before,
+            type_before,
         )
         try:
             ctx.store.commit(change)
