@@ -135,7 +135,8 @@ def typed_change(product_type: ProductType) -> Change:
 
 def retyped(product: Product, product_type: ProductType | None, **content: Any) -> Change:
     """The next version of `product` with `product_type` (None: untyped) and `content`,
-    mutated in place."""
+    mutated in place. The change names the type it replaces, as the service's do."""
+    type_before = product.product_type
     product.revise(
         stamp=Stamp(ACTOR, product.updated_at + timedelta(minutes=1)),
         type_content=product_type.content if product_type else None,
@@ -144,7 +145,13 @@ def retyped(product: Product, product_type: ProductType | None, **content: Any) 
     )
     pending = product.pull_change(new_id)
     assert pending is not None
-    return Change(product, pending.expected_version, pending.history, pending.events, None, None)
+    return Change(
+        product,
+        pending.expected_version,
+        pending.history,
+        pending.events,
+        type_before=type_before,
+    )
 
 
 # ---------------------------------------------------------------------- documents

@@ -585,16 +585,9 @@ def _raise_domain_error(
 
 def _type_move(change: Change) -> tuple[str | None, str | None]:
     """The type the product leaves and the type it takes in this change (None for each when
-    it keeps its type). The type it had is the old value of its history entry's /product_type
-    change, which every version that moves the type records; a new product had none."""
-    taken = change.product.product_type
-    if change.expected_version == 0:
-        return None, taken
-    moved = [c for c in change.history.changes if c.field == "/product_type"]
-    if not moved or moved[0].old == taken:
-        return None, None
-    left = moved[0].old
-    return (left if isinstance(left, str) else None), taken
+    it keeps its type): `type_before`, the type of the version it replaces, and its own."""
+    left, taken = change.type_before, change.product.product_type
+    return (None, None) if left == taken else (left, taken)
 
 
 def _raise_type_error(change: TypeChange, reasons: Sequence[dict[str, Any]]) -> None:
