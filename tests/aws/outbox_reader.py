@@ -17,7 +17,15 @@ from catalog.adapters.event_documents import event_from_document
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
-from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+from catalog.domain.product_types import ProductType
+from catalog.service.ports import (
+    Change,
+    IdempotencyRecord,
+    OutboxRecord,
+    StoredPage,
+    TypeChange,
+    TypePage,
+)
 from tests.aws.stream_support import stream_records
 
 
@@ -86,6 +94,15 @@ class DynamoDbStoreWithStreamOutbox:
 
     def commit(self, change: Change) -> None:
         self.store.commit(change)
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None:
+        return self.store.product_type(merchant_id, key)
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage:
+        return self.store.product_types(merchant_id, limit=limit, position=position)
+
+    def commit_type(self, change: TypeChange) -> None:
+        self.store.commit_type(change)
 
     def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
         return self._reader.read_after(seq, limit)

@@ -21,10 +21,12 @@ from catalog.adapters.product_documents import (
     product_to_document,
 )
 from catalog.adapters.stored_values import compact_json, from_micros, micros
+from catalog.adapters.type_documents import type_from_document, type_to_document
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
+from catalog.domain.product_types import ProductType
 from catalog.service.ports import IdempotencyRecord
 
 Item = dict[str, Any]  # attribute name -> low-level attribute value
@@ -35,6 +37,9 @@ PK, SK = "pk", "sk"
 GSI1, GSI1_PK, GSI1_SK = "gsi1", "gsi1pk", "gsi1sk"
 GSI2, GSI2_PK, GSI2_SK = "gsi2", "gsi2pk", "gsi2sk"
 ITEM_TYPE, TTL = "item_type", "ttl"
+# On a product type item: how many products have the type (absent: none). Product commits
+# maintain it; a type's own writes never set it, and its delete is conditioned on it.
+IN_USE = "in_use"
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,13 @@ class Index(KeySchema):
 
 TABLE_KEYS = KeySchema(PK, SK)
 ALL_PRODUCTS = Index(GSI1_PK, GSI1_SK, GSI1)  # a merchant's products, by id
+# The same index, in another partition per merchant: its product types, by key.
+ALL_TYPES = ALL_PRODUCTS
 BY_STATUS = Index(GSI2_PK, GSI2_SK, GSI2)  # by status; also a channel's listings by status
 INDEXES = (ALL_PRODUCTS, BY_STATUS)
 
 PRODUCT_SK = "PRODUCT"
+TYPE_SK = "TYPE"
 SKU_SK = "SKU"
 IDEMPOTENCY_SK = "IDEM"
 HISTORY_PREFIX = "H#"
@@ -93,6 +101,15 @@ def event_partition(event: DomainEvent) -> str:
         return product_partition(event.merchant_id, event.product_id)
     assert event.product_type is not None
     return type_partition(event.merchant_id, event.product_type)
+
+
+def type_key(merchant_id: str, key: str) -> Item:
+    return {PK: str_attr(type_partition(merchant_id, key)), SK: str_attr(TYPE_SK)}
+
+
+def all_types_partition(merchant_id: str) -> str:
+    """The gsi1 partition of a merchant's product types."""
+    return f"{merchant_prefix(merchant_id)}TYPES"
 
 
 def product_key(merchant_id: str, product_id: str) -> Item:
@@ -169,9 +186,15 @@ def history_item(merchant_id: str, entry: HistoryEntry) -> Item:
 
 def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
     """The outbox item of one event; the stream relay reads `item_type`, `event` and `ttl`."""
+    sort_key = event_sort_key(event.version, index)
+    if event.product_id is None:
+        # A deleted type's key may be taken again, and the new type's versions start over
+        # at 1: its id keeps each event its own item. Otherwise a recreated type's first
+        # event would overwrite the old type's (kept 7 days), a MODIFY the relay skips.
+        sort_key += f"#{part(event.id)}"
     return {
         PK: str_attr(event_partition(event)),
-        SK: str_attr(event_sort_key(event.version, index)),
+        SK: str_attr(sort_key),
         ITEM_TYPE: str_attr("EVENT"),
         "event": str_attr(compact_json(event_to_document(event))),
         TTL: num_attr(epoch_seconds(committed_at + EVENT_RETENTION)),
@@ -196,6 +219,23 @@ def listing_item(product: Product, channel: str) -> Item:
         "status": str_attr(status),
         GSI2_PK: str_attr(channel_status_partition(product.merchant_id, channel, status)),
         GSI2_SK: str_attr(sortable_id(product.id)),
+    }
+
+
+def type_item(product_type: ProductType) -> Item:
+    """A product type as a new item; revisions update these attributes in place (never
+    `in_use`, see type_revision)."""
+    return {**type_key(product_type.merchant_id, product_type.key), **type_revision(product_type)}
+
+
+def type_revision(product_type: ProductType) -> Item:
+    """Every attribute of a type item a type's own write sets: all but the key and `in_use`."""
+    return {
+        ITEM_TYPE: str_attr("TYPE"),
+        "doc": str_attr(compact_json(type_to_document(product_type))),
+        "version": num_attr(product_type.version),
+        GSI1_PK: str_attr(all_types_partition(product_type.merchant_id)),
+        GSI1_SK: str_attr(part(product_type.key)),
     }
 
 
@@ -229,6 +269,10 @@ def is_live_on(product: Product, channel: str) -> bool:
 
 def product_from_item(item: Item) -> Product:
     return product_from_document(json.loads(item["doc"]["S"]))
+
+
+def type_from_item(item: Item) -> ProductType:
+    return type_from_document(json.loads(item["doc"]["S"]))
 
 
 def history_from_item(item: Item) -> HistoryEntry:

@@ -3,7 +3,8 @@
 Semantics are those of the in-memory reference store (adapters/memory/store.py); the shared
 contract suite (tests/contract) holds this one to them too. docs/dynamodb.md describes the
 table, the items and the calls each operation spends: get 1 GetItem, a page 1 Query (plus 1
-BatchGetItem with a channel filter), a commit 1 TransactWriteItems. Nothing here ever scans.
+BatchGetItem with a channel filter), a commit 1 TransactWriteItems; the same for product types
+(1 GetItem, 1 Query, 1 TransactWriteItems). Nothing here ever scans.
 
 The outbox is written here (one item per event, in the commit's transaction) but read by the
 table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Outbox" in the doc.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,9 @@ from tenacity import RetryCallState, retry_if_exception, retry_if_result
 from catalog.adapters.aws import dynamodb_items as items
 from catalog.adapters.aws.dynamodb_items import (
     ALL_PRODUCTS,
+    ALL_TYPES,
     BY_STATUS,
+    IN_USE,
     PK,
     SK,
     TABLE_KEYS,
@@ -43,11 +46,19 @@ from catalog.adapters.aws.exceptions import (
 from catalog.adapters.product_documents import refuse_oversized
 from catalog.adapters.retries import Backoff, last_result
 from catalog.adapters.stored_values import micros
-from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.domain.errors import (
+    DuplicateProductType,
+    DuplicateSku,
+    IdempotencyKeyRaced,
+    InvalidField,
+    ProductTypeInUse,
+    VersionConflict,
+)
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
-from catalog.service.ports import Change, IdempotencyRecord, StoredPage
+from catalog.domain.product_types import ProductType
+from catalog.service.ports import Change, IdempotencyRecord, StoredPage, TypeChange, TypePage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -72,6 +83,12 @@ _BATCH_GET_BACKOFF = Backoff(BATCH_GET_ATTEMPTS, 2 * CONFLICT_BACKOFF_SECONDS, _
 
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
+_TYPE = "type"
+_TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_use count)
+
+# Maps a cancelled transaction's reasons to the domain error a failed condition means;
+# returns when no condition failed.
+_RaiseDomainError = Callable[[Sequence[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
@@ -81,7 +98,8 @@ class _Write:
 
 
 class DynamoDbStore:
-    """Products, history, outbox items, sku guards and idempotency records of every merchant.
+    """Products, product types, history, outbox items, sku guards and idempotency records of
+    every merchant.
 
     `client` is a low-level boto3 DynamoDB client, built and owned by the caller; the store
     keeps no other state, so one instance serves any number of threads.
@@ -176,17 +194,121 @@ class DynamoDbStore:
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise TransactionTooLarge(change.product.id, len(writes), MAX_TRANSACTION_ITEMS)
 
-        def log_conflict(_: RetryCallState) -> None:
-            logger.info("transaction conflict on product %s; retrying", change.product.id)
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            _raise_domain_error(change, writes, reasons)
 
-        # Past the attempts the last DynamoDbTransactionFailed propagates, reasons attached.
+        self._commit_writes(writes, raise_domain_error, change.product.id)
+
+    # ----------------------------------------------------------------- product types
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=items.type_key(merchant_id, key), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return items.type_from_item(item) if item else None
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage:
+        """One Query of the merchant's types partition of gsi1, in key order."""
+        partition = items.all_types_partition(merchant_id)
+        found, cut_short = self._query_after(ALL_TYPES, partition, limit, position)
+        types = [items.type_from_item(item) for item in found]
+        if len(types) > limit:
+            types = types[:limit]
+        elif not (cut_short and types):
+            return TypePage(types, None)
+        return TypePage(types, types[-1].key)
+
+    def commit_type(self, change: TypeChange) -> None:
+        """One TransactWriteItems: the type item (Put, Update or Delete, conditioned) and
+        its events."""
+        product_type = change.product_type
+        writes = [_Write(_TYPE, self._type_action(change))]
+        for index, event in enumerate(change.events):
+            event_item = items.event_item(event, index, product_type.updated_at)
+            what = f"event {event.id} of product type {product_type.key}"
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, what)}},
+                )
+            )
+
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            _raise_type_error(change, reasons)
+
+        # "type k": DynamoDbTransactionFailed then reads "transaction for product type k".
+        self._commit_writes(writes, raise_domain_error, f"type {product_type.key}")
+
+    def _type_action(self, change: TypeChange) -> dict[str, Any]:
+        product_type = change.product_type
+        key = items.type_key(product_type.merchant_id, product_type.key)
+        expected = {":expected": num_attr(change.expected_version)}
+        common: dict[str, Any] = {
+            "TableName": self._table,
+            # The old item tells a version that moved from a type in use (deletes).
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if change.deleted:
+            return {
+                "Delete": {
+                    **common,
+                    "Key": key,
+                    "ConditionExpression": "#version = :expected"
+                    " AND (attribute_not_exists(#in_use) OR #in_use = :zero)",
+                    "ExpressionAttributeNames": {"#version": "version", "#in_use": IN_USE},
+                    "ExpressionAttributeValues": {**expected, ":zero": num_attr(0)},
+                }
+            }
+        what = f"product type {product_type.key}"
+        if change.expected_version == 0:
+            return {
+                "Put": {
+                    **common,
+                    "Item": self._sized(items.type_item(product_type), what),
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": PK},
+                }
+            }
+        # An Update, not a Put: a Put would replace the item whole and lose `in_use`, which
+        # product commits maintain on this item between the type's own writes.
+        self._sized(items.type_item(product_type), what)
+        revision = items.type_revision(product_type)
+        names = {f"#a{n}": name for n, name in enumerate(revision)}
+        values = {f":a{n}": value for n, value in enumerate(revision.values())}
+        assignments = ", ".join(f"#a{n} = :a{n}" for n in range(len(revision)))
+        return {
+            "Update": {
+                **common,
+                "Key": key,
+                "UpdateExpression": f"SET {assignments}",
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": {**names, "#version": "version"},
+                "ExpressionAttributeValues": {**values, **expected},
+            }
+        }
+
+    # ----------------------------------------------------------------- transactions
+
+    def _commit_writes(
+        self, writes: Sequence[_Write], raise_domain_error: _RaiseDomainError, subject: str
+    ) -> None:
+        """One TransactWriteItems of `writes`, retried while it meets nothing but other
+        transactions; past the attempts the last DynamoDbTransactionFailed propagates, reasons
+        attached."""
+
+        def log_conflict(_: RetryCallState) -> None:
+            logger.info("transaction conflict on product %s; retrying", subject)
+
         retrying = _COMMIT_BACKOFF.retrying(
             retry_if_exception(_conflicts_only), before_sleep=log_conflict
         )
-        retrying(self._transact, change, writes)
+        retrying(self._transact, writes, raise_domain_error, subject)
 
-    def _transact(self, change: Change, writes: Sequence[_Write]) -> None:
-        """One TransactWriteItems of the change: a failed condition raises its domain error,
+    def _transact(
+        self, writes: Sequence[_Write], raise_domain_error: _RaiseDomainError, subject: str
+    ) -> None:
+        """One TransactWriteItems of `writes`: a failed condition raises its domain error,
         any other cancellation DynamoDbTransactionFailed."""
         request: dict[str, Any] = {
             "TransactItems": [write.action for write in writes],
@@ -202,8 +324,8 @@ class DynamoDbStore:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
-            _raise_domain_error(change, writes, reasons)
-            raise DynamoDbTransactionFailed(change.product.id, reasons) from error
+            raise_domain_error(reasons)
+            raise DynamoDbTransactionFailed(subject, reasons) from error
 
     # ----------------------------------------------------------------- internals
 
@@ -298,7 +420,34 @@ class DynamoDbStore:
                     },
                 )
             )
+        writes += self._type_counts(change)
         return writes
+
+    def _type_counts(self, change: Change) -> list[_Write]:
+        """The `in_use` counts of the types the product leaves and takes in this change, kept
+        in its transaction so a type's delete and a product taking the type are serialized.
+        Both are conditioned on the type item existing: an ADD on a missing item would create
+        one. The type it leaves cannot be missing while it counts the product."""
+        left, taken = _type_move(change)
+        merchant_id = change.product.merchant_id
+        moves = ((_OTHER, left, -1), (_TYPE_TAKEN, taken, 1))
+        return [
+            _Write(
+                role,
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": items.type_key(merchant_id, key),
+                        "UpdateExpression": "ADD #in_use :step",
+                        "ConditionExpression": "attribute_exists(#pk)",
+                        "ExpressionAttributeNames": {"#in_use": IN_USE, "#pk": PK},
+                        "ExpressionAttributeValues": {":step": num_attr(step)},
+                    }
+                },
+            )
+            for role, key, step in moves
+            if key is not None
+        ]
 
     @staticmethod
     def _sized(item: Item, what: str) -> Item:
@@ -412,7 +561,8 @@ def _raise_domain_error(
     change: Change, writes: Sequence[_Write], reasons: Sequence[dict[str, Any]]
 ) -> None:
     """Raise the domain error a failed condition means, in the embedded store's precedence:
-    version, then idempotency key, then sku. Returns when no condition failed."""
+    version, then idempotency key, then sku, then the type taken. Returns when no condition
+    failed."""
     failed = {
         write.role
         for write, reason in zip(writes, reasons, strict=False)
@@ -426,6 +576,34 @@ def _raise_domain_error(
         raise IdempotencyKeyRaced(change.idempotency.key)
     if _SKU in failed:
         raise DuplicateSku(product.sku)
+    if _TYPE_TAKEN in failed:
+        # Deleted since the use case read it: what the use case says of an unknown type.
+        raise InvalidField(
+            "/product_type", f"the merchant has no product type {product.product_type}"
+        )
+
+
+def _type_move(change: Change) -> tuple[str | None, str | None]:
+    """The type the product leaves and the type it takes in this change (None for each when
+    it keeps its type): `type_before`, the type of the version it replaces, and its own."""
+    left, taken = change.type_before, change.product.product_type
+    return (None, None) if left == taken else (left, taken)
+
+
+def _raise_type_error(change: TypeChange, reasons: Sequence[dict[str, Any]]) -> None:
+    """Raise the domain error of a failed type condition, in MemoryStore's precedence: key
+    taken, version moved, type in use. Returns when no condition failed."""
+    reason = reasons[0] if reasons else {}
+    if reason.get("Code") != "ConditionalCheckFailed":
+        return
+    key = change.product_type.key
+    if change.expected_version == 0:
+        raise DuplicateProductType(key)
+    old = reason.get("Item")
+    version_held = old is not None and int(old["version"]["N"]) == change.expected_version
+    if change.deleted and version_held:
+        raise ProductTypeInUse(key)
+    raise VersionConflict(key, change.expected_version)
 
 
 def _conflicts_only(error: BaseException) -> bool:

@@ -1,6 +1,8 @@
 -- Schema of the embedded catalog (SQLite). Applied on open while PRAGMA user_version is
 -- below the version set at the end; every statement is idempotent so two processes opening
--- a fresh file at once both succeed.
+-- a fresh file at once both succeed. A column added to an existing table cannot be written
+-- idempotently here (ALTER TABLE has no IF NOT EXISTS): SqliteStore adds it first, under the
+-- write lock, to files that predate it (ADDED_COLUMNS), then runs this script.
 BEGIN IMMEDIATE;
 
 -- One row per product; doc is the product document (catalog.adapters.product_documents).
@@ -12,11 +14,16 @@ CREATE TABLE IF NOT EXISTS products (
     status      TEXT NOT NULL,
     version     INTEGER NOT NULL,
     doc         TEXT NOT NULL,
+    -- The document's `product_type` member (NULL: none); added in version 3.
+    product_type TEXT,
     PRIMARY KEY (merchant_id, id),
     UNIQUE (merchant_id, sku)
 );
 -- Listing by status walks this index in id order (the page position is the last id).
 CREATE INDEX IF NOT EXISTS products_by_status ON products (merchant_id, status, id);
+-- Whether a type is in use (a delete's condition) is one probe here; a listing by type walks
+-- it in id order. NULLs (untyped products) are indexed too but never asked for.
+CREATE INDEX IF NOT EXISTS products_by_type ON products (merchant_id, product_type, id);
 
 -- The listing state of each product per channel, rewritten at every commit from the
 -- document, so the channel filter is one index range in id order.
@@ -77,5 +84,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     PRIMARY KEY (sink, event_id)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 2;
+-- A merchant's product types (DESIGN.md section 9); doc is the type document
+-- (catalog.adapters.type_documents). Pages walk the primary key in key order.
+CREATE TABLE IF NOT EXISTS product_types (
+    merchant_id TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, key)
+);
+
+PRAGMA user_version = 3;
 COMMIT;

@@ -1,4 +1,5 @@
-"""ProductStore and Outbox on one SQLite file (WAL), for the embedded deployment.
+"""ProductStore (products and product types) and Outbox on one SQLite file (WAL), for the
+embedded deployment.
 
 Semantics are those of the in-memory reference store (adapters/memory/store.py); the shared
 contract suite (tests/contract) holds both to them.
@@ -35,16 +36,37 @@ from catalog.adapters.product_documents import (
     refuse_oversized,
 )
 from catalog.adapters.stored_values import compact_json, from_micros, micros
-from catalog.domain.errors import DuplicateSku, IdempotencyKeyRaced, VersionConflict
+from catalog.adapters.type_documents import type_from_document, type_to_document
+from catalog.domain.errors import (
+    DuplicateProductType,
+    DuplicateSku,
+    IdempotencyKeyRaced,
+    InvalidField,
+    ProductTypeInUse,
+    VersionConflict,
+)
+from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
-from catalog.service.ports import Change, IdempotencyRecord, OutboxRecord, StoredPage
+from catalog.domain.product_types import ProductType
+from catalog.service.ports import (
+    Change,
+    IdempotencyRecord,
+    OutboxRecord,
+    StoredPage,
+    TypeChange,
+    TypePage,
+)
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # the PRAGMA user_version that schema.sql sets (2: dead_letters)
+# The PRAGMA user_version that schema.sql sets (2: dead_letters; 3: product types).
+SCHEMA_VERSION = 3
+# Columns added to a table after files with that table existed: (table, column, declaration).
+# schema.sql creates them in new files; older files get them before the script runs.
+ADDED_COLUMNS = (("products", "product_type", "TEXT"),)
 LIVE_LISTING_STATES = tuple(sorted(state.value for state in LIVE_STATES))
 BUSY_TIMEOUT_MS = 30_000
 
@@ -56,7 +78,8 @@ class StoreClosed(RuntimeError):
 
 
 class SqliteStore:
-    """Products, history, idempotency records, outbox and relay offsets in one SQLite file.
+    """Products, product types, history, idempotency records, outbox and relay offsets in
+    one SQLite file.
 
     `on_commit` is called (outside any lock) after each commit that wrote events, so the
     relay wakes up without polling. It must not raise; if it does, the error is logged and
@@ -166,21 +189,32 @@ class SqliteStore:
 
     def commit(self, change: Change) -> None:
         refuse_oversized(change)
-        with self._connection() as db, self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._write(db, change)
-                db.execute("COMMIT")
-            except BaseException:
-                # A pooled connection must never go back with a transaction open.
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        if change.events and self._on_commit is not None:
-            try:
-                self._on_commit()
-            except Exception:
-                logger.exception("on_commit hook failed; the commit stands")
+        self._commit(lambda db: self._write(db, change), change.events)
+
+    def product_type(self, merchant_id: str, key: str) -> ProductType | None:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT doc FROM product_types WHERE merchant_id = ? AND key = ?",
+                (merchant_id, key),
+            ).fetchone()
+        return type_from_document(json.loads(row[0])) if row else None
+
+    def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage:
+        # One range of the primary key; limit + 1 rows tell whether another page follows.
+        sql = "SELECT doc FROM product_types WHERE merchant_id = ?"
+        params: list[Any] = [merchant_id]
+        if position is not None:
+            sql += " AND key > ?"
+            params.append(position)
+        sql += " ORDER BY key LIMIT ?"
+        params.append(limit + 1)
+        with self._connection() as db:
+            rows = db.execute(sql, params).fetchall()
+        items = [type_from_document(json.loads(row[0])) for row in rows[:limit]]
+        return TypePage(items, items[-1].key if len(rows) > limit else None)
+
+    def commit_type(self, change: TypeChange) -> None:
+        self._commit(lambda db: self._write_type(db, change), change.events)
 
     # ----------------------------------------------------------------- Outbox
 
@@ -224,11 +258,35 @@ class SqliteStore:
 
     # ----------------------------------------------------------------- internals
 
+    def _commit(
+        self, write: Callable[[sqlite3.Connection], None], events: tuple[DomainEvent, ...]
+    ) -> None:
+        """Run `write` in one transaction, then wake the relay if it wrote events."""
+        with self._connection() as db, self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                write(db)
+                db.execute("COMMIT")
+            except BaseException:
+                # A pooled connection must never go back with a transaction open.
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        if events and self._on_commit is not None:
+            try:
+                self._on_commit()
+            except Exception:
+                logger.exception("on_commit hook failed; the commit stands")
+
     def _write(self, db: sqlite3.Connection, change: Change) -> None:
         """Every condition, then every write, in the order MemoryStore checks them:
-        version, idempotency key, sku. Runs inside BEGIN IMMEDIATE."""
+        version, idempotency key, sku; then that the product's type exists. Runs inside
+        BEGIN IMMEDIATE."""
         product = change.product
-        doc = compact_json(product_to_document(product))
+        document = product_to_document(product)
+        doc = compact_json(document)
+        # The column a type's delete probes (products_by_type), filed from the document.
+        product_type = document.get("product_type")
         if change.expected_version == 0:
             exists = db.execute(
                 "SELECT 1 FROM products WHERE merchant_id = ? AND id = ?",
@@ -238,13 +296,14 @@ class SqliteStore:
                 raise VersionConflict(product.id, 0)
         else:
             updated = db.execute(
-                "UPDATE products SET sku = ?, status = ?, version = ?, doc = ?"
+                "UPDATE products SET sku = ?, status = ?, version = ?, doc = ?, product_type = ?"
                 " WHERE merchant_id = ? AND id = ? AND version = ?",
                 (
                     product.sku,
                     product.status.value,
                     product.version,
                     doc,
+                    product_type,
                     product.merchant_id,
                     product.id,
                     change.expected_version,
@@ -265,8 +324,9 @@ class SqliteStore:
         if change.expected_version == 0:
             try:
                 db.execute(
-                    "INSERT INTO products (merchant_id, id, sku, status, version, doc)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO products"
+                    " (merchant_id, id, sku, status, version, doc, product_type)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         product.merchant_id,
                         product.id,
@@ -274,11 +334,24 @@ class SqliteStore:
                         product.status.value,
                         product.version,
                         doc,
+                        product_type,
                     ),
                 )
             except sqlite3.IntegrityError:
                 # The id was checked free above, under the write lock: the sku is taken.
                 raise DuplicateSku(product.sku) from None
+
+        if product_type is not None:
+            # The use case read the type; a delete may have come in since. Under the write
+            # lock, a product never names a type that is gone (DynamoDB's in_use condition).
+            exists = db.execute(
+                "SELECT 1 FROM product_types WHERE merchant_id = ? AND key = ?",
+                (product.merchant_id, product_type),
+            ).fetchone()
+            if not exists:
+                raise InvalidField(
+                    "/product_type", f"the merchant has no product type {product_type}"
+                )
 
         db.execute(
             "DELETE FROM product_channels WHERE merchant_id = ? AND product_id = ?",
@@ -301,10 +374,7 @@ class SqliteStore:
                 compact_json(history_to_document(change.history)),
             ),
         )
-        db.executemany(
-            "INSERT INTO outbox (event_id, doc) VALUES (?, ?)",
-            [(event.id, compact_json(event_to_document(event))) for event in change.events],
-        )
+        _write_events(db, change.events)
         if record is not None:
             # Replaces an expired record for the same key, if any.
             db.execute(
@@ -318,6 +388,43 @@ class SqliteStore:
                     micros(record.expires_at),
                 ),
             )
+
+    def _write_type(self, db: sqlite3.Connection, change: TypeChange) -> None:
+        """The conditions in MemoryStore's order (key taken, version, in use), then the type
+        and its events. Runs inside BEGIN IMMEDIATE."""
+        product_type = change.product_type
+        merchant_id, key = product_type.merchant_id, product_type.key
+        row = db.execute(
+            "SELECT version FROM product_types WHERE merchant_id = ? AND key = ?",
+            (merchant_id, key),
+        ).fetchone()
+        if change.expected_version == 0 and row is not None:
+            raise DuplicateProductType(key)
+        if (row[0] if row else 0) != change.expected_version:
+            raise VersionConflict(key, change.expected_version)
+        if change.deleted:
+            in_use = db.execute(
+                "SELECT 1 FROM products WHERE merchant_id = ? AND product_type = ? LIMIT 1",
+                (merchant_id, key),
+            ).fetchone()
+            if in_use:
+                raise ProductTypeInUse(key)
+            db.execute(
+                "DELETE FROM product_types WHERE merchant_id = ? AND key = ?", (merchant_id, key)
+            )
+        else:
+            db.execute(
+                "INSERT INTO product_types (merchant_id, key, version, doc) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (merchant_id, key)"
+                " DO UPDATE SET version = excluded.version, doc = excluded.doc",
+                (
+                    merchant_id,
+                    key,
+                    product_type.version,
+                    compact_json(type_to_document(product_type)),
+                ),
+            )
+        _write_events(db, change.events)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; commit() issues BEGIN IMMEDIATE.
@@ -342,12 +449,32 @@ class SqliteStore:
                 f"{self._path} has schema version {version}; this code knows {SCHEMA_VERSION}"
             )
         if version < SCHEMA_VERSION:
+            if version > 0:
+                self._add_columns(db)
             script = (
                 resources.files("catalog.adapters.embedded")
                 .joinpath("schema.sql")
                 .read_text("utf-8")
             )
             db.executescript(script)
+
+    @staticmethod
+    def _add_columns(db: sqlite3.Connection) -> None:
+        """Give a file from an older version the columns added since (ADDED_COLUMNS), before
+        schema.sql indexes them. Checked under the write lock, so two processes upgrading one
+        file at once add each column once; a crash before the script leaves the columns, and
+        the next open runs the script."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if present and column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -367,3 +494,11 @@ class SqliteStore:
                 connection.close()
             else:
                 self._idle.put(connection)
+
+
+def _write_events(db: sqlite3.Connection, events: tuple[DomainEvent, ...]) -> None:
+    """The outbox rows of a change, in the transaction of what they report."""
+    db.executemany(
+        "INSERT INTO outbox (event_id, doc) VALUES (?, ?)",
+        [(event.id, compact_json(event_to_document(event))) for event in events],
+    )

@@ -1,0 +1,83 @@
+-- Test data: src/catalog/adapters/embedded/schema.sql as released at schema version 2, before
+-- product types; what every data folder created until then holds.
+-- Schema of the embedded catalog (SQLite). Applied on open while PRAGMA user_version is
+-- below the version set at the end; every statement is idempotent so two processes opening
+-- a fresh file at once both succeed.
+BEGIN IMMEDIATE;
+
+-- One row per product; doc is the product document (catalog.adapters.product_documents).
+-- The columns beside it are the ones conditions and queries need.
+CREATE TABLE IF NOT EXISTS products (
+    merchant_id TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, id),
+    UNIQUE (merchant_id, sku)
+);
+-- Listing by status walks this index in id order (the page position is the last id).
+CREATE INDEX IF NOT EXISTS products_by_status ON products (merchant_id, status, id);
+
+-- The listing state of each product per channel, rewritten at every commit from the
+-- document, so the channel filter is one index range in id order.
+CREATE TABLE IF NOT EXISTS product_channels (
+    merchant_id TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    product_id  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, channel, product_id)
+) WITHOUT ROWID;
+-- Rewriting one product's rows at commit looks them up by product.
+CREATE INDEX IF NOT EXISTS product_channels_by_product
+    ON product_channels (merchant_id, product_id);
+
+CREATE TABLE IF NOT EXISTS history (
+    merchant_id TEXT NOT NULL,
+    product_id  TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, product_id, version)
+);
+
+-- AUTOINCREMENT: a seq is never reused, even after the newest rows are pruned, so a sink's
+-- saved offset can never point past events it has not seen.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    doc      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS relay_offsets (
+    sink TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- expires_at is in microseconds since the Unix epoch (UTC), compared in SQL.
+CREATE TABLE IF NOT EXISTS idempotency (
+    merchant_id TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    product     TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, key)
+);
+
+-- Events a webhook sink gave up on after its bounded attempts (the relay's `max_attempts`):
+-- the sink's offset moved past them, so `doc` (the event document) is the only copy the
+-- outbox may keep once it prunes. `catalog events redrive` delivers them again and deletes
+-- each row once its sink accepted it. parked_at is in microseconds since the Unix epoch (UTC).
+CREATE TABLE IF NOT EXISTS dead_letters (
+    sink       TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    parked_at  INTEGER NOT NULL,
+    PRIMARY KEY (sink, event_id)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 2;
+COMMIT;
