@@ -23,6 +23,7 @@ from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
     IdempotencyKeyRaced,
+    InvalidField,
     ProductTypeInUse,
     VersionConflict,
 )
@@ -129,6 +130,12 @@ class MemoryStore:
             sku_key = (product.merchant_id, product.sku)
             if change.expected_version == 0 and sku_key in self._skus:
                 raise DuplicateSku(product.sku)
+            type_key = (product.merchant_id, product.product_type or "")
+            if product.product_type is not None and type_key not in self._types:
+                # Deleted since the use case read it: as the other stores, refuse.
+                raise InvalidField(
+                    "/product_type", f"the merchant has no product type {product.product_type}"
+                )
             # All conditions hold: write everything.
             self._products[key] = product_to_document(product)
             self._skus[sku_key] = product.id
