@@ -20,10 +20,11 @@ from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.lifecycle import Status
-from catalog.service import products
+from catalog.service import images, product_types, products
 from catalog.service.commands import (
     AddImage,
     ChangeStatus,
+    CreateProductType,
     DeactivateProduct,
     GetProduct,
     ListProducts,
@@ -36,6 +37,7 @@ from catalog.service.commands import (
 )
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
+from tests.api.support import png
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
 from tests.contract.conftest import create_change
 from tests.principals import ALICE, adapter
@@ -238,8 +240,7 @@ def test_a_whole_scenario_never_scans(ctx: CatalogContext, calls: CallCounter) -
 def test_an_update_rewrites_only_the_listing_index_entries_that_moved(
     ctx: CatalogContext, client: Any
 ) -> None:
-    from catalog.service import channels, images
-    from tests.api.support import png
+    from catalog.service import channels
 
     written: list[list[str]] = []
 
@@ -272,3 +273,56 @@ def test_an_update_rewrites_only_the_listing_index_entries_that_moved(
     channels.request_unpublication(ctx, ALICE, RequestUnpublication("acme", product.id, "fb"))
     # product, history, ProductUnpublicationRequested, and fb's entry (state moved).
     assert written == [["Put", "Put", "Put", "Put"]]
+
+
+# ---------------------------------------------------------------------- typed products
+# DESIGN.md section 9: a typed write reads the product and its type: at most 2 reads + 1
+# atomic write; get stays 1 read.
+
+APPAREL = {"key": "apparel", "name": "Apparel", "attributes": {"brand": {"type": "string"}}}
+TYPE_READ_THEN_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
+TWO_READS_THEN_WRITE = Counter({"GetItem": 2, "TransactWriteItems": 1})
+
+
+def test_typed_writes_read_the_product_and_its_type_and_write_once(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", APPAREL))
+    body = {**PAYLOAD, "product_type": "apparel", "attributes": {"brand": "Acme"}}
+
+    calls.reset()
+    product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body)).product
+    assert calls.counts() == TYPE_READ_THEN_WRITE
+
+    calls.reset()
+    products.update_product(ctx, ALICE, PatchProduct("acme", product.id, {"description": "Soft"}))
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    images.add_image(ctx, ALICE, AddImage.of("acme", product.id, png()))
+    # An upload first checks the product exists before storing the bytes (as untyped ones do).
+    assert calls.counts() == Counter({"GetItem": 3, "TransactWriteItems": 1})
+
+    calls.reset()
+    products.change_status(ctx, ALICE, ChangeStatus("acme", product.id, Status.READY))
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    found = products.get_product(ctx, ALICE, GetProduct("acme", product.id))
+    assert calls.counts() == ONE_READ
+    assert found.completeness.ready == ()
+
+
+def test_a_patch_that_changes_the_type_reads_only_the_new_one(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", APPAREL))
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD)
+    ).product
+
+    calls.reset()
+    products.update_product(
+        ctx, ALICE, PatchProduct("acme", product.id, {"product_type": "apparel"})
+    )
+    assert calls.counts() == TWO_READS_THEN_WRITE
