@@ -34,6 +34,8 @@ USER_ORDER = [
     "get_product_type",
     "update_product_type",
     "delete_product_type",
+    "get_channel_requirements",
+    "put_channel_requirements",
     "request_upload",
     "confirm_upload",
     "receive_upload",

@@ -437,3 +437,64 @@ def test_what_a_direct_upload_answers(recorded: Setup) -> None:
     assert send("POST", stale_confirm, headers=moved).status_code == 412
     too_big = ticket()
     assert upload(too_big, b"x" * 2000).status_code == 413
+
+
+def test_what_the_channel_requirements_routes_answer(recorded: Setup) -> None:
+    send = recorded.send
+    url = "/v1/channels/shop/requirements"
+    body = json.dumps({"required": ["/description", "/attributes/brand"]})
+    platform = {**recorded.token("acme", "platform"), "Content-Type": "application/json"}
+    assert send("GET", url, headers={}).status_code == 401
+    assert send("PUT", url, headers={}, content=body).status_code == 401
+    assert send("GET", url).status_code == 200
+    assert send("GET", "/v1/channels/NOT_A_SLUG/requirements").status_code == 404
+    assert send("GET", url + "?sku=1").status_code == 400
+    assert send("PUT", url + "?sku=1", headers=platform, content=body).status_code == 400
+    assert send("PUT", "/v1/channels/NOT_A_SLUG/requirements", headers=platform).status_code == 404
+    merchant = {**recorded.token(), "Content-Type": "application/json"}
+    assert send("PUT", url, headers=merchant, content=body).status_code == 403
+    other = {**recorded.token("acme", "channel:other"), "Content-Type": "application/json"}
+    assert send("PUT", url, headers=other, content=body).status_code == 403
+    adapter = {**recorded.token("acme", "channel:shop"), "Content-Type": "application/json"}
+    assert send("PUT", url, headers=adapter, content=body).status_code == 200
+    assert send("PUT", url, headers={**platform, "If-Match": "x"}, content=body).status_code == 400
+    stale = {**platform, "If-Match": '"7"'}
+    assert send("PUT", url, headers=stale, content=body).status_code == 412
+    assert send("PUT", url, headers=platform, content="{not json").status_code == 400
+    assert send("PUT", url, headers=platform, content='{"required": 1}').status_code == 422
+    text = {**platform, "Content-Type": "text/plain"}
+    assert send("PUT", url, headers=text, content=body).status_code == 415
+    assert send("PUT", url, headers=platform, content=b"x" * 300_000).status_code == 413
+    longest = [f"/attributes/{n:03d}" + "x" * 285 for n in range(100)]
+    for n in range(5):
+        answer = send(
+            "PUT",
+            f"/v1/channels/c-{n}/requirements",
+            headers=platform,
+            content=json.dumps({"required": longest}),
+        )
+    assert answer.status_code == 413
+    assert answer.json()["type"] == "/problems/requirements-too-large"
+
+
+def test_the_channel_requirements_routes_when_the_store_is_busy_or_keeps_moving(
+    recorded: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "/v1/channels/shop/requirements"
+    platform = recorded.token("acme", "platform")
+
+    def moved(change: Any) -> None:
+        raise VersionConflict(change.channel, change.expected_version)
+
+    monkeypatch.setattr(recorded.store, "commit_requirements", moved)
+    raced = recorded.send("PUT", url, headers=platform, json={"required": ["/price"]})
+    assert raced.status_code == 409, raced.text
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable("throttled")
+
+    monkeypatch.setattr(recorded.store, "channel_requirements", busy)
+    for method in ("GET", "PUT"):
+        answer = recorded.send(method, url, headers=platform, json={"required": ["/price"]})
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"]

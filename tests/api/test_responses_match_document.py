@@ -267,3 +267,18 @@ def test_product_types_answer_as_documented(acme: Api, documented: DocumentedRes
     assert deleted.status_code == 204
     operation = documented.document["paths"]["/v1/merchants/{merchant_id}/product-types/{key}"]
     assert "204" in operation["delete"]["responses"]
+
+
+def test_channel_requirements_answer_as_documented(
+    client: TestClient, principals: Principals, documented: DocumentedResponses
+) -> None:
+    url = "/v1/channels/mercadolibre/requirements"
+    platform = {"Authorization": f"Bearer {principals.platform()}"}
+    merchant = {"Authorization": f"Bearer {principals.merchant()}"}
+    never = documented.check(client.get(url, headers=merchant))
+    assert never["updated_at"] is None
+    body = {"required": ["/description", "/price", "/images", "/attributes/brand"]}
+    declared = documented.check(client.put(url, json=body, headers=platform))
+    assert declared["version"] == 1
+    assert documented.check(client.get(url, headers=merchant)) == declared
+    documented.check(client.put(url, json={"required": []}, headers=platform))

@@ -14,6 +14,7 @@ from typing import Any
 
 from catalog.adapters.aws.dynamodb_store import DynamoDbStore
 from catalog.adapters.event_documents import event_from_document
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
@@ -22,6 +23,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    RequirementsChange,
     StoredPage,
     TypeChange,
     TypePage,
@@ -103,6 +105,12 @@ class DynamoDbStoreWithStreamOutbox:
 
     def commit_type(self, change: TypeChange) -> None:
         self.store.commit_type(change)
+
+    def channel_requirements(self) -> RequirementsSet:
+        return self.store.channel_requirements()
+
+    def commit_requirements(self, change: RequirementsChange) -> None:
+        self.store.commit_requirements(change)
 
     def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
         return self._reader.read_after(seq, limit)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
@@ -93,10 +94,25 @@ class TypePage:
     position: str | None
 
 
+@dataclass(frozen=True)
+class RequirementsChange:
+    """A write of one channel's requirements: the whole set as it is to be stored (every
+    channel's, `channel`'s replaced). `expected_version` is the stored set's version it
+    replaces (0: none stored). A store raises VersionConflict and writes nothing when the set's
+    version moved on (a write of any channel), RequirementsTooLarge when the set would outgrow
+    MAX_REQUIREMENTS_BYTES stored."""
+
+    channel: str
+    requirements: RequirementsSet
+    expected_version: int
+
+
 class ProductStore(Protocol):
     """Documents, history, outbox and idempotency records of every merchant.
 
-    Every method takes the merchant id: there is no way to reach another tenant's data.
+    Every method takes the merchant id: there is no way to reach another tenant's data. The
+    one exception holds no tenant's data: the channels' requirements, the same for every
+    merchant.
     """
 
     def get(self, merchant_id: str, product_id: str) -> Product | None: ...
@@ -128,6 +144,12 @@ class ProductStore(Protocol):
     def product_types(self, merchant_id: str, *, limit: int, position: str | None) -> TypePage: ...
 
     def commit_type(self, change: TypeChange) -> None: ...
+
+    # Channel requirements (DESIGN.md section 9): platform-wide, every channel's in one read.
+
+    def channel_requirements(self) -> RequirementsSet: ...
+
+    def commit_requirements(self, change: RequirementsChange) -> None: ...
 
 
 @dataclass(frozen=True)

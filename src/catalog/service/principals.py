@@ -103,3 +103,14 @@ def require_report(principal: Principal, merchant_id: str, product_id: str, chan
             f"only the {channel} channel adapter (role channel:{channel}) of merchant "
             f"{merchant_id} may report its listing"
         )
+
+
+def require_channel_admin(principal: Principal, channel: str) -> None:
+    """What a channel needs of products is the platform's or that channel's own to say: role
+    `platform`, or `channel:<channel>` whatever merchants it acts for (requirements are the
+    same for every merchant)."""
+    if not (principal.is_platform or channel in principal.channels()):
+        raise AccessDenied(
+            f"only the platform or the {channel} channel (role channel:{channel}) may change"
+            f" the requirements of {channel}"
+        )

@@ -20,8 +20,10 @@ from catalog.adapters.product_documents import (
     product_from_document,
     product_to_document,
 )
+from catalog.adapters.requirements_documents import requirements_from_document
 from catalog.adapters.stored_values import compact_json, from_micros, micros
 from catalog.adapters.type_documents import type_from_document, type_to_document
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.listing import LIVE_STATES
@@ -65,6 +67,10 @@ BY_STATUS = Index(GSI2_PK, GSI2_SK, GSI2)  # by status; also a channel's listing
 INDEXES = (ALL_PRODUCTS, BY_STATUS)
 
 PRODUCT_SK = "PRODUCT"
+# Every channel's requirements, platform-wide: one item outside every merchant's partitions
+# (theirs start with M#), so a product write reads them in the same BatchGetItem as its type.
+REQUIREMENTS_PK = "CHANNELS"
+REQUIREMENTS_SK = "REQUIREMENTS"
 TYPE_SK = "TYPE"
 SKU_SK = "SKU"
 IDEMPOTENCY_SK = "IDEM"
@@ -239,6 +245,21 @@ def type_revision(product_type: ProductType) -> Item:
     }
 
 
+def requirements_key() -> Item:
+    return {PK: str_attr(REQUIREMENTS_PK), SK: str_attr(REQUIREMENTS_SK)}
+
+
+def requirements_item(requirements: RequirementsSet, doc: str) -> Item:
+    """The item of every channel's requirements; `doc` is their stored document (JSON) and
+    `version` the set's, a write's condition."""
+    return {
+        **requirements_key(),
+        ITEM_TYPE: str_attr("REQUIREMENTS"),
+        "doc": str_attr(doc),
+        "version": num_attr(requirements.version),
+    }
+
+
 def sku_item(product: Product) -> Item:
     return {
         **sku_key(product.merchant_id, product.sku),
@@ -273,6 +294,10 @@ def product_from_item(item: Item) -> Product:
 
 def type_from_item(item: Item) -> ProductType:
     return type_from_document(json.loads(item["doc"]["S"]))
+
+
+def requirements_from_item(item: Item) -> RequirementsSet:
+    return requirements_from_document(json.loads(item["doc"]["S"]))
 
 
 def history_from_item(item: Item) -> HistoryEntry:

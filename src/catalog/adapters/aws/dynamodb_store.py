@@ -44,8 +44,10 @@ from catalog.adapters.aws.exceptions import (
     UnprocessedKeys,
 )
 from catalog.adapters.product_documents import refuse_oversized
+from catalog.adapters.requirements_documents import stored_requirements
 from catalog.adapters.retries import Backoff, last_result
 from catalog.adapters.stored_values import micros
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
@@ -58,7 +60,14 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product
 from catalog.domain.product_types import ProductType
-from catalog.service.ports import Change, IdempotencyRecord, StoredPage, TypeChange, TypePage
+from catalog.service.ports import (
+    Change,
+    IdempotencyRecord,
+    RequirementsChange,
+    StoredPage,
+    TypeChange,
+    TypePage,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -287,6 +296,38 @@ class DynamoDbStore:
                 "ExpressionAttributeValues": {**values, **expected},
             }
         }
+
+    # ----------------------------------------------------------------- channel requirements
+
+    def channel_requirements(self) -> RequirementsSet:
+        """One GetItem: every channel's requirements are one item."""
+        response = self._client.get_item(
+            TableName=self._table, Key=items.requirements_key(), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return items.requirements_from_item(item) if item else RequirementsSet()
+
+    def commit_requirements(self, change: RequirementsChange) -> None:
+        """One PutItem conditioned on the set's version: no event goes with it, so no
+        transaction is needed."""
+        item = items.requirements_item(change.requirements, stored_requirements(change))
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": item,
+            "ExpressionAttributeNames": {"#version": "version"},
+        }
+        if change.expected_version == 0:
+            request["ConditionExpression"] = "attribute_not_exists(#version)"
+        else:
+            request["ConditionExpression"] = "#version = :expected"
+            request["ExpressionAttributeValues"] = {":expected": num_attr(change.expected_version)}
+        try:
+            self._client.put_item(**request)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code != "ConditionalCheckFailedException":
+                raise
+            raise VersionConflict(change.channel, change.expected_version) from None
 
     # ----------------------------------------------------------------- transactions
 

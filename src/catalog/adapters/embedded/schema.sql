@@ -94,5 +94,15 @@ CREATE TABLE IF NOT EXISTS product_types (
     PRIMARY KEY (merchant_id, key)
 );
 
-PRAGMA user_version = 3;
+-- Every channel's requirements (DESIGN.md section 9), platform-wide: one row, so a product
+-- write reads them all at once, as on DynamoDB. doc is the requirements document
+-- (catalog.adapters.requirements_documents); version is the set's, a write's condition.
+-- Added in version 4.
+CREATE TABLE IF NOT EXISTS channel_requirements (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    version   INTEGER NOT NULL,
+    doc       TEXT NOT NULL
+);
+
+PRAGMA user_version = 4;
 COMMIT;

@@ -35,8 +35,13 @@ from catalog.adapters.product_documents import (
     product_to_document,
     refuse_oversized,
 )
+from catalog.adapters.requirements_documents import (
+    requirements_from_document,
+    stored_requirements,
+)
 from catalog.adapters.stored_values import compact_json, from_micros, micros
 from catalog.adapters.type_documents import type_from_document, type_to_document
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
@@ -55,6 +60,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    RequirementsChange,
     StoredPage,
     TypeChange,
     TypePage,
@@ -62,8 +68,9 @@ from catalog.service.ports import (
 
 logger = logging.getLogger(__name__)
 
-# The PRAGMA user_version that schema.sql sets (2: dead_letters; 3: product types).
-SCHEMA_VERSION = 3
+# The PRAGMA user_version that schema.sql sets (2: dead_letters; 3: product types; 4: channel
+# requirements).
+SCHEMA_VERSION = 4
 # Columns added to a table after files with that table existed: (table, column, declaration).
 # schema.sql creates them in new files; older files get them before the script runs.
 ADDED_COLUMNS = (("products", "product_type", "TEXT"),)
@@ -215,6 +222,15 @@ class SqliteStore:
 
     def commit_type(self, change: TypeChange) -> None:
         self._commit(lambda db: self._write_type(db, change), change.events)
+
+    def channel_requirements(self) -> RequirementsSet:
+        with self._connection() as db:
+            row = db.execute("SELECT doc FROM channel_requirements").fetchone()
+        return requirements_from_document(json.loads(row[0])) if row else RequirementsSet()
+
+    def commit_requirements(self, change: RequirementsChange) -> None:
+        doc = stored_requirements(change)
+        self._commit(lambda db: self._write_requirements(db, change, doc), ())
 
     # ----------------------------------------------------------------- Outbox
 
@@ -425,6 +441,19 @@ class SqliteStore:
                 ),
             )
         _write_events(db, change.events)
+
+    @staticmethod
+    def _write_requirements(db: sqlite3.Connection, change: RequirementsChange, doc: str) -> None:
+        """The one row of every channel's requirements, if it is still at the version the
+        change replaces. Runs inside BEGIN IMMEDIATE."""
+        row = db.execute("SELECT version FROM channel_requirements").fetchone()
+        if (row[0] if row else 0) != change.expected_version:
+            raise VersionConflict(change.channel, change.expected_version)
+        db.execute(
+            "INSERT INTO channel_requirements (singleton, version, doc) VALUES (1, ?, ?)"
+            " ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, doc = excluded.doc",
+            (change.requirements.version, doc),
+        )
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; commit() issues BEGIN IMMEDIATE.

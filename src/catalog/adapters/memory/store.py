@@ -18,7 +18,13 @@ from catalog.adapters.product_documents import (
     product_to_document,
     refuse_oversized,
 )
+from catalog.adapters.requirements_documents import (
+    requirements_from_document,
+    requirements_to_document,
+    stored_requirements,
+)
 from catalog.adapters.type_documents import type_from_document, type_to_document
+from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.errors import (
     DuplicateProductType,
     DuplicateSku,
@@ -36,6 +42,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    RequirementsChange,
     StoredPage,
     TypeChange,
     TypePage,
@@ -61,6 +68,7 @@ class MemoryStore:
         self._pruned = 0  # events forgotten from the front: _outbox[0] has seq _pruned + 1
         self._offsets: dict[str, int] = {}
         self._types: dict[tuple[str, str], dict[str, Any]] = {}
+        self._requirements: dict[str, Any] | None = None  # every channel's, one document
 
     # ProductStore
 
@@ -178,6 +186,19 @@ class MemoryStore:
             else:
                 self._types[key] = type_to_document(product_type)
             self._outbox.extend(event_to_document(event) for event in change.events)
+
+    def channel_requirements(self) -> RequirementsSet:
+        with self._lock:
+            doc = self._requirements
+        return requirements_from_document(doc) if doc else RequirementsSet()
+
+    def commit_requirements(self, change: RequirementsChange) -> None:
+        stored_requirements(change)  # refused past the size the other stores keep
+        with self._lock:
+            stored_version = self._requirements["version"] if self._requirements else 0
+            if stored_version != change.expected_version:
+                raise VersionConflict(change.channel, change.expected_version)
+            self._requirements = requirements_to_document(change.requirements)
 
     # Outbox
 

@@ -25,6 +25,7 @@ from catalog.entrypoints.api.problems import install_problem_handlers
 from catalog.entrypoints.api.query_parameters import QueryParameterCheck
 from catalog.entrypoints.api.rate_limit import CallerLimits, RateLimit
 from catalog.entrypoints.api.routers import (
+    channel_requirements,
     channels,
     history,
     images,
@@ -96,6 +97,11 @@ TAGS = [
         "description": "The kinds of product a merchant sells: typed attribute definitions, "
         "what READY needs and what each channel needs (DESIGN.md section 9).",
     },
+    {
+        "name": "channel-requirements",
+        "description": "What each channel needs of a product to publish it: JSON pointers into "
+        "its view, declared by the platform or the channel, read by anyone (DESIGN.md section 9).",
+    },
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -157,6 +163,7 @@ def create_app(container: Container) -> FastAPI:
     routers = (history.router, images.router, uploads.router, channels.router, product_types.router)
     for router in routers:
         add_routes(app, router)
+    add_routes(app, channel_requirements.router)
     if container.local_assets is not None:
         # Only the embedded deployment serves (and receives direct uploads of) image bytes.
         from catalog.entrypoints.api.routers import assets

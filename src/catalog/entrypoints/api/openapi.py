@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from catalog.entrypoints.api import type_schemas
+from catalog.entrypoints.api import requirements_schemas, type_schemas
 from catalog.entrypoints.api.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
 from catalog.entrypoints.api.deps import MERGE_PATCH_MEDIA, PATH_PARAMETER_DESCRIPTIONS
 from catalog.entrypoints.api.operations import (
@@ -63,7 +63,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     _, extra = models_json_schema(
         [
             (model, "validation")
-            for model in (*REQUEST_BODY_MODELS, *type_schemas.REQUEST_BODY_MODELS)
+            for model in (
+                *REQUEST_BODY_MODELS,
+                *type_schemas.REQUEST_BODY_MODELS,
+                *requirements_schemas.REQUEST_BODY_MODELS,
+            )
         ]
         + [(Problem, "serialization")],
         ref_template=REF_TEMPLATE,

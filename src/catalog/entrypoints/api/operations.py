@@ -156,6 +156,12 @@ OPERATIONS: dict[str, Operation] = {
     "delete_product_type": Operation(
         "product-types", problems(*_WRITE, IF_MATCH, {409: ("product-type-in-use",)})
     ),
+    # Platform-wide, outside every merchant: no merchant to hide; 404 is a slug that cannot be.
+    "get_channel_requirements": Operation("channel-requirements", problems(*_READ)),
+    "put_channel_requirements": Operation(
+        "channel-requirements",
+        problems(*_WRITE, IF_MATCH, JSON_BODY, {413: ("requirements-too-large",)}),
+    ),
     # A ticket writes nothing: no version to race for.
     "request_upload": Operation(
         "uploads",
@@ -291,6 +297,12 @@ PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
         "Product type in use",
         "product type apparel is in use; give its products another type (or none) first",
         {"key": "apparel"},
+    ),
+    "requirements-too-large": ProblemExample(
+        "Channel requirements too large",
+        "the requirements of channel meta would make every channel's requirements 131200 bytes"
+        " stored; at most 131072 are kept",
+        {"limit": 131072},
     ),
     "invalid-transition": ProblemExample(
         "Status change not allowed",

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from catalog.domain import errors as domain
+from catalog.domain.channel_requirements import RequirementsTooLarge
 from catalog.entrypoints.api.routing import allowed_methods, route_path
 
 PROBLEM_JSON = "application/problem+json"
@@ -191,6 +192,12 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     ),
     domain.ProductTooLarge: ProblemKind(
         413, "product-too-large", "Product too large", lambda e: {"limit": e.limit}
+    ),
+    RequirementsTooLarge: ProblemKind(
+        413,
+        "requirements-too-large",
+        "Channel requirements too large",
+        lambda e: {"limit": e.limit},
     ),
     domain.StoreUnavailable: ProblemKind(
         503,
