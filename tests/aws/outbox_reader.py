@@ -23,6 +23,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -111,6 +112,11 @@ class DynamoDbStoreWithStreamOutbox:
 
     def commit_requirements(self, change: RequirementsChange) -> None:
         self.store.commit_requirements(change)
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        return self.store.product_rules(merchant_id, type_key, fresh=fresh)
 
     def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
         return self._reader.read_after(seq, limit)

@@ -105,6 +105,16 @@ class RequirementsChange:
     channel: str
     requirements: RequirementsSet
     expected_version: int
+    events: tuple[DomainEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProductRules:
+    """What a product write is judged by: the product's type (None for an untyped product,
+    or a key the merchant has no type for) and every channel's requirements."""
+
+    product_type: ProductType | None
+    requirements: RequirementsSet
 
 
 class ProductStore(Protocol):
@@ -150,6 +160,15 @@ class ProductStore(Protocol):
     def channel_requirements(self) -> RequirementsSet: ...
 
     def commit_requirements(self, change: RequirementsChange) -> None: ...
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """The type `type_key` of the merchant (if any) and the channels' requirements, in at
+        most one storage read. A store may answer requirements it read a few seconds ago
+        (its configured age; the re-evaluation after a change catches up on what a write
+        judged by the earlier ones); `fresh` reads them now."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,10 @@ def type_partition(merchant_id: str, key: str) -> str:
 
 
 def event_partition(event: DomainEvent) -> str:
-    """An event is kept in the partition of what it is about: its product or product type."""
+    """An event is kept in the partition of what it is about: its product or product type,
+    or (a channel's requirements) the partition of every channel's requirements."""
+    if event.merchant_id is None:
+        return REQUIREMENTS_PK
     if event.product_id is not None:
         return product_partition(event.merchant_id, event.product_id)
     assert event.product_type is not None
@@ -194,7 +197,9 @@ def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
     """The outbox item of one event; the stream relay reads `item_type`, `event` and `ttl`."""
     sort_key = event_sort_key(event.version, index)
     if event.product_id is None:
-        # A deleted type's key may be taken again, and the new type's versions start over
+        # Channels' requirements events share one partition, and two channels may be at the
+        # same version: the id keeps each event its own item. So does it for a type:
+        # a deleted type's key may be taken again, and the new type's versions start over
         # at 1: its id keeps each event its own item. Otherwise a recreated type's first
         # event would overwrite the old type's (kept 7 days), a MODIFY the relay skips.
         sort_key += f"#{part(event.id)}"

@@ -13,6 +13,7 @@ table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Ou
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from catalog.adapters.aws.dynamodb_items import (
     PK,
     SK,
     TABLE_KEYS,
+    TYPE_SK,
     Index,
     Item,
     KeySchema,
@@ -63,6 +65,7 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -93,6 +96,7 @@ _BATCH_GET_BACKOFF = Backoff(BATCH_GET_ATTEMPTS, 2 * CONFLICT_BACKOFF_SECONDS, _
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
 _TYPE = "type"
+_REQUIREMENTS = "requirements"
 _TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_use count)
 
 # Maps a cancelled transaction's reasons to the domain error a failed condition means;
@@ -114,9 +118,22 @@ class DynamoDbStore:
     keeps no other state, so one instance serves any number of threads.
     """
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        requirements_max_age: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._table = table_name
+        # Product writes judge completeness by every channel's requirements, one item that
+        # every write of every merchant would otherwise read: each process keeps the set it
+        # read last for this many seconds (product_rules). Reads of the set itself are fresh.
+        self._requirements_max_age = requirements_max_age
+        self._monotonic = monotonic
+        self._requirements_read: tuple[float, RequirementsSet] | None = None
 
     # ----------------------------------------------------------------- ProductStore
 
@@ -305,29 +322,72 @@ class DynamoDbStore:
             TableName=self._table, Key=items.requirements_key(), ConsistentRead=True
         )
         item = response.get("Item")
-        return items.requirements_from_item(item) if item else RequirementsSet()
+        return self._remember(items.requirements_from_item(item) if item else RequirementsSet())
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """At most one read: the type alone (GetItem) while the requirements read last are
+        younger than `requirements_max_age`, else the type and the requirements together
+        (one BatchGetItem), or the requirements alone (GetItem) for an untyped product; an
+        untyped product with remembered requirements costs no read at all."""
+        remembered = None if fresh else self._remembered_requirements()
+        if type_key is None:
+            return ProductRules(None, remembered or self.channel_requirements())
+        if remembered is not None:
+            return ProductRules(self.product_type(merchant_id, type_key), remembered)
+        type_key_item = items.type_key(merchant_id, type_key)
+        found = self._batch_get_items([type_key_item, items.requirements_key()])
+        product_type, requirements = None, RequirementsSet()
+        for item in found:
+            if item[SK]["S"] == TYPE_SK:
+                product_type = items.type_from_item(item)
+            else:
+                requirements = items.requirements_from_item(item)
+        return ProductRules(product_type, self._remember(requirements))
+
+    def _remembered_requirements(self) -> RequirementsSet | None:
+        read = self._requirements_read
+        if read is None or self._monotonic() - read[0] >= self._requirements_max_age:
+            return None
+        return read[1]
+
+    def _remember(self, requirements: RequirementsSet) -> RequirementsSet:
+        self._requirements_read = (self._monotonic(), requirements)
+        return requirements
 
     def commit_requirements(self, change: RequirementsChange) -> None:
-        """One PutItem conditioned on the set's version: no event goes with it, so no
-        transaction is needed."""
+        """One TransactWriteItems: the set's item, conditioned on its version, and the
+        change's events (ChannelRequirementsChanged)."""
         item = items.requirements_item(change.requirements, stored_requirements(change))
-        request: dict[str, Any] = {
+        put: dict[str, Any] = {
             "TableName": self._table,
             "Item": item,
             "ExpressionAttributeNames": {"#version": "version"},
         }
         if change.expected_version == 0:
-            request["ConditionExpression"] = "attribute_not_exists(#version)"
+            put["ConditionExpression"] = "attribute_not_exists(#version)"
         else:
-            request["ConditionExpression"] = "#version = :expected"
-            request["ExpressionAttributeValues"] = {":expected": num_attr(change.expected_version)}
-        try:
-            self._client.put_item(**request)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code != "ConditionalCheckFailedException":
-                raise
-            raise VersionConflict(change.channel, change.expected_version) from None
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeValues"] = {":expected": num_attr(change.expected_version)}
+        writes = [_Write(_REQUIREMENTS, {"Put": put})]
+        at = change.requirements.of(change.channel).updated_at
+        for index, event in enumerate(change.events):
+            event_item = items.event_item(event, index, at or event.occurred_at)
+            what = f"event {event.id} of the requirements of {change.channel}"
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, what)}},
+                )
+            )
+
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise VersionConflict(change.channel, change.expected_version)
+
+        self._commit_writes(writes, raise_domain_error, f"requirements of {change.channel}")
+        self._remember(change.requirements)
 
     # ----------------------------------------------------------------- transactions
 
@@ -563,22 +623,22 @@ class DynamoDbStore:
         products: list[Product] = []
         for start in range(0, len(product_ids), MAX_BATCH_GET_KEYS):
             chunk = product_ids[start : start + MAX_BATCH_GET_KEYS]
-            products += self._batch_get_keys([items.product_key(merchant_id, p) for p in chunk])
+            keys = [items.product_key(merchant_id, p) for p in chunk]
+            products += [items.product_from_item(item) for item in self._batch_get_items(keys)]
         return products
 
-    def _batch_get_keys(self, keys: list[Item]) -> list[Product]:
-        """The products of up to 100 keys: BatchGetItem again for the keys it leaves
+    def _batch_get_items(self, keys: list[Item]) -> list[Item]:
+        """The items of up to 100 keys: BatchGetItem again for the keys it leaves
         unprocessed (over its 16 MB answer cap, or throttled), BATCH_GET_ATTEMPTS calls at
         most; then UnprocessedKeys (a 503 the client may retry)."""
-        products: list[Product] = []
+        found_items: list[Item] = []
         pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
 
         def read_pending() -> int:
             """One BatchGetItem of the pending keys; returns how many it left pending."""
             nonlocal pending
             response = self._client.batch_get_item(RequestItems=pending)
-            found = response.get("Responses", {}).get(self._table, [])
-            products.extend(items.product_from_item(item) for item in found)
+            found_items.extend(response.get("Responses", {}).get(self._table, []))
             pending = dict(response.get("UnprocessedKeys") or {})
             return len(pending.get(self._table, {}).get("Keys", []))
 
@@ -586,7 +646,7 @@ class DynamoDbStore:
         left: int = retrying(read_pending)
         if left:
             raise UnprocessedKeys(left, BATCH_GET_ATTEMPTS)
-        return products
+        return found_items
 
 
 def _page_of(products: list[Product], limit: int, cut_short: bool) -> StoredPage:

@@ -60,6 +60,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -228,9 +229,17 @@ class SqliteStore:
             row = db.execute("SELECT doc FROM channel_requirements").fetchone()
         return requirements_from_document(json.loads(row[0])) if row else RequirementsSet()
 
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """Always read now: both reads are local and cheap."""
+        del fresh
+        product_type = self.product_type(merchant_id, type_key) if type_key else None
+        return ProductRules(product_type, self.channel_requirements())
+
     def commit_requirements(self, change: RequirementsChange) -> None:
         doc = stored_requirements(change)
-        self._commit(lambda db: self._write_requirements(db, change, doc), ())
+        self._commit(lambda db: self._write_requirements(db, change, doc), change.events)
 
     # ----------------------------------------------------------------- Outbox
 
@@ -454,6 +463,7 @@ class SqliteStore:
             " ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, doc = excluded.doc",
             (change.requirements.version, doc),
         )
+        _write_events(db, change.events)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; commit() issues BEGIN IMMEDIATE.

@@ -42,6 +42,7 @@ from catalog.service.ports import (
     Change,
     IdempotencyRecord,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -192,6 +193,14 @@ class MemoryStore:
             doc = self._requirements
         return requirements_from_document(doc) if doc else RequirementsSet()
 
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """Always read now: both reads are local and cheap."""
+        del fresh
+        product_type = self.product_type(merchant_id, type_key) if type_key else None
+        return ProductRules(product_type, self.channel_requirements())
+
     def commit_requirements(self, change: RequirementsChange) -> None:
         stored_requirements(change)  # refused past the size the other stores keep
         with self._lock:
@@ -199,6 +208,7 @@ class MemoryStore:
             if stored_version != change.expected_version:
                 raise VersionConflict(change.channel, change.expected_version)
             self._requirements = requirements_to_document(change.requirements)
+            self._outbox.extend(event_to_document(event) for event in change.events)
 
     # Outbox
 
