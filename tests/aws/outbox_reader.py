@@ -22,6 +22,7 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     OutboxRecord,
     ProductRules,
     RequirementsChange,
@@ -78,10 +79,19 @@ class DynamoDbStoreWithStreamOutbox:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         return self.store.page(
-            merchant_id, status=status, channel=channel, limit=limit, position=position
+            merchant_id,
+            status=status,
+            channel=channel,
+            limit=limit,
+            position=position,
+            product_type=product_type,
         )
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        return self.store.merchants(limit=limit, position=position)
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None

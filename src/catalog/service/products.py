@@ -21,7 +21,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.merge_patch import merge_patch
 from catalog.domain.product import Product, Stamp
-from catalog.domain.product_types import TypeContent
+from catalog.domain.product_types import TypeContent, parse_type_key
 from catalog.domain.values import parse_channel
 from catalog.service.commands import (
     ChangeStatus,
@@ -161,15 +161,33 @@ def check_limit(limit: int) -> None:
 
 
 def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts) -> ProductPage:
+    """A page of the merchant's products. A page filtered on several things may be shorter
+    than `limit`, even empty, and still have a next cursor (the store filtered what its index
+    read, ProductStore.page): only a page without a next cursor is the last."""
     merchant_id, status, channel = query.merchant_id, query.status, query.channel
+    product_type = query.product_type
     require_read(principal, merchant_id)
     check_limit(query.limit)
     if channel is not None:
         parse_channel(channel)
-    scope = {"q": "products", "status": status.value if status else None, "channel": channel}
+    if product_type is not None:
+        parse_type_key(product_type, "/product_type")
+    scope: dict[str, object] = {
+        "q": "products",
+        "status": status.value if status else None,
+        "channel": channel,
+    }
+    if product_type is not None:
+        # Only when given: cursors issued before the filter existed stay valid.
+        scope["product_type"] = product_type
     position = ctx.cursors.decode(merchant_id, scope, query.cursor) if query.cursor else None
     page = ctx.store.page(
-        merchant_id, status=status, channel=channel, limit=query.limit, position=position
+        merchant_id,
+        status=status,
+        channel=channel,
+        limit=query.limit,
+        position=position,
+        product_type=product_type,
     )
     next_cursor = ctx.cursors.encode(merchant_id, scope, page.position) if page.position else None
     return ProductPage(page.items, next_cursor)

@@ -28,6 +28,7 @@ from catalog.adapters.aws.dynamodb_items import (
     ALL_PRODUCTS,
     ALL_TYPES,
     BY_STATUS,
+    BY_TYPE,
     IN_USE,
     PK,
     SK,
@@ -65,6 +66,7 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     ProductRules,
     RequirementsChange,
     StoredPage,
@@ -102,6 +104,15 @@ _TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_
 # Maps a cancelled transaction's reasons to the domain error a failed condition means;
 # returns when no condition failed.
 _RaiseDomainError = Callable[[Sequence[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """A Query's FilterExpression and the names and values it uses."""
+
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -154,9 +165,12 @@ class DynamoDbStore:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         if channel is not None:
-            return self._channel_page(merchant_id, channel, status, limit, position)
+            return self._channel_page(merchant_id, channel, status, product_type, limit, position)
+        if product_type is not None:
+            return self._type_page(merchant_id, product_type, status, limit, position)
         if status is None:
             index, partition = ALL_PRODUCTS, items.all_products_partition(merchant_id)
         else:
@@ -164,6 +178,16 @@ class DynamoDbStore:
         found, cut_short = self._query_after(index, partition, limit, position)
         products = [items.product_from_item(item) for item in found]
         return _page_of(products, limit, cut_short)
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        """One Query of the registry partition (`MERCHANTS`), in id order."""
+        found, cut_short = self._query_after(TABLE_KEYS, items.MERCHANTS_PK, limit, position)
+        ids = [item["merchant_id"]["S"] for item in found]
+        if len(ids) > limit:
+            ids = ids[:limit]
+        elif not (cut_short and ids):
+            return MerchantPage(ids, None)
+        return MerchantPage(ids, ids[-1])
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -496,6 +520,15 @@ class DynamoDbStore:
                     },
                 )
             )
+            # The merchant has a product from now on: its registry entry, the same item each
+            # time (unconditioned, so a repeat is harmless), written with the product it
+            # vouches for so the walk of merchants never misses one.
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": items.merchant_item(merchant_id)}},
+                )
+            )
         record = change.idempotency
         if record is not None:
             writes.append(
@@ -566,17 +599,42 @@ class DynamoDbStore:
     ) -> tuple[list[Item], bool]:
         """One Query for up to `limit + 1` items after `position`, in id order. Also tells
         whether DynamoDB stopped short of that (its 1 MB cap) with more items left."""
+        response = self._client.query(**self._range_after(keys, partition, limit, position))
+        found = response.get("Items", [])
+        cut_short = len(found) <= limit and "LastEvaluatedKey" in response
+        return found, cut_short
+
+    def _query_filtered(
+        self, keys: Index, partition: str, limit: int, position: str | None, kept: _Filter
+    ) -> tuple[list[Item], str | None]:
+        """One Query reading up to `limit + 1` items after `position`, in id order: the items
+        `kept` keeps, and the id of the last item read when more may follow (None: the
+        partition ends there)."""
+        request = self._range_after(keys, partition, limit, position)
+        request["FilterExpression"] = kept.expression
+        request["ExpressionAttributeNames"].update(kept.names)
+        request["ExpressionAttributeValues"].update(kept.values)
+        response = self._client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        # The index's sort key is the product id, escaped as every key part is.
+        last_read = items.unpart(last[keys.range_key]["S"]) if last else None
+        return response.get("Items", []), last_read
+
+    def _range_after(
+        self, keys: KeySchema, partition: str, limit: int, position: str | None
+    ) -> dict[str, Any]:
+        """The Query request of up to `limit + 1` items of `partition` after `position`."""
         condition = "#hk = :hk"
+        names = {"#hk": keys.hash_key}
         values = {":hk": str_attr(partition)}
         if position is not None:
             condition += " AND #rk > :after"
+            names["#rk"] = keys.range_key
             values[":after"] = str_attr(items.sortable_id(position))
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#hk": keys.hash_key, "#rk": keys.range_key}
-            if position is not None
-            else {"#hk": keys.hash_key},
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "Limit": limit + 1,
         }
@@ -584,20 +642,45 @@ class DynamoDbStore:
             request["IndexName"] = keys.name  # GSIs only read eventually consistent data
         else:
             request["ConsistentRead"] = True
-        response = self._client.query(**request)
-        found = response.get("Items", [])
-        cut_short = len(found) <= limit and "LastEvaluatedKey" in response
-        return found, cut_short
+        return request
+
+    def _type_page(
+        self,
+        merchant_id: str,
+        product_type: str,
+        status: Status | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        """One Query of the type's gsi3 partition; with a status, filtered on it."""
+        partition = items.type_products_partition(merchant_id, product_type)
+        if status is None:
+            found, cut_short = self._query_after(BY_TYPE, partition, limit, position)
+            return _page_of([items.product_from_item(i) for i in found], limit, cut_short)
+        # DynamoDB filters the items a Query read (`Limit` of them at most), after reading
+        # them: the page may be short, even empty, while more follow. It continues after the
+        # last product read, kept or not, so none is skipped and none is read twice.
+        of_status = _Filter(
+            "#status = :status", {"#status": "status"}, {":status": str_attr(status.value)}
+        )
+        found, last_read = self._query_filtered(BY_TYPE, partition, limit, position, of_status)
+        products = [items.product_from_item(item) for item in found]
+        if len(products) > limit:
+            products = products[:limit]
+            return StoredPage(products, products[-1].id)
+        return StoredPage(products, last_read)
 
     def _channel_page(
         self,
         merchant_id: str,
         channel: str,
         status: Status | None,
+        product_type: str | None,
         limit: int,
         position: str | None,
     ) -> StoredPage:
-        """One Query of the channel's live-listing items, one BatchGetItem of their products."""
+        """One Query of the channel's live-listing items, one BatchGetItem of their products
+        (then kept when of `product_type`, if given)."""
         if status is None:
             partition = items.channel_partition(merchant_id, channel)
             found, cut_short = self._query_after(TABLE_KEYS, partition, limit, position)
@@ -615,6 +698,7 @@ class DynamoDbStore:
             if product_id in by_id
             and items.is_live_on(by_id[product_id], channel)
             and (status is None or by_id[product_id].status is status)
+            and (product_type is None or by_id[product_id].product_type == product_type)
         ]
         # The position follows the index, not the products kept, so skipped ones are passed.
         return StoredPage(products, ids[-1] if more and ids else None)

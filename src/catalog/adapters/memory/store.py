@@ -41,6 +41,7 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     OutboxRecord,
     ProductRules,
     RequirementsChange,
@@ -86,6 +87,7 @@ class MemoryStore:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         with self._lock:
             docs = sorted(
@@ -98,10 +100,18 @@ class MemoryStore:
             if (position is None or doc["id"] > position)
             and (status is None or doc["status"] == status.value)
             and (channel is None or doc["listings"].get(channel, {}).get("state") in LIVE_STATES)
+            and (product_type is None or doc.get("product_type") == product_type)
         ]
         items = [product_from_document(doc) for doc in selected[:limit]]
         more = len(selected) > limit
         return StoredPage(items, items[-1].id if more else None)
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        with self._lock:
+            known = sorted({m for (m, _) in self._products})
+        selected = [m for m in known if position is None or m > position]
+        items = selected[:limit]
+        return MerchantPage(items, items[-1] if len(selected) > limit else None)
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
