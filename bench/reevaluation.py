@@ -79,9 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         container = build_container(Settings(data_dir=Path(folder)))  # workers not started
         ctx = container.ctx
-        product_types.create_product_type(
-            ctx, WHO, CreateProductType.from_json(MERCHANT, APPAREL)
-        )
+        product_types.create_product_type(ctx, WHO, CreateProductType.from_json(MERCHANT, APPAREL))
         ids: list[str] = []
         setup = time.perf_counter()
         for n in range(count):
