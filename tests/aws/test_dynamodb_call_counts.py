@@ -40,6 +40,7 @@ from catalog.service.cursors import CursorCodec
 from tests.api.support import png
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
 from tests.contract.conftest import create_change
+from tests.contract.test_type_pages_contract import typed
 from tests.principals import ALICE, adapter
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -399,3 +400,68 @@ def context_over(store: DynamoDbStore) -> CatalogContext:
         ids=UlidIds(),
         cursors=CursorCodec(b"call-count-cursor-secret"),
     )
+
+
+# ---------------------------------------------------------------------- listing by type
+# DESIGN.md section 9: `?product_type=` filters within the list budget of section 7.
+
+
+def test_a_page_of_one_type_is_one_query(ctx: CatalogContext, calls: CallCounter) -> None:
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", APPAREL))
+    for n in range(5):
+        body = {**PAYLOAD, "sku": f"T-{n}", "product_type": "apparel"}
+        products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body))
+    products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD))  # untyped
+
+    for status in (None, Status.DRAFT):
+        cursor, seen = None, 0
+        while True:
+            calls.reset()
+            query = ListProducts("acme", status, limit=2, cursor=cursor, product_type="apparel")
+            page = products.list_products(ctx, ALICE, query)
+            assert calls.counts() == ONE_QUERY
+            seen += len(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == 5
+
+
+def test_a_page_of_one_type_on_a_channel_is_one_query_and_one_batch_read(
+    ctx: CatalogContext, store: DynamoDbStore, calls: CallCounter
+) -> None:
+    apparel = product_types.create_product_type(
+        ctx, ALICE, CreateProductType.from_json("acme", APPAREL)
+    )
+    for _ in range(3):
+        typed(store, apparel, listings={"mercadolibre": "PUBLISHED"})
+    store.commit(create_change(listings={"mercadolibre": "PUBLISHED"}))  # untyped
+    two_calls = Counter({"Query": 1, "BatchGetItem": 1})
+
+    for status in (None, Status.DRAFT):
+        cursor, seen = None, 0
+        while True:
+            calls.reset()
+            query = ListProducts(
+                "acme", status, "mercadolibre", limit=2, cursor=cursor, product_type="apparel"
+            )
+            page = products.list_products(ctx, ALICE, query)
+            assert calls.counts() == two_calls
+            seen += len(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == 3
+
+
+def test_a_page_of_merchants_is_one_query(store: DynamoDbStore, calls: CallCounter) -> None:
+    for merchant in ("acme", "globex", "initech"):
+        store.commit(create_change(merchant))
+
+    calls.reset()
+    first = store.merchants(limit=2, position=None)
+    assert calls.counts() == ONE_QUERY
+    calls.reset()
+    last = store.merchants(limit=2, position=first.position)
+    assert calls.counts() == ONE_QUERY
+    assert (first.items, last.items, last.position) == (["acme", "globex"], ["initech"], None)
