@@ -217,6 +217,8 @@ class Recorder:
                         self.index_writes.append(item_size(item))
                     if "gsi2pk" in item:
                         self.index_writes.append(item_size(item))
+                    if "gsi3pk" in item:  # typed products only (sparse)
+                        self.index_writes.append(item_size(item))
                 elif "Delete" in action:
                     call.written_item_bytes.append(1)  # a delete costs one unit
         self.calls.append(call)

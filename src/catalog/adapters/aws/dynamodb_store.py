@@ -4,7 +4,8 @@ Semantics are those of the in-memory reference store (adapters/memory/store.py);
 contract suite (tests/contract) holds this one to them too. docs/dynamodb.md describes the
 table, the items and the calls each operation spends: get 1 GetItem, a page 1 Query (plus 1
 BatchGetItem with a channel filter), a commit 1 TransactWriteItems; the same for product types
-(1 GetItem, 1 Query, 1 TransactWriteItems). Nothing here ever scans.
+(1 GetItem, 1 Query, 1 TransactWriteItems); a page of merchants 1 Query. Nothing here ever
+scans.
 
 The outbox is written here (one item per event, in the commit's transaction) but read by the
 table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Outbox" in the doc.
