@@ -85,15 +85,20 @@ def test_a_creation_registers_its_merchant_in_the_same_transaction(client: Any) 
     client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", record)
     store = DynamoDbStore(client, TABLE)
     product = committed(store, create_change("a#b"))
-    committed(store, create_change("a#b"))
+    committed(store, create_change("a#b"))  # the same process: registered already
+    committed(DynamoDbStore(client, TABLE), create_change("a#b"))  # another process
 
     registry = {"pk": {"S": "MERCHANTS"}, "sk": {"S": "a%23b"}}
-    for transaction in written:
+    first, second, third = written
+    for transaction in (first, third):
         # product, history, its event, sku guard, the registry entry (unconditioned).
         assert [next(iter(action)) for action in transaction] == ["Put"] * 5
         put = transaction[4]["Put"]
         assert {k: put["Item"][k] for k in ("pk", "sk")} == registry
         assert "ConditionExpression" not in put
+    # Parallel creations of one merchant in one process do not all contend for the entry.
+    assert len(second) == 4
+    assert all(action["Put"]["Item"]["pk"] != {"S": "MERCHANTS"} for action in second)
     assert stored_item(client, registry)["merchant_id"] == {"S": "a#b"}
 
     written.clear()

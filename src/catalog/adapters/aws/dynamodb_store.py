@@ -146,6 +146,10 @@ class DynamoDbStore:
         self._requirements_max_age = requirements_max_age
         self._monotonic = monotonic
         self._requirements_read: tuple[float, RequirementsSet] | None = None
+        # Merchants whose registry entry this process has committed: their later creations
+        # leave the entry out, so parallel creations of one merchant (an import) do not all
+        # contend for that one item in their transactions.
+        self._registered: set[str] = set()
 
     # ----------------------------------------------------------------- ProductStore
 
@@ -249,6 +253,8 @@ class DynamoDbStore:
             _raise_domain_error(change, writes, reasons)
 
         self._commit_writes(writes, raise_domain_error, change.product.id)
+        if change.expected_version == 0:
+            self._registered.add(change.product.merchant_id)
 
     # ----------------------------------------------------------------- product types
 
@@ -521,9 +527,11 @@ class DynamoDbStore:
                     },
                 )
             )
+        if change.expected_version == 0 and merchant_id not in self._registered:
             # The merchant has a product from now on: its registry entry, the same item each
             # time (unconditioned, so a repeat is harmless), written with the product it
-            # vouches for so the walk of merchants never misses one.
+            # vouches for so the walk of merchants never misses one. Entries are never
+            # removed, so once this process has committed one it need not write it again.
             writes.append(
                 _Write(
                     _OTHER,
