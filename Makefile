@@ -90,10 +90,10 @@ lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e channel-adapters
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
 
-# The Lambda deployment package (deploy/package.py): the catalog and the dependencies its two
-# functions import, for the arm64 python3.12 runtime. `sam build` runs build-ApiFunction and
-# build-RelayFunction (template.yaml: BuildMethod makefile) with ARTIFACTS_DIR set; both
-# functions ship the same package. Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
+# The Lambda deployment package (deploy/package.py): the catalog and the dependencies its
+# functions import, for the arm64 python3.12 runtime. `sam build` runs build-ApiFunction,
+# build-RelayFunction and build-ReevaluateFunction (template.yaml: BuildMethod makefile) with
+# ARTIFACTS_DIR set; every function ships the same package. Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
 # version (python3.12 on the path, or `sam build --use-container`): a cold start then skips
 # compiling every module it imports. `make package` writes build/lambda and build/lambda.zip.
 LAMBDA_PYTHON_VERSION ?= 3.12
@@ -103,13 +103,13 @@ PACKAGE_DIR ?= build/lambda
 LAMBDA_PACKAGE = $(LAMBDA_PYTHON) deploy/package.py \
 	--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON_VERSION)
 
-.PHONY: package build-ApiFunction build-RelayFunction
+.PHONY: package build-ApiFunction build-RelayFunction build-ReevaluateFunction
 
 package:
 	rm -rf $(PACKAGE_DIR) $(PACKAGE_DIR).zip
 	$(LAMBDA_PACKAGE) --target $(PACKAGE_DIR) --zip $(PACKAGE_DIR).zip
 
-build-ApiFunction build-RelayFunction:
+build-ApiFunction build-RelayFunction build-ReevaluateFunction:
 	$(LAMBDA_PACKAGE) --target "$(ARTIFACTS_DIR)"
 
 # template.yaml checked offline: cfn-lint on the template and on its SAM translation (cfn-lint

@@ -1,4 +1,4 @@
-"""Builds the Lambda deployment package: the catalog and exactly what its two functions import.
+"""Builds the Lambda deployment package: the catalog and exactly what its functions import.
 
     python deploy/package.py --target DIR [--platform manylinux_2_34_aarch64]
                              [--python-version 3.12] [--zip FILE]
@@ -43,9 +43,9 @@ SOURCE = ROOT / "src" / "catalog"
 LOCK = ROOT / "requirements.lock"
 PYPROJECT = ROOT / "pyproject.toml"
 
-# What the API and relay functions import, directly or lazily on some route. Versions come
-# from requirements.lock; tests/deploy/test_package.py checks that each is declared in
-# pyproject.toml (core dependencies or the `aws` extra).
+# What the API, relay and re-evaluation functions import, directly or lazily on some route.
+# Versions come from requirements.lock; tests/deploy/test_package.py checks that each is
+# declared in pyproject.toml (core dependencies or the `aws` extra).
 LAMBDA_REQUIREMENTS = (
     "fastapi",
     "fastapi-offline",  # Swagger UI and ReDoc assets: /docs works without a CDN

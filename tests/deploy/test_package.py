@@ -56,13 +56,13 @@ OFF_THE_LAMBDA_PATH = [
     "typer",
 ]
 
-# Runs inside the clean environment: imports both handlers, answers the events it is given
+# Runs inside the clean environment: imports the handlers, answers the events it is given
 # and reports what it loaded from where.
 INVOKE = """
 import json, sys
 
 events = json.load(sys.stdin)
-from catalog.entrypoints import lambda_api, lambda_relay
+from catalog.entrypoints import lambda_api, lambda_reevaluate, lambda_relay
 
 class Context:
     function_name = "catalog-api"
@@ -70,12 +70,19 @@ class Context:
     memory_limit_in_mb = 512
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:catalog-api"
 
+    def get_remaining_time_in_millis(self):
+        return 800_000
+
 answers = [lambda_api.handler(event, Context()) for event in events]
 relayed = lambda_relay.handler({"Records": []}, Context())
+# A type of no product: the requirements read and one empty page, through the packaged boto3.
+continuation = {"continuation": {"merchant_id": "acme", "type_key": "apparel"}}
+reevaluated = lambda_reevaluate.handler(continuation, Context())
 files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
 print(json.dumps({
     "answers": [{"status": a["statusCode"], "body": a.get("body", "")[:200]} for a in answers],
     "relayed": relayed,
+    "reevaluated": reevaluated,
     "modules": sorted(sys.modules),
     "files": sorted(f for f in files if f),
 }))
@@ -173,6 +180,7 @@ def test_the_handlers_answer_from_the_package_alone(
     assert statuses == [200, 404, 200, 201], result["answers"]
     assert json.loads(result["answers"][0]["body"]) == {"status": "ok"}
     assert result["relayed"] == {"batchItemFailures": []}
+    assert result["reevaluated"] == {"visited": 0, "changed": 0, "continued": False}
 
     # Everything imported came from the package or the standard library.
     stdlib = Path(sys.base_prefix).resolve()

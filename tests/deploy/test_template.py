@@ -11,15 +11,19 @@ import importlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from catalog.adapters.aws.dynamodb_items import ITEM_TYPE
+from catalog.adapters.aws.dynamodb_items import ALL_PRODUCTS, BY_TYPE, ITEM_TYPE
 from catalog.adapters.aws.dynamodb_table import ensure_table
 from catalog.adapters.aws.provisioning import CORS_METHODS, ensure_bucket
+from catalog.domain.events import DomainEvent, EventName
+from catalog.entrypoints import lambda_reevaluate
+from catalog.service.reevaluation import Reevaluation
 from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS, staging_key
 from catalog.settings import Settings
 from tests.conftest import REGION, AwsEndpoint
@@ -136,13 +140,15 @@ def test_functions_have_their_own_roles_and_no_generated_policies(
 
 def test_api_role_makes_exactly_the_calls_of_the_api(template: dict[str, Any]) -> None:
     api = role_actions(template, role_of(template["Resources"]["ApiFunction"]))
-    # TransactWriteItems is authorized per item: the Puts and Deletes of a commit.
+    # TransactWriteItems is authorized per item: the Puts, Deletes and Updates of a commit
+    # (Updates: a type's revision, the in_use counts of the types a product leaves or takes).
     assert {a for a in api if a.startswith("dynamodb:")} == {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
     }
     assert {a for a in api if a.startswith("s3:")} == {
         "s3:GetObject",
@@ -167,11 +173,63 @@ def test_relay_role_reads_the_stream_and_puts_events(template: dict[str, Any]) -
     }
 
 
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in template["Resources"][role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def resource_list(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def test_reevaluate_role_reads_commits_and_invokes_only_itself(template: dict[str, Any]) -> None:
+    role = role_of(template["Resources"]["ReevaluateFunction"])
+    granted = role_actions(template, role)
+    # Reads and the Puts and Deletes of a product's commit; no Scan, and no UpdateItem:
+    # re-evaluation never moves a product to another type (the only Update of a commit).
+    assert {a for a in granted if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }
+    assert granted - {a for a in granted if a.startswith("dynamodb:")} == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "lambda:InvokeFunction",
+        "sqs:SendMessage",  # the on-failure destination, sent with the function's role
+    }
+    found = role_statements(template, role)
+    # Queries of the indexes the walk pages: a merchant's products, and its products by type.
+    index_resources = [r for s in found for r in resource_list(s) if "/index/" in json.dumps(r)]
+    assert index_resources == [
+        {"Fn::Sub": f"${{Table.Arn}}/index/{index.name}"} for index in (ALL_PRODUCTS, BY_TYPE)
+    ]
+    # lambda:InvokeFunction on one ARN: the function's own, built from its fixed name.
+    (invoke,) = (s for s in found if "lambda:InvokeFunction" in actions(s))
+    assert actions(invoke) == ["lambda:InvokeFunction"]
+    (own_arn,) = resource_list(invoke)
+    name = template["Resources"]["ReevaluateFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
+    prefix = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+    assert own_arn == {"Fn::Sub": prefix + name}
+    # No other role may invoke it, and it may invoke no other function.
+    for other, function in functions(template).items():
+        if other != "ReevaluateFunction":
+            assert not any(
+                a.startswith("lambda:") for a in role_actions(template, role_of(function))
+            )
+
+
 # ------------------------------------------------------------------ functions
 
 
 def test_every_function_runs_python_3_12_or_newer_on_arm64(template: dict[str, Any]) -> None:
-    assert set(functions(template)) == {"ApiFunction", "RelayFunction"}
+    assert set(functions(template)) == {"ApiFunction", "RelayFunction", "ReevaluateFunction"}
     for name, function in functions(template).items():
         properties = function["Properties"]
         match = re.fullmatch(r"python3\.(\d+)", properties["Runtime"])
@@ -187,6 +245,7 @@ def test_every_function_runs_python_3_12_or_newer_on_arm64(template: dict[str, A
     [
         ("ApiFunction", "catalog.entrypoints.lambda_api.handler"),
         ("RelayFunction", "catalog.entrypoints.lambda_relay.handler"),
+        ("ReevaluateFunction", "catalog.entrypoints.lambda_reevaluate.handler"),
     ],
 )
 def test_handlers_name_the_lambda_entrypoints(
@@ -205,7 +264,8 @@ def test_function_settings_are_settings_the_catalog_reads(template: dict[str, An
         unknown = {v for v in variables if v.startswith("CATALOG_")} - fields
         assert not unknown, f"{name} sets variables the catalog never reads: {unknown}"
         assert variables["CATALOG_BACKEND"] == "aws"
-        assert variables["CATALOG_EVENT_BUS_NAME"] == {"Ref": "EventBus"}
+        # Functions that name a bus name this stack's (the re-evaluation names none).
+        assert variables.get("CATALOG_EVENT_BUS_NAME", {"Ref": "EventBus"}) == {"Ref": "EventBus"}
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Catalog"
 
 
@@ -391,6 +451,85 @@ def test_relay_is_invoked_for_inserted_outbox_items_only(template: dict[str, Any
     }
 
 
+# ------------------------------------------------------------------ re-evaluation
+
+
+def reevaluated_event_names() -> set[str]:
+    """The events Reevaluation.after turns into a run: every name, asked of each kind of
+    event (a product's, a type's, a channel's)."""
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    shapes: list[dict[str, Any]] = [
+        {"merchant_id": "acme", "product_id": "01JD0000000000000000000000"},
+        {"merchant_id": "acme", "product_id": None, "product_type": "apparel"},
+        {"merchant_id": None, "product_id": None, "channel": "meta"},
+    ]
+    return {
+        name.value
+        for name in EventName
+        for shape in shapes
+        if Reevaluation.after(DomainEvent(id="e", name=name, version=1, occurred_at=at, **shape))
+    }
+
+
+def test_the_rule_sends_the_function_exactly_the_events_it_acts_on(
+    template: dict[str, Any],
+) -> None:
+    rule = template["Resources"]["ReevaluateRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["catalog"]
+    assert set(pattern["detail-type"]) == reevaluated_event_names()
+    assert len(reevaluated_event_names()) == 2  # a type's update, a channel's requirements
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ReevaluateFunction", "Arn"]}
+    # What EventBridge itself cannot hand over lands where the function's failures do.
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["ReevaluateFailureQueue", "Arn"]}
+    permission = template["Resources"]["ReevaluateRulePermission"]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["ReevaluateRule", "Arn"]}
+    (delivers,) = statements(template["Resources"]["ReevaluateFailureQueuePolicy"])
+    assert delivers["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+        "Fn::GetAtt": ["ReevaluateRule", "Arn"]
+    }
+
+
+def test_failed_runs_are_retried_twice_then_kept_on_an_encrypted_queue(
+    template: dict[str, Any],
+) -> None:
+    config = template["Resources"]["ReevaluateInvokeConfig"]
+    assert config["Type"] == "AWS::Lambda::EventInvokeConfig"
+    properties = config["Properties"]
+    assert properties["FunctionName"] == {"Ref": "ReevaluateFunction"}
+    assert properties["MaximumRetryAttempts"] == 2
+    assert 60 <= properties["MaximumEventAgeInSeconds"] <= 21600  # Lambda's bounds
+    destination = properties["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["ReevaluateFailureQueue", "Arn"]}
+    queue = template["Resources"]["ReevaluateFailureQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_a_run_fits_the_timeout_after_waiting_for_the_requirements(
+    template: dict[str, Any],
+) -> None:
+    properties = template["Resources"]["ReevaluateFunction"]["Properties"]
+    assert properties["Timeout"] == 900  # Lambda's longest: fewer continuations
+    variables = properties["Environment"]["Variables"]
+    api = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    # The function waits as long as API processes remember the requirements: the same setting.
+    setting = "CATALOG_REQUIREMENTS_MAX_AGE"
+    assert variables.get(setting) == api.get(setting)
+    # Even the longest wait the setting allows leaves most of the run for pages.
+    (longest_wait,) = (
+        m.le for m in Settings.model_fields["requirements_max_age"].metadata if hasattr(m, "le")
+    )
+    assert longest_wait + lambda_reevaluate.STOP_MARGIN_MS / 1000 < properties["Timeout"] / 2
+    # A chain of continuations is not a runaway loop: Lambda must let it run.
+    assert properties["RecursiveLoop"] == "Allow"
+    # The composition root it shares with the API: claims verifier (no data folder), the table.
+    assert variables["CATALOG_AUTH"] == "apigw"
+    assert variables["CATALOG_TABLE_NAME"] == {"Ref": "Table"}
+
+
 # ------------------------------------------------------------------ images
 
 
@@ -482,7 +621,11 @@ def test_dead_letter_queues_and_functions_have_alarms(template: dict[str, Any]) 
                         names.add(value.get("Ref") or value["Fn::GetAtt"][0])
         return names
 
-    dead_letter_queues = {"RelayFailureQueue", "ExampleAdapterDeadLetterQueue"}
+    dead_letter_queues = {
+        "RelayFailureQueue",
+        "ReevaluateFailureQueue",
+        "ExampleAdapterDeadLetterQueue",
+    }
     assert dead_letter_queues <= watched("ApproximateNumberOfMessagesVisible", "QueueName")
     assert watched("Errors", "FunctionName") == set(functions(template))
     assert watched("Throttles", "FunctionName") == set(functions(template))
@@ -502,5 +645,6 @@ def test_outputs_name_what_operators_and_adapters_need(template: dict[str, Any])
         "EventBusName",
         "AssetCdnDomain",
         "RelayFailureQueueUrl",
+        "ReevaluateFailureQueueUrl",
         "ExampleAdapterDeadLetterQueueUrl",
     } <= set(template["Outputs"])

@@ -89,8 +89,7 @@ def run(
         domain_event = from_cloudevent(event["detail"])
         change = Reevaluation.after(domain_event)
         if change is not None and change.channel is not None:
-            age = (datetime.now(UTC) - domain_event.occurred_at).total_seconds()
-            sleep(max(0.0, current.requirements_max_age - age))
+            sleep(_requirements_wait(current.requirements_max_age, domain_event.occurred_at))
     if change is None:
         logger.info("nothing to re-evaluate", extra={"detail_type": event.get("detail-type")})
         return {"visited": 0, "changed": 0, "continued": False}
@@ -108,3 +107,10 @@ def run(
     }
     logger.info("re-evaluated", extra={**summary, "change": asdict(change)})
     return summary
+
+
+def _requirements_wait(max_age: float, changed_at: datetime) -> float:
+    """Seconds until `max_age` after the change: none for a change older than that (a retry,
+    a late event), never more than `max_age` (a writer's clock ahead of this one's)."""
+    age = (datetime.now(UTC) - changed_at).total_seconds()
+    return min(max_age, max(0.0, max_age - age))
