@@ -27,6 +27,7 @@ CHANNEL = "shop"
 
 class RecordingAdapter:
     channel = CHANNEL
+    requirements = ("/description", "/attributes/brand")
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, str | None]] = []
