@@ -32,6 +32,7 @@ from catalog.service.ports import (
     SignedAssetFiles,
     TokenVerifier,
 )
+from catalog.service.reevaluation import reevaluate_after
 from catalog.settings import Settings
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ def checked_webhook_urls(settings: Settings, policy: WebhookTargetPolicy) -> lis
 
 def _embedded_container(settings: Settings) -> Container:
     from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
+    from catalog.adapters.embedded.event_handlers import HandlerSink
     from catalog.adapters.embedded.event_log import EventLogSink
     from catalog.adapters.embedded.local_assets import LocalAssetStore
     from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
@@ -186,6 +188,9 @@ def _embedded_container(settings: Settings) -> Container:
     sinks: list[Any] = [EventLogSink(data_dir / "events.jsonl")]
     signing_secret = webhook_signing_secret(settings)
     sinks += [WebhookSink(url, signing_secret, http) for url in webhook_urls]
+    # Re-evaluation after a type or requirements change, in the server process; the closure
+    # reads `ctx` at call time: the context is built below, over the same store.
+    sinks.append(HandlerSink("reevaluation", lambda event: reevaluate_after(ctx, event)))
     relay = OutboxRelay(
         store,
         sinks,
@@ -240,7 +245,9 @@ def _aws_container(settings: Settings) -> Container:
         lambda: aws_client("s3", read_timeout=15.0, session=session, signature_version="s3v4"),
         threading.Lock(),
     )
-    store = DynamoDbStore(dynamodb, settings.table_name)
+    store = DynamoDbStore(
+        dynamodb, settings.table_name, requirements_max_age=settings.requirements_max_age
+    )
     assets = S3AssetStore(
         s3,  # type: ignore[arg-type]  # a stand-in with the client's interface
         settings.bucket_name,

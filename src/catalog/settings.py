@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Defaults to one derived from the data folder's secret; SecretStr: never shown in a repr.
     webhook_secret: SecretStr | None = None
     relay_poll_seconds: float = 0.5
+    # AWS: how long a process judges product writes by the channels' requirements it read
+    # last, instead of reading that one shared item on every write (docs/product-types.md).
+    requirements_max_age: Annotated[float, Field(ge=0, le=300)] = 5.0
     # Attempts a webhook gets at one event before it is parked as a dead letter (`catalog
     # events dead`, `catalog events redrive`); the event log never parks.
     webhook_max_attempts: Annotated[int, Field(ge=1)] = 8

@@ -123,7 +123,7 @@ def test_an_unknown_filter_on_the_list_is_a_400_naming_it(
     assert problem["type"] == "/problems/unknown-query-parameter"
     assert problem["parameters"] == ["q", "sku"]
     assert "`q`" in problem["detail"] and "`sku`" in problem["detail"]
-    assert problem["accepted"] == ["channel", "cursor", "limit", "status"]
+    assert problem["accepted"] == ["channel", "cursor", "limit", "product_type", "status"]
 
 
 def test_every_route_refuses_a_parameter_it_does_not_take(

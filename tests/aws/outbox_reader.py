@@ -22,7 +22,9 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -77,10 +79,19 @@ class DynamoDbStoreWithStreamOutbox:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         return self.store.page(
-            merchant_id, status=status, channel=channel, limit=limit, position=position
+            merchant_id,
+            status=status,
+            channel=channel,
+            limit=limit,
+            position=position,
+            product_type=product_type,
         )
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        return self.store.merchants(limit=limit, position=position)
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -111,6 +122,11 @@ class DynamoDbStoreWithStreamOutbox:
 
     def commit_requirements(self, change: RequirementsChange) -> None:
         self.store.commit_requirements(change)
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        return self.store.product_rules(merchant_id, type_key, fresh=fresh)
 
     def read_after(self, seq: int, limit: int) -> list[OutboxRecord]:
         return self._reader.read_after(seq, limit)

@@ -75,7 +75,12 @@ def calls(client: Any) -> Iterator[CallCounter]:
 
 @pytest.fixture
 def store(client: Any) -> DynamoDbStore:
-    return DynamoDbStore(client, TABLE)
+    """A store in a process that has read the channels' requirements already (as every
+    process has after its first write): writes judge completeness by them, unread, while
+    they are younger than `requirements_max_age` (a clock that stands still here)."""
+    store = DynamoDbStore(client, TABLE, requirements_max_age=5.0, monotonic=lambda: 0.0)
+    store.channel_requirements()
+    return store
 
 
 @pytest.fixture
@@ -326,3 +331,71 @@ def test_a_patch_that_changes_the_type_reads_only_the_new_one(
         ctx, ALICE, PatchProduct("acme", product.id, {"product_type": "apparel"})
     )
     assert calls.counts() == TWO_READS_THEN_WRITE
+
+
+class StoppedClock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_a_process_reads_the_channels_requirements_once_per_max_age(
+    client: Any, calls: CallCounter
+) -> None:
+    monotonic = StoppedClock()
+    store = DynamoDbStore(client, TABLE, requirements_max_age=5.0, monotonic=monotonic)
+    ctx = context_over(store)
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", APPAREL))
+
+    # A process that never read them: the first untyped write reads them (1 more GetItem)...
+    calls.reset()
+    product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD))
+    assert calls.counts() == READ_THEN_WRITE
+    patch = PatchProduct("acme", product.product.id, {"description": "Soft"})
+    calls.reset()
+    products.update_product(ctx, ALICE, patch)
+    assert calls.counts() == READ_THEN_WRITE  # ...and the next ones do not.
+
+    # Past the age they are read again; a typed write reads them with its type, in one call.
+    monotonic.seconds = 5.0
+    typed = {**PAYLOAD, "sku": "TS-2", "product_type": "apparel", "attributes": {"brand": "A"}}
+    calls.reset()
+    products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", typed))
+    assert calls.counts() == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+    calls.reset()
+    products.update_product(ctx, ALICE, PatchProduct("acme", product.product.id, {"name": "X"}))
+    assert calls.counts() == READ_THEN_WRITE
+
+
+def test_requirements_this_process_wrote_are_judged_by_at_once(
+    client: Any, calls: CallCounter
+) -> None:
+    from catalog.service import channel_requirements as requirements
+    from catalog.service.channel_requirements import PutChannelRequirements
+    from tests.principals import OPERATOR
+
+    store = DynamoDbStore(client, TABLE, requirements_max_age=5.0, monotonic=StoppedClock())
+    ctx = context_over(store)
+    store.channel_requirements()  # remembered: empty
+    declared = PutChannelRequirements.from_json("mercadolibre", {"required": ["/attributes/x"]})
+    requirements.put_channel_requirements(ctx, OPERATOR, declared)
+
+    calls.reset()
+    created = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD))
+    assert calls.counts() == ONE_WRITE
+    assert created.product.completeness.missing_on("mercadolibre")[-1] == "/attributes/x"
+
+
+def context_over(store: DynamoDbStore) -> CatalogContext:
+    return CatalogContext(
+        store=store,
+        assets=MemoryAssetStore("https://cdn.example.test"),
+        images=PillowImageInspector(),
+        clock=SteppingClock(),
+        ids=UlidIds(),
+        cursors=CursorCodec(b"call-count-cursor-secret"),
+    )

@@ -108,13 +108,14 @@ def test_get_is_one_read(ctx: CatalogContext, calls: CallCounter) -> None:
 def test_put_is_one_read_and_one_write_and_a_repeat_writes_nothing(
     ctx: CatalogContext, calls: CallCounter, store: DynamoDbStore
 ) -> None:
+    # One transaction: the set's item and its ChannelRequirementsChanged event.
     calls.reset()
     put(ctx, "mercadolibre")
-    assert calls.counts() == Counter({"GetItem": 1, "PutItem": 1})
+    assert calls.counts() == Counter({"GetItem": 1, "TransactWriteItems": 1})
 
     calls.reset()
     put(ctx, "amazon")
-    assert calls.counts() == Counter({"GetItem": 1, "PutItem": 1})
+    assert calls.counts() == Counter({"GetItem": 1, "TransactWriteItems": 1})
 
     calls.reset()
     put(ctx, "mercadolibre")

@@ -74,6 +74,7 @@ def test_ensure_table_creates_the_table_the_store_needs_and_is_idempotent(aws: A
     } == {
         "gsi1": {"ProjectionType": "ALL"},
         "gsi2": {"ProjectionType": "ALL"},
+        "gsi3": {"ProjectionType": "ALL"},
     }
     ttl = client.describe_time_to_live(TableName="shop")["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
@@ -186,14 +187,15 @@ def test_a_change_over_100_items_is_refused_before_any_call(store: DynamoDbStore
     calls = CallCounter(store._client)
     change = create_change()
     [event] = change.events
-    many = tuple(replace(event, id=new_id()) for _ in range(98))  # + product, history, sku
+    # + product, history, sku guard, merchant registry entry
+    many = tuple(replace(event, id=new_id()) for _ in range(97))
 
     with pytest.raises(TransactionTooLarge) as raised:
         store.commit(Change(change.product, 0, change.history, many))
 
     assert (raised.value.items, raised.value.limit) == (101, 100)
     assert calls.calls == []
-    store.commit(Change(change.product, 0, change.history, many[:97]))  # 100 items fit
+    store.commit(Change(change.product, 0, change.history, many[:96]))  # 100 items fit
 
 
 # ---------------------------------------------------------------------- cancellations
@@ -220,8 +222,9 @@ def cancel(stubber: Stubber, *codes: str) -> None:
     )
 
 
-# Items of a keyed create: product, history, its one event, sku guard, idempotency record.
-KEYED_CREATE = ("product", "history", "event", "sku", "idempotency")
+# Items of a keyed create: product, history, its one event, sku guard, merchant registry
+# entry, idempotency record.
+KEYED_CREATE = ("product", "history", "event", "sku", "merchant", "idempotency")
 
 
 def reasons(**failed: str) -> list[str]:

@@ -56,3 +56,30 @@ def test_an_envelope_from_another_source_is_refused() -> None:
 
     with pytest.raises(ValueError):
         from_cloudevent(envelope)
+
+
+def test_a_channel_event_reads_back_and_data_cannot_make_it_a_merchants() -> None:
+    event = DomainEvent(
+        "01JDX5Q3W8B5Y8Q9N2K7M4R6TZ",
+        EventName.CHANNEL_REQUIREMENTS_CHANGED,
+        None,
+        None,
+        2,
+        EVENT.occurred_at,
+        {"required": ["/images"], "merchant_id": "evil"},
+        channel="mercadolibre",
+    )
+    envelope = to_cloudevent(event)
+    assert envelope["subject"] == "channels/mercadolibre"
+    assert envelope["data"] == {
+        "channel": "mercadolibre",
+        "version": 2,
+        "occurred_at": "2026-11-30T12:05:00.250Z",
+        "required": ["/images"],
+    }
+    back = from_cloudevent(envelope)
+    assert (back.merchant_id, back.channel, back.data) == (
+        None,
+        "mercadolibre",
+        {"required": ["/images"]},
+    )

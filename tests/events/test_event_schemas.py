@@ -231,3 +231,74 @@ def test_publication_events_accept_fields_added_later() -> None:
     envelope["data"]["listing_state"] = "PUBLISHED"
 
     assert errors(envelope) == []
+
+
+def reevaluation_examples() -> list[DomainEvent]:
+    """What the background re-evaluation emits (a READY product falling back to DRAFT) and
+    the platform-wide event that starts it."""
+    product = Product.register(
+        id=ids.new_id(),
+        merchant_id="acme",
+        sku="TS-2",
+        name="Trail shoe",
+        description="Light",
+        price=Money(12999, "USD"),
+        attributes={},
+        channel_overrides={},
+        stamp=Stamp("alice", T0),
+    )
+    product.pull_change(ids.new_id)
+    product.status = Status.READY  # the path there is the lifetime's
+    product.bind_requirements({"mercadolibre": ("/attributes/brand",), "facebook": ()})
+    product.reevaluate(
+        Stamp("system", T0 + timedelta(minutes=1)), "channel facebook requirements v1"
+    )
+    pending = product.pull_change(ids.new_id)
+    assert pending is not None
+    requirements = DomainEvent(
+        ids.new_id(),
+        EventName.CHANNEL_REQUIREMENTS_CHANGED,
+        None,
+        None,
+        2,
+        T0,
+        {"required": ["/attributes/brand", "/images"]},
+        channel="mercadolibre",
+    )
+    return [*pending.events, requirements]
+
+
+REEVALUATION = reevaluation_examples()
+
+
+@pytest.mark.parametrize("event", REEVALUATION, ids=lambda event: event.name.value)
+def test_reevaluation_events_match_their_schema(event: DomainEvent) -> None:
+    assert [e.name.value for e in REEVALUATION] == [
+        "ProductCompletenessChanged",
+        "ProductStatusChanged",
+        "ChannelRequirementsChanged",
+    ]
+    assert errors(to_cloudevent(event)) == []
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _set("data.completeness.ready.missing", ["description"]),
+        _drop("data.reason"),
+        _set("data.completeness.channels.Mercado", {"complete": True, "missing": []}),
+    ],
+    ids=["not a pointer", "no reason", "bad channel"],
+)
+def test_a_mismatching_completeness_event_is_rejected(mutate: Mutation) -> None:
+    envelope = copy.deepcopy(to_cloudevent(REEVALUATION[0]))
+    mutate(envelope)
+    assert errors(envelope) != []
+
+
+def test_a_requirements_event_belongs_to_no_merchant() -> None:
+    envelope = to_cloudevent(REEVALUATION[-1])
+    assert envelope["subject"] == "channels/mercadolibre"
+    assert "merchant_id" not in envelope["data"]
+    envelope["data"]["merchant_id"] = "acme"
+    assert errors(envelope) != []

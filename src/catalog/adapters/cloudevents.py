@@ -16,25 +16,28 @@ SPEC_VERSION = "1.0"
 SOURCE = "catalog"
 DATA_CONTENT_TYPE = "application/json"
 # Set on every event by the envelope itself; an event's own data never overrides them.
-# Product events carry product_id; product type events product_type (the type's key) instead.
+# Product events carry product_id; product type events product_type (the type's key) instead;
+# a channel's requirements events `channel` and no merchant_id (they belong to no merchant).
 _CORE_DATA = ("merchant_id", "product_id", "version", "occurred_at")
 
 CloudEvent = dict[str, Any]
 
 
 def to_cloudevent(event: DomainEvent) -> CloudEvent:
-    about = (
-        {"product_id": event.product_id}
-        if event.product_id is not None
-        else {"product_type": event.product_type}
-    )
+    about: dict[str, Any]
+    if event.product_id is not None:
+        about = {"merchant_id": event.merchant_id, "product_id": event.product_id}
+    elif event.product_type is not None:
+        about = {"merchant_id": event.merchant_id, "product_type": event.product_type}
+    else:
+        about = {"channel": event.channel}
     core: dict[str, Any] = {
-        "merchant_id": event.merchant_id,
         **about,
         "version": event.version,
         "occurred_at": format_time(event.occurred_at),
     }
-    extra = {key: value for key, value in event.data.items() if key not in core}
+    # merchant_id too where the event has none: data never makes an event a merchant's.
+    extra = {k: v for k, v in event.data.items() if k not in core and k not in _CORE_DATA}
     return {
         "specversion": SPEC_VERSION,
         "id": event.id,
@@ -53,14 +56,17 @@ def from_cloudevent(envelope: CloudEvent) -> DomainEvent:
     if envelope.get("specversion") != SPEC_VERSION or envelope.get("source") != SOURCE:
         raise ValueError("not a catalog CloudEvent")
     data = dict(envelope["data"])
-    about_type = data.pop("product_type") if "product_id" not in data else None
+    about_channel = data.pop("channel") if "merchant_id" not in data else None
+    about_product = "product_id" in data or about_channel is not None
+    about_type = None if about_product else data.pop("product_type")
     return DomainEvent(
         id=envelope["id"],
         name=EventName(envelope["type"]),
-        merchant_id=data["merchant_id"],
+        merchant_id=data.get("merchant_id"),
         product_id=data.get("product_id"),
         version=data["version"],
         occurred_at=parse_time(data["occurred_at"]),
         data={key: value for key, value in data.items() if key not in _CORE_DATA},
         product_type=about_type,
+        channel=about_channel,
     )

@@ -21,6 +21,7 @@ def event_to_document(event: DomainEvent) -> Document:
         "occurred_at": format_time(event.occurred_at),
         "data": event.data,
         **({"product_type": event.product_type} if event.product_type is not None else {}),
+        **({"channel": event.channel} if event.channel is not None else {}),
     }
 
 
@@ -34,4 +35,5 @@ def event_from_document(doc: Document) -> DomainEvent:
         occurred_at=parse_time(doc["occurred_at"]),
         data=doc["data"],
         product_type=doc.get("product_type"),
+        channel=doc.get("channel"),
     )

@@ -162,6 +162,8 @@ def history_to_document(entry: HistoryEntry) -> Document:
             else None
         ),
         "events": list(entry.events),
+        # Only on the versions the system made: earlier entries read back as they were.
+        **({"reason": entry.reason} if entry.reason is not None else {}),
     }
 
 
@@ -179,6 +181,7 @@ def history_from_document(doc: Document) -> HistoryEntry:
             else None
         ),
         events=tuple(doc["events"]),
+        reason=doc.get("reason"),  # absent from entries written before re-evaluation
     )
 
 

@@ -32,8 +32,10 @@ class ChannelRequirements:
 
     def revised(self, required: tuple[str, ...], at: datetime) -> ChannelRequirements:
         """The next version with `required`, or this one when the list is the same (order
-        included: `missing` lists pointers in the channel's order), so it is not written."""
-        if required == self.required:
+        included: `missing` lists pointers in the channel's order), so it is not written. A
+        first declaration is kept even when empty: the channel then has an entry in every
+        product's completeness, needing READY's needs alone."""
+        if required == self.required and self.version > 0:
             return self
         return ChannelRequirements(self.channel, required, self.version + 1, at)
 

@@ -19,33 +19,42 @@ class EventName(StrEnum):
     PRODUCT_PUBLISHED = "ProductPublished"
     PRODUCT_UNPUBLISHED = "ProductUnpublished"
     PUBLICATION_FAILED = "ProductPublicationFailed"
+    COMPLETENESS_CHANGED = "ProductCompletenessChanged"
     PRODUCT_TYPE_CREATED = "ProductTypeCreated"
     PRODUCT_TYPE_UPDATED = "ProductTypeUpdated"
     PRODUCT_TYPE_DELETED = "ProductTypeDeleted"
+    CHANNEL_REQUIREMENTS_CHANGED = "ChannelRequirementsChanged"
 
 
 @dataclass(frozen=True)
 class DomainEvent:
-    """One fact about one version of a product, or of a product type (`product_type` set,
-    `product_id` None). `id` is stable so consumers can deduplicate."""
+    """One fact about one version of a product, of a merchant's product type (`product_type`
+    set, `product_id` None), or of a channel's requirements (`channel` set; platform-wide, so
+    `merchant_id` None). `id` is stable so consumers can deduplicate."""
 
     id: str
     name: EventName
-    merchant_id: str
+    merchant_id: str | None
     product_id: str | None
     version: int
     occurred_at: datetime
     data: dict[str, Any] = field(default_factory=dict)
     product_type: str | None = None
+    channel: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.product_id is None) == (self.product_type is None):
-            raise ValueError("an event is about a product or a product type: name one")
+        named = [self.product_id, self.product_type, self.channel]
+        if sum(about is not None for about in named) != 1:
+            raise ValueError("an event is about a product, a product type or a channel: one")
+        if (self.merchant_id is None) != (self.channel is not None):
+            raise ValueError("every event but a channel's belongs to a merchant")
 
     @property
     def subject(self) -> str:
-        """What the event is about, as the CloudEvents `subject`: the product id, or
-        `product-types/<key>`."""
+        """What the event is about, as the CloudEvents `subject`: the product id,
+        `product-types/<key>` or `channels/<slug>`."""
         if self.product_id is not None:
             return self.product_id
-        return f"product-types/{self.product_type}"
+        if self.product_type is not None:
+            return f"product-types/{self.product_type}"
+        return f"channels/{self.channel}"

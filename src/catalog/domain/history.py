@@ -31,6 +31,9 @@ class HistoryEntry:
     changes: tuple[FieldChange, ...] = ()
     transition: StatusTransition | None = None
     events: tuple[str, ...] = field(default=())
+    # Why the system made this version (a re-evaluation names the type or channel change);
+    # None for a principal's own request.
+    reason: str | None = None
 
 
 def _nothing_whole(pointer: str) -> bool:

@@ -7,7 +7,7 @@ service commits atomically with the document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -74,6 +74,7 @@ class _Recorder:
     changes: list[FieldChange] = field(default_factory=list)
     transition: StatusTransition | None = None
     events: list[tuple[EventName, dict[str, Any]]] = field(default_factory=list)
+    reason: str | None = None
 
     def empty(self) -> bool:
         return not (self.changes or self.transition or self.events)
@@ -113,6 +114,10 @@ class Product:
     _recorder: _Recorder = field(default_factory=_Recorder, init=False, repr=False, compare=False)
     # The rules of the product's type, bound by whoever changes a typed product (bind_type).
     _type: TypeContent | None = field(default=None, init=False, repr=False, compare=False)
+    # What each channel that declared requirements needs (bind_requirements); none until bound.
+    _channel_needs: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ----------------------------------------------------------------- creation
 
@@ -148,6 +153,11 @@ class Product:
             raise TypeError("a typed product is changed with its type's content, and only then")
         self._type = type_content
 
+    def bind_requirements(self, needs: Mapping[str, Sequence[str]]) -> None:
+        """The pointers each channel that declared requirements needs: each such channel gets
+        an entry in the completeness of the next version, listed on it or not."""
+        self._channel_needs = {channel: tuple(pointers) for channel, pointers in needs.items()}
+
     def check_against_type(self) -> None:
         """Its attributes, and each channel override's, against its type: every bad one at once."""
         if self._type is None:
@@ -162,16 +172,20 @@ class Product:
 
     def evaluated(self, *also: str) -> Completeness:
         """Completeness as of now: READY's needs (and the type's `required`), and per channel
-        listed (and those named in `also`) READY's plus what the type needs there."""
+        listed, declaring requirements or named in `also`, READY's plus what the channel
+        declared and what the type needs there."""
         if self._type is None and self.product_type is not None:
             raise TypeError(f"product {self.id} is evaluated without its type's content")
         ready_needs = [*READY_POINTERS, *self._attribute_pointers(None)]
-        channels = sorted({*self.listings, *also})
+        channels = sorted({*self.listings, *self._channel_needs, *also})
         return evaluate(
             self._view_for(None),
             ready_needs,
             {channel: self._view_for(channel) for channel in channels},
-            {channel: self._attribute_pointers(channel) for channel in channels},
+            {
+                channel: [*self._channel_needs.get(channel, ()), *self._attribute_pointers(channel)]
+                for channel in channels
+            },
         )
 
     def _attribute_pointers(self, channel: str | None) -> list[str]:
@@ -227,6 +241,7 @@ class Product:
         # Judged on a copy, so a refused revision leaves this product as it was.
         revised = replace(self, **content)
         revised.bind_type(type_content)
+        revised.bind_requirements(self._channel_needs)
         revised.check_against_type()
         changes = diff(
             self.editable_document(), revised.editable_document(), whole=_is_channel_overlay
@@ -234,7 +249,7 @@ class Product:
         if not changes:
             # At most nulls came or went where null reads as absent: keep the stored document.
             return
-        revised.require_complete_where_listed()
+        revised.require_complete_where_listed(than=self.completeness)
         for name, value in content.items():
             setattr(self, name, value)
         self._type = type_content
@@ -273,7 +288,8 @@ class Product:
         removed = next(image for image in self.images if image.id == image_id)
         candidate = replace(self, images=kept)
         candidate._type = self._type
-        candidate.require_complete_where_listed()
+        candidate.bind_requirements(self._channel_needs)
+        candidate.require_complete_where_listed(than=self.completeness)
         self._change_images(kept, stamp)
         return removed
 
@@ -341,6 +357,34 @@ class Product:
             self._derive_status(channel)
         return True
 
+    def reevaluate(self, stamp: Stamp, reason: str) -> bool:
+        """Completeness again, under the rules bound now (its type or a channel's requirements
+        changed: `reason` says which). Unchanged: nothing is recorded and False is returned, so
+        a repeated re-evaluation writes nothing. Changed: the new completeness in history and
+        ProductCompletenessChanged; a READY product left incomplete with no listing live or on
+        its way falls back to DRAFT, one with such a listing keeps its status and listings. An
+        INACTIVE product is left alone: reactivating it evaluates it again."""
+        if self.status is Status.INACTIVE:
+            return False
+        before, after = self.completeness, self.evaluated()
+        if after == before:
+            return False
+        recorder = self._start(stamp)
+        recorder.reason = reason
+        recorder.changes.extend(diff(before.to_json(), after.to_json(), "/completeness"))
+        live = any(listing.state in FOLLOWING_STATES for listing in self.listings.values())
+        if after.ready and self.status is Status.READY and not live:
+            self._move(Status.DRAFT, f"{reason}: missing " + ", ".join(after.ready))
+            self._withdraw_listings(stamp)
+        recorder.events.insert(
+            0,
+            (
+                EventName.COMPLETENESS_CHANGED,
+                {"reason": reason, "completeness": after.to_json()},
+            ),
+        )
+        return True
+
     def pull_change(self, new_id: Callable[[], str]) -> PendingChange | None:
         """Close everything recorded since the last pull into one new version."""
         recorder = self._recorder
@@ -371,6 +415,7 @@ class Product:
             changes=tuple(recorder.changes),
             transition=recorder.transition,
             events=tuple(event.name.value for event in events),
+            reason=recorder.reason,
         )
         self._recorder = _Recorder()
         return PendingChange(expected, entry, events)
@@ -403,19 +448,23 @@ class Product:
         data = {"changed_fields": changed_fields, "channels": channels}
         events.insert(position, (EventName.PRODUCT_UPDATED, data))
 
-    def require_complete_where_listed(self) -> None:
+    def require_complete_where_listed(self, than: Completeness) -> None:
         """A published (ACTIVE) product stays complete, and a listing that is live or on its
         way (PENDING, PUBLISHED) complete on its channel: the change that would break either
-        is refused, not published half-done."""
+        is refused, not published half-done. Broken means missing what `than` (the version
+        changed) did not: a product a type or channel change left incomplete can still be
+        edited, and the refusal names only what the edit itself would take away."""
         completeness = self.evaluated()
-        if self.status is Status.ACTIVE and completeness.ready:
-            raise ProductIncomplete(completeness.ready, action="stay published")
+        if self.status is Status.ACTIVE:
+            lost = _newly_missing(completeness.ready, than.ready)
+            if lost:
+                raise ProductIncomplete(lost, action="stay published")
         for channel in sorted(self.listings):
             if self.listings[channel].state in FOLLOWING_STATES:
-                missing = completeness.missing_on(channel)
-                if missing:
+                lost = _newly_missing(completeness.missing_on(channel), than.missing_on(channel))
+                if lost:
                     action = f"stay listed on {channel}"
-                    raise ProductIncomplete(missing, action=action, channel=channel)
+                    raise ProductIncomplete(lost, action=action, channel=channel)
 
     def _fall_back_if_incomplete(self) -> None:
         missing = self.evaluated().ready
@@ -482,6 +531,10 @@ class Product:
         recorder.events.append(
             (name, {"from_status": previous.value, "to_status": target.value, "reason": reason})
         )
+
+
+def _newly_missing(now: tuple[str, ...], before: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(pointer for pointer in now if pointer not in before)
 
 
 def _is_channel_overlay(pointer: str) -> bool:

@@ -1,8 +1,8 @@
 """Use cases of channel requirements: what a channel needs of a product to publish it
 (DESIGN.md section 9). Read by any authenticated principal; declared by the platform or the
-channel itself. Platform-wide: the same for every merchant.
-
-No event is emitted yet: a DomainEvent belongs to a merchant, and requirements belong to none.
+channel itself. Platform-wide: the same for every merchant. A change emits
+ChannelRequirementsChanged (an event of no merchant), from which every product is evaluated
+again (service/reevaluation.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from catalog.domain.channel_requirements import ChannelRequirements
 from catalog.domain.completeness import parse_requirements
 from catalog.domain.errors import PreconditionFailed, VersionConflict
+from catalog.domain.events import DomainEvent, EventName
 from catalog.domain.values import JSON, parse_channel
 from catalog.service.context import CatalogContext
 from catalog.service.ports import RequirementsChange
@@ -64,10 +65,23 @@ def put_channel_requirements(
             raise PreconditionFailed(
                 current.version, command.if_match, what=f"the requirements list of {channel}"
             )
-        revised = current.revised(command.required, ctx.clock.now())
+        now = ctx.clock.now()
+        revised = current.revised(command.required, now)
         if revised is current:
             return current
-        change = RequirementsChange(channel, stored.with_channel(revised), stored.version)
+        changed = DomainEvent(
+            id=ctx.ids.new_id(),
+            name=EventName.CHANNEL_REQUIREMENTS_CHANGED,
+            merchant_id=None,
+            product_id=None,
+            channel=channel,
+            version=revised.version,
+            occurred_at=now,
+            data={"required": list(revised.required)},
+        )
+        change = RequirementsChange(
+            channel, stored.with_channel(revised), stored.version, (changed,)
+        )
         try:
             ctx.store.commit_requirements(change)
         except VersionConflict:

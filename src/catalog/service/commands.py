@@ -150,6 +150,7 @@ class ListProducts:
     channel: str | None = None
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
+    product_type: str | None = None  # a type key: only products of that type
 
 
 @dataclass(frozen=True)

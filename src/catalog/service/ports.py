@@ -74,6 +74,15 @@ class StoredPage:
 
 
 @dataclass(frozen=True)
+class MerchantPage:
+    """Ids of merchants that have products, in ascending order, and the position after them
+    (the last id; None: last page)."""
+
+    items: list[str]
+    position: str | None
+
+
+@dataclass(frozen=True)
 class TypeChange:
     """One product type write, atomic with its events. `expected_version` is the stored
     version it replaces; 0 means a new type, refused with DuplicateProductType when the key
@@ -105,14 +114,25 @@ class RequirementsChange:
     channel: str
     requirements: RequirementsSet
     expected_version: int
+    events: tuple[DomainEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProductRules:
+    """What a product write is judged by: the product's type (None for an untyped product,
+    or a key the merchant has no type for) and every channel's requirements."""
+
+    product_type: ProductType | None
+    requirements: RequirementsSet
 
 
 class ProductStore(Protocol):
     """Documents, history, outbox and idempotency records of every merchant.
 
     Every method takes the merchant id: there is no way to reach another tenant's data. The
-    one exception holds no tenant's data: the channels' requirements, the same for every
-    merchant.
+    exceptions hold no tenant's data: the channels' requirements, the same for every
+    merchant, and `merchants`, which names the merchants that have products and nothing of
+    what they hold.
     """
 
     def get(self, merchant_id: str, product_id: str) -> Product | None: ...
@@ -125,7 +145,20 @@ class ProductStore(Protocol):
         channel: str | None,
         limit: int,
         position: str | None,
-    ) -> StoredPage: ...
+        product_type: str | None = None,
+    ) -> StoredPage:
+        """A page of the merchant's products in id order, after `position`, keeping those
+        with every filter given (`product_type`: products of that type; untyped products are
+        in no type's pages). A page may hold fewer than `limit` products, even none, while
+        `position` says more may follow: a backend that filters what its index read (DynamoDB)
+        continues after the last product it read, so none is skipped."""
+        ...
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        """Every merchant that has at least one product, in ascending id order, after
+        `position`: the walk of work that concerns all merchants (a channel's requirements are
+        platform-wide). The one method not bound to a merchant, returning only ids."""
+        ...
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -150,6 +183,15 @@ class ProductStore(Protocol):
     def channel_requirements(self) -> RequirementsSet: ...
 
     def commit_requirements(self, change: RequirementsChange) -> None: ...
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """The type `type_key` of the merchant (if any) and the channels' requirements, in at
+        most one storage read. A store may answer requirements it read a few seconds ago
+        (its configured age; the re-evaluation after a change catches up on what a write
+        judged by the earlier ones); `fresh` reads them now."""
+        ...
 
 
 @dataclass(frozen=True)

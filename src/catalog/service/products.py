@@ -21,7 +21,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.merge_patch import merge_patch
 from catalog.domain.product import Product, Stamp
-from catalog.domain.product_types import TypeContent
+from catalog.domain.product_types import TypeContent, parse_type_key
 from catalog.domain.values import parse_channel
 from catalog.service.commands import (
     ChangeStatus,
@@ -34,7 +34,7 @@ from catalog.service.commands import (
     RegisterProduct,
 )
 from catalog.service.context import CatalogContext
-from catalog.service.ports import Change, IdempotencyRecord, ListingsBefore
+from catalog.service.ports import Change, IdempotencyRecord, ListingsBefore, ProductRules
 from catalog.service.principals import Principal, require_read, require_write
 
 # Blind writers (no If-Match) retry their own version conflicts this many times; each retry
@@ -71,14 +71,16 @@ def register_product(
         if replay is not None:
             return Registered(replay, replayed=True)
     now = ctx.clock.now()
+    rules = product_rules(ctx, merchant_id, command.fields.product_type)
     product = Product.register(
         id=ctx.ids.new_id(),
         merchant_id=merchant_id,
         sku=command.sku,
         stamp=Stamp(principal.subject, now),
-        type_content=type_content(ctx, merchant_id, command.fields.product_type),
+        type_content=type_content_of(rules),
         **command.fields.as_arguments(),
     )
+    product.bind_requirements(rules.requirements.needs())
     pending = product.pull_change(ctx.ids.new_id)
     assert pending is not None
     record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
@@ -120,14 +122,24 @@ def idempotency_record(
     )
 
 
-def type_content(ctx: CatalogContext, merchant_id: str, key: str | None) -> TypeContent | None:
-    """The content of the merchant's type `key` (None for no type): one storage read."""
-    if key is None:
-        return None
-    found = ctx.store.product_type(merchant_id, key)
-    if found is None:
+def product_rules(
+    ctx: CatalogContext, merchant_id: str, key: str | None, *, fresh: bool = False
+) -> ProductRules:
+    """The merchant's type `key` (None for no type) and the channels' requirements: what a
+    write of a product of that type is judged by, in at most one storage read."""
+    rules = ctx.store.product_rules(merchant_id, key, fresh=fresh)
+    if key is not None and rules.product_type is None:
         raise InvalidField("/product_type", f"the merchant has no product type {key}")
-    return found.content
+    return rules
+
+
+def type_content_of(rules: ProductRules) -> TypeContent | None:
+    return rules.product_type.content if rules.product_type is not None else None
+
+
+def bind_rules(product: Product, rules: ProductRules) -> None:
+    product.bind_type(type_content_of(rules))
+    product.bind_requirements(rules.requirements.needs())
 
 
 def get_product(ctx: CatalogContext, principal: Principal, query: GetProduct) -> Product:
@@ -149,15 +161,33 @@ def check_limit(limit: int) -> None:
 
 
 def list_products(ctx: CatalogContext, principal: Principal, query: ListProducts) -> ProductPage:
+    """A page of the merchant's products. A page filtered on several things may be shorter
+    than `limit`, even empty, and still have a next cursor (the store filtered what its index
+    read, ProductStore.page): only a page without a next cursor is the last."""
     merchant_id, status, channel = query.merchant_id, query.status, query.channel
+    product_type = query.product_type
     require_read(principal, merchant_id)
     check_limit(query.limit)
     if channel is not None:
         parse_channel(channel)
-    scope = {"q": "products", "status": status.value if status else None, "channel": channel}
+    if product_type is not None:
+        parse_type_key(product_type, "/product_type")
+    scope: dict[str, object] = {
+        "q": "products",
+        "status": status.value if status else None,
+        "channel": channel,
+    }
+    if product_type is not None:
+        # Only when given: cursors issued before the filter existed stay valid.
+        scope["product_type"] = product_type
     position = ctx.cursors.decode(merchant_id, scope, query.cursor) if query.cursor else None
     page = ctx.store.page(
-        merchant_id, status=status, channel=channel, limit=query.limit, position=position
+        merchant_id,
+        status=status,
+        channel=channel,
+        limit=query.limit,
+        position=position,
+        product_type=product_type,
     )
     next_cursor = ctx.cursors.encode(merchant_id, scope, page.position) if page.position else None
     return ProductPage(page.items, next_cursor)
@@ -190,8 +220,9 @@ def update_product(ctx: CatalogContext, principal: Principal, command: PatchProd
         merged = merge_patch(product.editable_document(), command.patch)
         fields = parse_editable(merged)
         # The type the revised product names: its own, or the one the patch gives it.
-        content = type_content(ctx, command.merchant_id, fields.product_type)
-        product.revise(stamp=stamp, type_content=content, **fields.as_arguments())
+        rules = product_rules(ctx, command.merchant_id, fields.product_type)
+        product.bind_requirements(rules.requirements.needs())
+        product.revise(stamp=stamp, type_content=type_content_of(rules), **fields.as_arguments())
 
     return apply(ctx, principal, command, revise, binds_type=False)
 
@@ -248,8 +279,9 @@ def apply(
     also when another writer wins between the read and the commit). Without it the server
     re-reads and re-applies the mutation until it commits on the latest version. A keyed
     request commits its idempotency record with the change (IdempotencyKeyRaced if taken).
-    A typed product is changed with its type's content (one more read); a mutation that may
-    change the type binds the type itself (`binds_type=False`).
+    The product is changed under its rules (its type's content and the channels'
+    requirements: at most one more read); a mutation that may change the type binds the
+    rules itself (`binds_type=False`).
     """
     merchant_id, product_id, if_match = command.merchant_id, command.product_id, command.if_match
     for _ in range(MAX_CONFLICT_RETRIES):
@@ -257,7 +289,7 @@ def apply(
         if if_match is not None and product.version != if_match:
             raise PreconditionFailed(product.version, if_match)
         if binds_type:
-            product.bind_type(type_content(ctx, merchant_id, product.product_type))
+            bind_rules(product, product_rules(ctx, merchant_id, product.product_type))
         now = ctx.clock.now()
         before, type_before = ListingsBefore.of(product), product.product_type
         mutate(product, Stamp(principal.subject, now))

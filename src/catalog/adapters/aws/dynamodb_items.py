@@ -38,6 +38,7 @@ Item = dict[str, Any]  # attribute name -> low-level attribute value
 PK, SK = "pk", "sk"
 GSI1, GSI1_PK, GSI1_SK = "gsi1", "gsi1pk", "gsi1sk"
 GSI2, GSI2_PK, GSI2_SK = "gsi2", "gsi2pk", "gsi2sk"
+GSI3, GSI3_PK, GSI3_SK = "gsi3", "gsi3pk", "gsi3sk"
 ITEM_TYPE, TTL = "item_type", "ttl"
 # On a product type item: how many products have the type (absent: none). Product commits
 # maintain it; a type's own writes never set it, and its delete is conditioned on it.
@@ -64,7 +65,9 @@ ALL_PRODUCTS = Index(GSI1_PK, GSI1_SK, GSI1)  # a merchant's products, by id
 # The same index, in another partition per merchant: its product types, by key.
 ALL_TYPES = ALL_PRODUCTS
 BY_STATUS = Index(GSI2_PK, GSI2_SK, GSI2)  # by status; also a channel's listings by status
-INDEXES = (ALL_PRODUCTS, BY_STATUS)
+# Sparse: only typed products carry its keys, so untyped ones are in no type's partition.
+BY_TYPE = Index(GSI3_PK, GSI3_SK, GSI3)
+INDEXES = (ALL_PRODUCTS, BY_STATUS, BY_TYPE)
 
 PRODUCT_SK = "PRODUCT"
 # Every channel's requirements, platform-wide: one item outside every merchant's partitions
@@ -72,6 +75,9 @@ PRODUCT_SK = "PRODUCT"
 REQUIREMENTS_PK = "CHANNELS"
 REQUIREMENTS_SK = "REQUIREMENTS"
 TYPE_SK = "TYPE"
+# Every merchant that has products, one item each under one partition outside every
+# merchant's (theirs start with M#): the walk of all merchants is a Query, not a Scan.
+MERCHANTS_PK = "MERCHANTS"
 SKU_SK = "SKU"
 IDEMPOTENCY_SK = "IDEM"
 HISTORY_PREFIX = "H#"
@@ -89,6 +95,11 @@ def part(value: str) -> str:
     return value.replace("%", "%25").replace("#", "%23")
 
 
+def unpart(value: str) -> str:
+    """The value `part` escaped (read back from a key DynamoDB returned)."""
+    return value.replace("%23", "#").replace("%25", "%")
+
+
 def merchant_prefix(merchant_id: str) -> str:
     return f"M#{part(merchant_id)}#"
 
@@ -102,7 +113,10 @@ def type_partition(merchant_id: str, key: str) -> str:
 
 
 def event_partition(event: DomainEvent) -> str:
-    """An event is kept in the partition of what it is about: its product or product type."""
+    """An event is kept in the partition of what it is about: its product or product type,
+    or (a channel's requirements) the partition of every channel's requirements."""
+    if event.merchant_id is None:
+        return REQUIREMENTS_PK
     if event.product_id is not None:
         return product_partition(event.merchant_id, event.product_id)
     assert event.product_type is not None
@@ -124,6 +138,15 @@ def product_key(merchant_id: str, product_id: str) -> Item:
 
 def all_products_partition(merchant_id: str) -> str:
     return f"{merchant_prefix(merchant_id)}PRODUCTS"
+
+
+def type_products_partition(merchant_id: str, key: str) -> str:
+    """The gsi3 partition of the merchant's products of type `key`."""
+    return f"{type_partition(merchant_id, key)}#PRODUCTS"
+
+
+def merchant_key(merchant_id: str) -> Item:
+    return {PK: str_attr(MERCHANTS_PK), SK: str_attr(part(merchant_id))}
 
 
 def status_partition(merchant_id: str, status: str) -> str:
@@ -168,7 +191,7 @@ def sortable_id(product_id: str) -> str:
 def product_item(product: Product) -> Item:
     status = product.status.value
     sort = sortable_id(product.id)
-    return {
+    item = {
         **product_key(product.merchant_id, product.id),
         ITEM_TYPE: str_attr("PRODUCT"),
         "doc": str_attr(compact_json(product_to_document(product))),
@@ -178,6 +201,22 @@ def product_item(product: Product) -> Item:
         GSI1_SK: str_attr(sort),
         GSI2_PK: str_attr(status_partition(product.merchant_id, status)),
         GSI2_SK: str_attr(sort),
+    }
+    if product.product_type is not None:
+        # Every commit puts the whole item: a product that changes type moves to the new
+        # type's partition, one that becomes untyped leaves gsi3.
+        item[GSI3_PK] = str_attr(type_products_partition(product.merchant_id, product.product_type))
+        item[GSI3_SK] = str_attr(sort)
+    return item
+
+
+def merchant_item(merchant_id: str) -> Item:
+    """The registry entry of a merchant that has products; put again by every registration,
+    always the same item."""
+    return {
+        **merchant_key(merchant_id),
+        ITEM_TYPE: str_attr("MERCHANT"),
+        "merchant_id": str_attr(merchant_id),
     }
 
 
@@ -194,7 +233,9 @@ def event_item(event: DomainEvent, index: int, committed_at: datetime) -> Item:
     """The outbox item of one event; the stream relay reads `item_type`, `event` and `ttl`."""
     sort_key = event_sort_key(event.version, index)
     if event.product_id is None:
-        # A deleted type's key may be taken again, and the new type's versions start over
+        # Channels' requirements events share one partition, and two channels may be at the
+        # same version: the id keeps each event its own item. So does it for a type:
+        # a deleted type's key may be taken again, and the new type's versions start over
         # at 1: its id keeps each event its own item. Otherwise a recreated type's first
         # event would overwrite the old type's (kept 7 days), a MODIFY the relay skips.
         sort_key += f"#{part(event.id)}"

@@ -13,6 +13,7 @@ table's stream, not through the Outbox port: see "Why DynamoDbStore is not an Ou
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ from catalog.adapters.aws.dynamodb_items import (
     ALL_PRODUCTS,
     ALL_TYPES,
     BY_STATUS,
+    BY_TYPE,
     IN_USE,
     PK,
     SK,
     TABLE_KEYS,
+    TYPE_SK,
     Index,
     Item,
     KeySchema,
@@ -63,6 +66,8 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -93,11 +98,21 @@ _BATCH_GET_BACKOFF = Backoff(BATCH_GET_ATTEMPTS, 2 * CONFLICT_BACKOFF_SECONDS, _
 # The roles of the items of one transaction, so cancellation reasons map back to domain errors.
 _PRODUCT, _SKU, _IDEMPOTENCY, _OTHER = "product", "sku", "idempotency", "other"
 _TYPE = "type"
+_REQUIREMENTS = "requirements"
 _TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_use count)
 
 # Maps a cancelled transaction's reasons to the domain error a failed condition means;
 # returns when no condition failed.
 _RaiseDomainError = Callable[[Sequence[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """A Query's FilterExpression and the names and values it uses."""
+
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -114,9 +129,22 @@ class DynamoDbStore:
     keeps no other state, so one instance serves any number of threads.
     """
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        requirements_max_age: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._table = table_name
+        # Product writes judge completeness by every channel's requirements, one item that
+        # every write of every merchant would otherwise read: each process keeps the set it
+        # read last for this many seconds (product_rules). Reads of the set itself are fresh.
+        self._requirements_max_age = requirements_max_age
+        self._monotonic = monotonic
+        self._requirements_read: tuple[float, RequirementsSet] | None = None
 
     # ----------------------------------------------------------------- ProductStore
 
@@ -137,9 +165,12 @@ class DynamoDbStore:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         if channel is not None:
-            return self._channel_page(merchant_id, channel, status, limit, position)
+            return self._channel_page(merchant_id, channel, status, product_type, limit, position)
+        if product_type is not None:
+            return self._type_page(merchant_id, product_type, status, limit, position)
         if status is None:
             index, partition = ALL_PRODUCTS, items.all_products_partition(merchant_id)
         else:
@@ -147,6 +178,16 @@ class DynamoDbStore:
         found, cut_short = self._query_after(index, partition, limit, position)
         products = [items.product_from_item(item) for item in found]
         return _page_of(products, limit, cut_short)
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        """One Query of the registry partition (`MERCHANTS`), in id order."""
+        found, cut_short = self._query_after(TABLE_KEYS, items.MERCHANTS_PK, limit, position)
+        ids = [item["merchant_id"]["S"] for item in found]
+        if len(ids) > limit:
+            ids = ids[:limit]
+        elif not (cut_short and ids):
+            return MerchantPage(ids, None)
+        return MerchantPage(ids, ids[-1])
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -305,29 +346,72 @@ class DynamoDbStore:
             TableName=self._table, Key=items.requirements_key(), ConsistentRead=True
         )
         item = response.get("Item")
-        return items.requirements_from_item(item) if item else RequirementsSet()
+        return self._remember(items.requirements_from_item(item) if item else RequirementsSet())
+
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """At most one read: the type alone (GetItem) while the requirements read last are
+        younger than `requirements_max_age`, else the type and the requirements together
+        (one BatchGetItem), or the requirements alone (GetItem) for an untyped product; an
+        untyped product with remembered requirements costs no read at all."""
+        remembered = None if fresh else self._remembered_requirements()
+        if type_key is None:
+            return ProductRules(None, remembered or self.channel_requirements())
+        if remembered is not None:
+            return ProductRules(self.product_type(merchant_id, type_key), remembered)
+        type_key_item = items.type_key(merchant_id, type_key)
+        found = self._batch_get_items([type_key_item, items.requirements_key()])
+        product_type, requirements = None, RequirementsSet()
+        for item in found:
+            if item[SK]["S"] == TYPE_SK:
+                product_type = items.type_from_item(item)
+            else:
+                requirements = items.requirements_from_item(item)
+        return ProductRules(product_type, self._remember(requirements))
+
+    def _remembered_requirements(self) -> RequirementsSet | None:
+        read = self._requirements_read
+        if read is None or self._monotonic() - read[0] >= self._requirements_max_age:
+            return None
+        return read[1]
+
+    def _remember(self, requirements: RequirementsSet) -> RequirementsSet:
+        self._requirements_read = (self._monotonic(), requirements)
+        return requirements
 
     def commit_requirements(self, change: RequirementsChange) -> None:
-        """One PutItem conditioned on the set's version: no event goes with it, so no
-        transaction is needed."""
+        """One TransactWriteItems: the set's item, conditioned on its version, and the
+        change's events (ChannelRequirementsChanged)."""
         item = items.requirements_item(change.requirements, stored_requirements(change))
-        request: dict[str, Any] = {
+        put: dict[str, Any] = {
             "TableName": self._table,
             "Item": item,
             "ExpressionAttributeNames": {"#version": "version"},
         }
         if change.expected_version == 0:
-            request["ConditionExpression"] = "attribute_not_exists(#version)"
+            put["ConditionExpression"] = "attribute_not_exists(#version)"
         else:
-            request["ConditionExpression"] = "#version = :expected"
-            request["ExpressionAttributeValues"] = {":expected": num_attr(change.expected_version)}
-        try:
-            self._client.put_item(**request)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code != "ConditionalCheckFailedException":
-                raise
-            raise VersionConflict(change.channel, change.expected_version) from None
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeValues"] = {":expected": num_attr(change.expected_version)}
+        writes = [_Write(_REQUIREMENTS, {"Put": put})]
+        at = change.requirements.of(change.channel).updated_at
+        for index, event in enumerate(change.events):
+            event_item = items.event_item(event, index, at or event.occurred_at)
+            what = f"event {event.id} of the requirements of {change.channel}"
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": self._sized(event_item, what)}},
+                )
+            )
+
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise VersionConflict(change.channel, change.expected_version)
+
+        self._commit_writes(writes, raise_domain_error, f"requirements of {change.channel}")
+        self._remember(change.requirements)
 
     # ----------------------------------------------------------------- transactions
 
@@ -436,6 +520,15 @@ class DynamoDbStore:
                     },
                 )
             )
+            # The merchant has a product from now on: its registry entry, the same item each
+            # time (unconditioned, so a repeat is harmless), written with the product it
+            # vouches for so the walk of merchants never misses one.
+            writes.append(
+                _Write(
+                    _OTHER,
+                    {"Put": {"TableName": self._table, "Item": items.merchant_item(merchant_id)}},
+                )
+            )
         record = change.idempotency
         if record is not None:
             writes.append(
@@ -506,17 +599,42 @@ class DynamoDbStore:
     ) -> tuple[list[Item], bool]:
         """One Query for up to `limit + 1` items after `position`, in id order. Also tells
         whether DynamoDB stopped short of that (its 1 MB cap) with more items left."""
+        response = self._client.query(**self._range_after(keys, partition, limit, position))
+        found = response.get("Items", [])
+        cut_short = len(found) <= limit and "LastEvaluatedKey" in response
+        return found, cut_short
+
+    def _query_filtered(
+        self, keys: Index, partition: str, limit: int, position: str | None, kept: _Filter
+    ) -> tuple[list[Item], str | None]:
+        """One Query reading up to `limit + 1` items after `position`, in id order: the items
+        `kept` keeps, and the id of the last item read when more may follow (None: the
+        partition ends there)."""
+        request = self._range_after(keys, partition, limit, position)
+        request["FilterExpression"] = kept.expression
+        request["ExpressionAttributeNames"].update(kept.names)
+        request["ExpressionAttributeValues"].update(kept.values)
+        response = self._client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        # The index's sort key is the product id, escaped as every key part is.
+        last_read = items.unpart(last[keys.range_key]["S"]) if last else None
+        return response.get("Items", []), last_read
+
+    def _range_after(
+        self, keys: KeySchema, partition: str, limit: int, position: str | None
+    ) -> dict[str, Any]:
+        """The Query request of up to `limit + 1` items of `partition` after `position`."""
         condition = "#hk = :hk"
+        names = {"#hk": keys.hash_key}
         values = {":hk": str_attr(partition)}
         if position is not None:
             condition += " AND #rk > :after"
+            names["#rk"] = keys.range_key
             values[":after"] = str_attr(items.sortable_id(position))
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#hk": keys.hash_key, "#rk": keys.range_key}
-            if position is not None
-            else {"#hk": keys.hash_key},
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "Limit": limit + 1,
         }
@@ -524,20 +642,45 @@ class DynamoDbStore:
             request["IndexName"] = keys.name  # GSIs only read eventually consistent data
         else:
             request["ConsistentRead"] = True
-        response = self._client.query(**request)
-        found = response.get("Items", [])
-        cut_short = len(found) <= limit and "LastEvaluatedKey" in response
-        return found, cut_short
+        return request
+
+    def _type_page(
+        self,
+        merchant_id: str,
+        product_type: str,
+        status: Status | None,
+        limit: int,
+        position: str | None,
+    ) -> StoredPage:
+        """One Query of the type's gsi3 partition; with a status, filtered on it."""
+        partition = items.type_products_partition(merchant_id, product_type)
+        if status is None:
+            found, cut_short = self._query_after(BY_TYPE, partition, limit, position)
+            return _page_of([items.product_from_item(i) for i in found], limit, cut_short)
+        # DynamoDB filters the items a Query read (`Limit` of them at most), after reading
+        # them: the page may be short, even empty, while more follow. It continues after the
+        # last product read, kept or not, so none is skipped and none is read twice.
+        of_status = _Filter(
+            "#status = :status", {"#status": "status"}, {":status": str_attr(status.value)}
+        )
+        found, last_read = self._query_filtered(BY_TYPE, partition, limit, position, of_status)
+        products = [items.product_from_item(item) for item in found]
+        if len(products) > limit:
+            products = products[:limit]
+            return StoredPage(products, products[-1].id)
+        return StoredPage(products, last_read)
 
     def _channel_page(
         self,
         merchant_id: str,
         channel: str,
         status: Status | None,
+        product_type: str | None,
         limit: int,
         position: str | None,
     ) -> StoredPage:
-        """One Query of the channel's live-listing items, one BatchGetItem of their products."""
+        """One Query of the channel's live-listing items, one BatchGetItem of their products
+        (then kept when of `product_type`, if given)."""
         if status is None:
             partition = items.channel_partition(merchant_id, channel)
             found, cut_short = self._query_after(TABLE_KEYS, partition, limit, position)
@@ -555,6 +698,7 @@ class DynamoDbStore:
             if product_id in by_id
             and items.is_live_on(by_id[product_id], channel)
             and (status is None or by_id[product_id].status is status)
+            and (product_type is None or by_id[product_id].product_type == product_type)
         ]
         # The position follows the index, not the products kept, so skipped ones are passed.
         return StoredPage(products, ids[-1] if more and ids else None)
@@ -563,22 +707,22 @@ class DynamoDbStore:
         products: list[Product] = []
         for start in range(0, len(product_ids), MAX_BATCH_GET_KEYS):
             chunk = product_ids[start : start + MAX_BATCH_GET_KEYS]
-            products += self._batch_get_keys([items.product_key(merchant_id, p) for p in chunk])
+            keys = [items.product_key(merchant_id, p) for p in chunk]
+            products += [items.product_from_item(item) for item in self._batch_get_items(keys)]
         return products
 
-    def _batch_get_keys(self, keys: list[Item]) -> list[Product]:
-        """The products of up to 100 keys: BatchGetItem again for the keys it leaves
+    def _batch_get_items(self, keys: list[Item]) -> list[Item]:
+        """The items of up to 100 keys: BatchGetItem again for the keys it leaves
         unprocessed (over its 16 MB answer cap, or throttled), BATCH_GET_ATTEMPTS calls at
         most; then UnprocessedKeys (a 503 the client may retry)."""
-        products: list[Product] = []
+        found_items: list[Item] = []
         pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
 
         def read_pending() -> int:
             """One BatchGetItem of the pending keys; returns how many it left pending."""
             nonlocal pending
             response = self._client.batch_get_item(RequestItems=pending)
-            found = response.get("Responses", {}).get(self._table, [])
-            products.extend(items.product_from_item(item) for item in found)
+            found_items.extend(response.get("Responses", {}).get(self._table, []))
             pending = dict(response.get("UnprocessedKeys") or {})
             return len(pending.get(self._table, {}).get("Keys", []))
 
@@ -586,7 +730,7 @@ class DynamoDbStore:
         left: int = retrying(read_pending)
         if left:
             raise UnprocessedKeys(left, BATCH_GET_ATTEMPTS)
-        return products
+        return found_items
 
 
 def _page_of(products: list[Product], limit: int, cut_short: bool) -> StoredPage:

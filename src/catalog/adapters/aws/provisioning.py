@@ -43,13 +43,17 @@ class Provisioned:
     kind: str  # "table", "bucket" or "event bus"
     name: str
     created: bool
+    # What an existing resource was given that it lacked (the table: indexes).
+    added: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.name}: {'created' if self.created else 'already there'}"
+        found = f"{self.kind} {self.name}: {'created' if self.created else 'already there'}"
+        return found + "".join(f", {what} added" for what in self.added)
 
 
 def ensure_catalog_table(client: DynamoDBClient, table_name: str) -> Provisioned:
-    """The catalog's table, with its stream and TTL (dynamodb_table.ensure_table)."""
+    """The catalog's table, with its stream, TTL and indexes (dynamodb_table.ensure_table):
+    an existing table gets the indexes it lacks."""
     try:
         client.describe_table(TableName=table_name)
         existed = True
@@ -57,9 +61,11 @@ def ensure_catalog_table(client: DynamoDBClient, table_name: str) -> Provisioned
         if _code(error) != "ResourceNotFoundException":
             raise
         existed = False
-    # Also on an existing table: it turns TTL on when it is off.
-    ensure_table(client, table_name)
-    return Provisioned("table", table_name, created=not existed)
+    # Also on an existing table: it turns TTL on when it is off and adds missing indexes.
+    added = ensure_table(client, table_name)
+    return Provisioned(
+        "table", table_name, created=not existed, added=tuple(f"index {name}" for name in added)
+    )
 
 
 def ensure_bucket(

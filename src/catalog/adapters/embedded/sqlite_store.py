@@ -59,7 +59,9 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -129,13 +131,18 @@ class SqliteStore:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
-        # One query; limit + 1 rows tell whether another page follows.
+        # One query; limit + 1 rows tell whether another page follows. By type, it walks
+        # products_by_type in id order.
         conditions = ["p.merchant_id = ?"]
         params: list[Any] = [merchant_id]
         if status is not None:
             conditions.append("p.status = ?")
             params.append(status.value)
+        if product_type is not None:
+            conditions.append("p.product_type = ?")
+            params.append(product_type)
         if position is not None:
             conditions.append("p.id > ?")
             params.append(position)
@@ -159,6 +166,26 @@ class SqliteStore:
         items = [product_from_document(json.loads(row[0])) for row in rows[:limit]]
         more = len(rows) > limit
         return StoredPage(items, items[-1].id if more else None)
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        # A loose index scan of the primary key (merchant_id, id): each step seeks the next
+        # merchant id past the previous one, so a page costs limit + 1 index probes however
+        # many products each merchant has (SELECT DISTINCT would read every row).
+        sql = (
+            "WITH RECURSIVE merchant(id) AS ("
+            " SELECT min(merchant_id) FROM products WHERE merchant_id > ?"
+            " UNION ALL"
+            " SELECT (SELECT min(merchant_id) FROM products WHERE merchant_id > merchant.id)"
+            " FROM merchant WHERE merchant.id IS NOT NULL"
+            # Inside the CTE, the LIMIT stops the recursion itself.
+            " LIMIT ?"
+            ") SELECT id FROM merchant WHERE id IS NOT NULL"
+        )
+        # "" sorts before every id: the first page starts at the first merchant.
+        with self._connection() as db:
+            rows = db.execute(sql, (position or "", limit + 1)).fetchall()
+        items = [str(row[0]) for row in rows[:limit]]
+        return MerchantPage(items, items[-1] if len(rows) > limit else None)
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -228,9 +255,17 @@ class SqliteStore:
             row = db.execute("SELECT doc FROM channel_requirements").fetchone()
         return requirements_from_document(json.loads(row[0])) if row else RequirementsSet()
 
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """Always read now: both reads are local and cheap."""
+        del fresh
+        product_type = self.product_type(merchant_id, type_key) if type_key else None
+        return ProductRules(product_type, self.channel_requirements())
+
     def commit_requirements(self, change: RequirementsChange) -> None:
         doc = stored_requirements(change)
-        self._commit(lambda db: self._write_requirements(db, change, doc), ())
+        self._commit(lambda db: self._write_requirements(db, change, doc), change.events)
 
     # ----------------------------------------------------------------- Outbox
 
@@ -454,6 +489,7 @@ class SqliteStore:
             " ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, doc = excluded.doc",
             (change.requirements.version, doc),
         )
+        _write_events(db, change.events)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; commit() issues BEGIN IMMEDIATE.

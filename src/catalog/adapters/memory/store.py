@@ -41,7 +41,9 @@ from catalog.domain.product_types import ProductType
 from catalog.service.ports import (
     Change,
     IdempotencyRecord,
+    MerchantPage,
     OutboxRecord,
+    ProductRules,
     RequirementsChange,
     StoredPage,
     TypeChange,
@@ -85,6 +87,7 @@ class MemoryStore:
         channel: str | None,
         limit: int,
         position: str | None,
+        product_type: str | None = None,
     ) -> StoredPage:
         with self._lock:
             docs = sorted(
@@ -97,10 +100,18 @@ class MemoryStore:
             if (position is None or doc["id"] > position)
             and (status is None or doc["status"] == status.value)
             and (channel is None or doc["listings"].get(channel, {}).get("state") in LIVE_STATES)
+            and (product_type is None or doc.get("product_type") == product_type)
         ]
         items = [product_from_document(doc) for doc in selected[:limit]]
         more = len(selected) > limit
         return StoredPage(items, items[-1].id if more else None)
+
+    def merchants(self, *, limit: int, position: str | None) -> MerchantPage:
+        with self._lock:
+            known = sorted({m for (m, _) in self._products})
+        selected = [m for m in known if position is None or m > position]
+        items = selected[:limit]
+        return MerchantPage(items, items[-1] if len(selected) > limit else None)
 
     def history(
         self, merchant_id: str, product_id: str, *, limit: int, before_version: int | None
@@ -192,6 +203,14 @@ class MemoryStore:
             doc = self._requirements
         return requirements_from_document(doc) if doc else RequirementsSet()
 
+    def product_rules(
+        self, merchant_id: str, type_key: str | None, *, fresh: bool = False
+    ) -> ProductRules:
+        """Always read now: both reads are local and cheap."""
+        del fresh
+        product_type = self.product_type(merchant_id, type_key) if type_key else None
+        return ProductRules(product_type, self.channel_requirements())
+
     def commit_requirements(self, change: RequirementsChange) -> None:
         stored_requirements(change)  # refused past the size the other stores keep
         with self._lock:
@@ -199,6 +218,7 @@ class MemoryStore:
             if stored_version != change.expected_version:
                 raise VersionConflict(change.channel, change.expected_version)
             self._requirements = requirements_to_document(change.requirements)
+            self._outbox.extend(event_to_document(event) for event in change.events)
 
     # Outbox
 

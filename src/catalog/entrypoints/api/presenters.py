@@ -92,6 +92,7 @@ def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
             else None
         ),
         "events": list(entry.events),
+        "reason": entry.reason,
     }
 
 

@@ -433,6 +433,11 @@ class HistoryEntryView(BaseModel):
     changes: list[FieldChangeView]
     transition: TransitionView | None
     events: list[str] = Field(description="Names of the domain events this version emitted.")
+    reason: str | None = Field(
+        description="Why the system made this version (actor `system`): the product type or"
+        " channel requirements change that re-evaluated it, e.g. `product type apparel v3`;"
+        " null for a principal's own change."
+    )
 
 
 class HistoryPage(BaseModel):

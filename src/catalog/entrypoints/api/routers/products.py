@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 
 from catalog.domain import limits
 from catalog.domain.lifecycle import Status
+from catalog.domain.product_types import TYPE_KEY_PATTERN
 from catalog.entrypoints.api.conditional import none_match
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
@@ -172,9 +173,12 @@ def register_product(
     response_model=ProductPage,
     summary="List products",
     description=(
-        "Products of the merchant in id (creation) order, one page at a time. Pass "
-        "`next_cursor` back as `cursor` with the same filters; a cursor only works for the "
-        "merchant and filters it was issued for (400 otherwise)."
+        "Products of the merchant in id (creation) order, one page at a time, keeping those "
+        "that match every filter given. Pass `next_cursor` back as `cursor` with the same "
+        "filters; a cursor only works for the merchant and filters it was issued for (400 "
+        "otherwise). A page combining filters may hold fewer than `limit` products, even "
+        "none, and still carry a `next_cursor`: the list ends only where `next_cursor` is "
+        "null."
     ),
 )
 async def list_products(
@@ -191,11 +195,24 @@ async def list_products(
             description="Only products listed (pending, published or unpublishing) there.",
         ),
     ] = None,
+    product_type: Annotated[
+        str | None,
+        Query(
+            pattern=TYPE_KEY_PATTERN.pattern,
+            description="Only products of this product type (its key); untyped products "
+            "are in no type's list. A key the merchant has no type for lists nothing.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
 ) -> Response:
     query = ListProducts(
-        access.merchant_id, Status(status) if status else None, channel, limit, cursor
+        access.merchant_id,
+        Status(status) if status else None,
+        channel,
+        limit,
+        cursor,
+        product_type=product_type,
     )
     page = await run_read(request, use_cases.list_products, access.ctx, access.principal, query)
     items = [product_view(product, access.ctx.assets) for product in page.items]
