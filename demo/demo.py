@@ -111,6 +111,10 @@ def walk(stack: Stack) -> dict[str, Any]:
     report: dict[str, Any] = {}
 
     step("1. The adapters declared on start what their channels require")
+    stack.settle_events(
+        "both declarations' events",
+        lambda events: sum(e["type"] == "ChannelRequirementsChanged" for e in events) == 2,
+    )
     report["requirements"] = {}
     for channel in CHANNELS:
         declared = expect(api.get(f"/v1/channels/{channel}/requirements"), 200)
@@ -308,6 +312,7 @@ def png(size: int = 8) -> bytes:
 # The order of a product's life: what a request records first, then the channels' outcomes
 # and what follows from them (ACTIVE follows the first confirmed publication).
 EVENT_ORDER = (
+    "ChannelRequirementsChanged",
     "ProductCreated",
     "ProductUpdated",
     "ProductPublicationRequested",
@@ -338,6 +343,7 @@ def describe(event: dict[str, Any]) -> str:
     data = event["data"]
     channel = CHANNEL_NAMES.get(data.get("channel"), data.get("channel"))
     extra = {
+        "ChannelRequirementsChanged": lambda: f"{channel} (version {data.get('version')})",
         "ProductCreated": lambda: f"SKU {data.get('sku')}",
         "ProductStatusChanged": lambda: f"{data.get('from_status')} -> {data.get('to_status')}",
         "ProductDeactivated": lambda: f"{data.get('from_status')} -> INACTIVE",
@@ -543,22 +549,40 @@ class Stack:
         def settled() -> bool:
             # Answered events first: an outcome reported after this read shows in the
             # history read next as one more event than arrived.
-            arrived = {event["id"] for event in self.events}
+            events = list(self.events)
+            arrived = {event["id"] for event in events}
             answered = all(arrived <= adapter.handled for adapter in self.adapters)
             history = expect(self.merchant_api.get(f"{path}/history?limit=100"), 200)
             emitted = sum(len(entry["events"]) for entry in history["items"])
             latest[:] = [expect(self.merchant_api.get(path), 200)]
+            # Only this product's events are in its history (not the channels' declarations).
+            of_product = [e for e in events if e["data"].get("product_id") == latest[0]["id"]]
             return (
                 answered
-                and len(arrived) >= emitted
+                and len(of_product) >= emitted
                 and history["items"][0]["version"] == latest[0]["version"]
             )
 
         self.wait("every event to arrive and the adapters to answer it", settled)
+        self._print_new_events()
+        return latest[0]
+
+    def settle_events(self, what: str, arrived: Callable[[list[dict[str, Any]]], bool]) -> None:
+        """Wait until the events `arrived` looks for are in and both adapters answered every
+        event in; print the events not printed yet."""
+
+        def settled() -> bool:
+            events = list(self.events)
+            ids = {event["id"] for event in events}
+            return arrived(events) and all(ids <= adapter.handled for adapter in self.adapters)
+
+        self.wait(what, settled)
+        self._print_new_events()
+
+    def _print_new_events(self) -> None:
         for event in in_life_order(self.events[self.printed :]):
             print(describe(event), flush=True)
         self.printed = len(self.events)
-        return latest[0]
 
     def wait_for_product(
         self, path: str, what: str, condition: Callable[[dict[str, Any]], bool]

@@ -123,6 +123,9 @@ class EventProcessor:
         return self._declaration.state
 
     def handle(self, cloud_event: Mapping[str, Any]) -> Handling:
+        if not CatalogEvent.acted_on(cloud_event):
+            event_id = cloud_event.get("id")
+            return Handling(Result.IGNORED, event_id if isinstance(event_id, str) else None)
         try:
             event = CatalogEvent.from_cloudevent(cloud_event)
         except MalformedEvent as error:
