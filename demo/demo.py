@@ -1,5 +1,7 @@
 """End-to-end demo: one product through DRAFT -> READY -> ACTIVE on two channels -> updated ->
 INACTIVE with both listings withdrawn, printing under each step the catalog events it caused.
+On the way, the channels' declared requirements refuse a publication request at once, naming
+what is missing, until the merchant adds it.
 
 It starts, all on 127.0.0.1 ports picked at random:
 
@@ -7,7 +9,7 @@ It starts, all on 127.0.0.1 ports picked at random:
   the two adapters and an explicit webhook signing secret;
 - the fakes of Mercado Libre's items API and of Meta's Catalog Batch API;
 - the Mercado Libre and Meta adapters (channel_kit webhook apps) with channel tokens scoped to
-  the demo's merchant;
+  the demo's merchant; each declares its channel's requirements to the catalog on start;
 - a third webhook receiver that records each event the catalog delivers.
 
 Then it drives the catalog's HTTP API as a merchant would and waits, at each step, for the
@@ -47,6 +49,7 @@ from channel_fakes import FakeMercadoLibre, FakeMetaCatalog
 from channel_kit import (
     CatalogClient,
     ChannelAdapter,
+    DeclarationState,
     EventProcessor,
     Handling,
     MemorySeenEvents,
@@ -107,7 +110,18 @@ def walk(stack: Stack) -> dict[str, Any]:
     api = stack.merchant_api
     report: dict[str, Any] = {}
 
-    step("1. Register a product (DRAFT)")
+    step("1. The adapters declared on start what their channels require")
+    stack.settle_events(
+        "both declarations' events",
+        lambda events: sum(e["type"] == "ChannelRequirementsChanged" for e in events) == 2,
+    )
+    report["requirements"] = {}
+    for channel in CHANNELS:
+        declared = expect(api.get(f"/v1/channels/{channel}/requirements"), 200)
+        report["requirements"][channel] = declared["required"]
+        print(f"    {CHANNEL_NAMES[channel]} requires {', '.join(declared['required'])}")
+
+    step("2. Register a product (DRAFT), without a condition or a product page")
     product = expect(
         api.post(
             f"/v1/merchants/{MERCHANT}/products",
@@ -116,13 +130,7 @@ def walk(stack: Stack) -> dict[str, Any]:
                 "name": "Trail shoe",
                 "description": "A light trail running shoe with a grippy sole.",
                 "price": {"amount": 12999, "currency": "USD"},
-                "attributes": {
-                    "brand": "Acme",
-                    "model": "Trail 1",
-                    "condition": "new",
-                    "available_quantity": 5,
-                    "link": "https://shop.acme.example/products/ts-1",
-                },
+                "attributes": {"brand": "Acme", "model": "Trail 1", "available_quantity": 5},
                 # What Mercado Libre needs and the catalog does not model.
                 "channel_overrides": {
                     "mercadolibre": {
@@ -140,12 +148,43 @@ def walk(stack: Stack) -> dict[str, Any]:
     path = f"/v1/merchants/{MERCHANT}/products/{product['id']}"
     show(stack.settle(path))
 
-    step("2. Add an image, then mark it READY")
+    step("3. Add an image, then mark it READY")
     expect(api.post(f"{path}/images", files={"file": ("shoe.png", png(), "image/png")}), 201)
     expect(api.post(f"{path}/status", json={"status": "READY"}), 200)
     show(stack.settle(path))
 
-    step("3. Publish on Mercado Libre and Meta (ACTIVE once the first is confirmed)")
+    step("4. Ask to publish: both channels' requirements refuse it at once")
+    report["refused"] = {}
+    for channel in CHANNELS:
+        answer = api.post(f"{path}/channels/{channel}/publish")
+        if answer.status_code == 202:
+            raise DemoFailed(
+                f"the catalog accepted a publication on {channel} that its declared "
+                f"requirements refuse: this catalog does not enforce channel requirements"
+            )
+        problem = expect(answer, 422)
+        report["refused"][channel] = problem
+        kind = problem["type"].rsplit("/", 1)[-1]
+        print(
+            f"    {CHANNEL_NAMES[channel]}: {problem['status']} {kind}, "
+            f"missing {', '.join(problem.get('missing') or [])}"
+        )
+    # Refused before anything was recorded: no listing, no event, no new version.
+    show(stack.settle(path), "unchanged: no listing, no event")
+
+    step("5. Add the condition and the product page, then publish (ACTIVE once one is confirmed)")
+    expect(
+        api.patch(
+            path,
+            json={
+                "attributes": {
+                    "condition": "new",
+                    "link": "https://shop.acme.example/products/ts-1",
+                }
+            },
+        ),
+        200,
+    )
     for channel in CHANNELS:
         expect(api.post(f"{path}/channels/{channel}/publish"), 202)
     product = stack.wait_for_product(
@@ -168,7 +207,7 @@ def walk(stack: Stack) -> dict[str, Any]:
         f"{stack.meta.items[meta_retailer_id]['price']}"
     )
 
-    step("4. Update the price: both channels follow")
+    step("6. Update the price: both channels follow")
     expect(api.patch(path, json={"price": {"amount": 10999}}), 200)
     # The Mercado Libre override keeps its own price; change it there too.
     expect(
@@ -201,7 +240,7 @@ def walk(stack: Stack) -> dict[str, Any]:
         "meta_item": dict(stack.meta.items[meta_retailer_id]),
     }
 
-    step("5. Deactivate (INACTIVE): both listings are withdrawn")
+    step("7. Deactivate (INACTIVE): both listings are withdrawn")
     expect(api.delete(path), 200)
     product = stack.wait_for_product(
         path,
@@ -231,13 +270,14 @@ def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def show(product: dict[str, Any]) -> None:
+def show(product: dict[str, Any], note: str = "") -> None:
     listings = ", ".join(
         f"{channel}={listing['state']}" for channel, listing in product["listings"].items()
     )
     print(
         f"    product v{product['version']} {product['status']}"
-        + (f"; listings: {listings}" if listings else ""),
+        + (f"; listings: {listings}" if listings else "")
+        + (f" ({note})" if note else ""),
         flush=True,
     )
 
@@ -272,6 +312,7 @@ def png(size: int = 8) -> bytes:
 # The order of a product's life: what a request records first, then the channels' outcomes
 # and what follows from them (ACTIVE follows the first confirmed publication).
 EVENT_ORDER = (
+    "ChannelRequirementsChanged",
     "ProductCreated",
     "ProductUpdated",
     "ProductPublicationRequested",
@@ -302,6 +343,7 @@ def describe(event: dict[str, Any]) -> str:
     data = event["data"]
     channel = CHANNEL_NAMES.get(data.get("channel"), data.get("channel"))
     extra = {
+        "ChannelRequirementsChanged": lambda: f"{channel} (version {data.get('version')})",
         "ProductCreated": lambda: f"SKU {data.get('sku')}",
         "ProductStatusChanged": lambda: f"{data.get('from_status')} -> {data.get('to_status')}",
         "ProductDeactivated": lambda: f"{data.get('from_status')} -> INACTIVE",
@@ -408,6 +450,11 @@ class Stack:
                 MemoryVersionLedger(),
                 merchants=MerchantScope.of([MERCHANT]),
             )
+            # What whatever starts an adapter does (channel_kit.runtime): declare the channel's
+            # requirements before the first event. The demo needs them in place to go on.
+            declared = processor.declare_requirements()
+            if declared is not DeclarationState.DECLARED:
+                raise DemoFailed(f"the {channel} adapter's requirements were not declared")
             recorded = Recorded(processor)
             self.adapters.append(recorded)
             enter(serve(webhook_app(recorded, self.secret), adapter_sockets[channel]))
@@ -502,22 +549,40 @@ class Stack:
         def settled() -> bool:
             # Answered events first: an outcome reported after this read shows in the
             # history read next as one more event than arrived.
-            arrived = {event["id"] for event in self.events}
+            events = list(self.events)
+            arrived = {event["id"] for event in events}
             answered = all(arrived <= adapter.handled for adapter in self.adapters)
             history = expect(self.merchant_api.get(f"{path}/history?limit=100"), 200)
             emitted = sum(len(entry["events"]) for entry in history["items"])
             latest[:] = [expect(self.merchant_api.get(path), 200)]
+            # Only this product's events are in its history (not the channels' declarations).
+            of_product = [e for e in events if e["data"].get("product_id") == latest[0]["id"]]
             return (
                 answered
-                and len(arrived) >= emitted
+                and len(of_product) >= emitted
                 and history["items"][0]["version"] == latest[0]["version"]
             )
 
         self.wait("every event to arrive and the adapters to answer it", settled)
+        self._print_new_events()
+        return latest[0]
+
+    def settle_events(self, what: str, arrived: Callable[[list[dict[str, Any]]], bool]) -> None:
+        """Wait until the events `arrived` looks for are in and both adapters answered every
+        event in; print the events not printed yet."""
+
+        def settled() -> bool:
+            events = list(self.events)
+            ids = {event["id"] for event in events}
+            return arrived(events) and all(ids <= adapter.handled for adapter in self.adapters)
+
+        self.wait(what, settled)
+        self._print_new_events()
+
+    def _print_new_events(self) -> None:
         for event in in_life_order(self.events[self.printed :]):
             print(describe(event), flush=True)
         self.printed = len(self.events)
-        return latest[0]
 
     def wait_for_product(
         self, path: str, what: str, condition: Callable[[dict[str, Any]], bool]

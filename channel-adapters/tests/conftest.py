@@ -95,12 +95,15 @@ def cloud_event(
 
 
 class CatalogApiDouble:
-    """Answers GET product (?channel=) and PUT listing like the catalog, recording calls.
+    """Answers GET product (?channel=), PUT listing and GET/PUT channel requirements like the
+    catalog, recording calls.
 
     `ignore_outcomes_as_stale` makes it answer outcomes with `Outcome-Ignored: stale`."""
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        #: channel -> (required, version), as the catalog holds them.
+        self.requirements: dict[str, tuple[list[str], int]] = {}
         self.reports: list[dict[str, Any]] = []
         self.requests: list[httpx.Request] = []
         self.ignore_outcomes_as_stale = False
@@ -119,6 +122,8 @@ class CatalogApiDouble:
         self.requests.append(request)
         if self.failures:
             return httpx.Response(self.failures.pop(0), json={"title": "injected"})
+        if request.url.path.startswith("/v1/channels/"):
+            return self._requirements(request)
         path = f"/v1/merchants/acme/products/{PRODUCT_ID}"
         if request.method == "GET" and request.url.path == path:
             return httpx.Response(200, json=copy.deepcopy(self.document))
@@ -132,6 +137,17 @@ class CatalogApiDouble:
                 self.set_listing(channel, body["state"], body.get("external_id"))
             return httpx.Response(200, json=copy.deepcopy(self.document), headers=headers)
         return httpx.Response(404, json={"title": "not found"})
+
+    def _requirements(self, request: httpx.Request) -> httpx.Response:
+        channel = request.url.path.split("/")[3]
+        required, version = self.requirements.get(channel, ([], 0))
+        if request.method == "PUT":
+            declared = list(dict.fromkeys(json.loads(request.content)["required"]))
+            if version == 0 or declared != required:  # the same list again writes nothing
+                required, version = declared, version + 1
+                self.requirements[channel] = (required, version)
+        body = {"channel": channel, "required": required, "version": version}
+        return httpx.Response(200, json=body, headers={"ETag": f'"{version}"'})
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """End to end: `make demo`'s script against the real embedded catalog (`catalog serve`), both
-adapters and both channel fakes, asserting what the catalog and the channels ended up with."""
+adapters and both channel fakes, asserting what the catalog and the channels ended up with,
+and that the channels' declared requirements refused a publication request until the
+merchant added what they need."""
 
 from __future__ import annotations
 
@@ -10,6 +12,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
+from mercadolibre_adapter import MercadoLibreAdapter, MercadoLibreSettings
+from meta_adapter import MetaCatalogAdapter, MetaSettings
+
+UNUSED = httpx.Client(base_url="http://unused.test")
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "demo.py"
 
 
@@ -25,6 +33,21 @@ def test_one_product_goes_through_its_whole_life_on_two_channels(tmp_path: Path)
 
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(report_path.read_text())
+
+    # Each adapter declared its channel's requirements on start, as its own code states them.
+    assert report["requirements"] == {
+        "mercadolibre": list(MercadoLibreAdapter(MercadoLibreSettings("t"), UNUSED).requirements),
+        "meta": list(MetaCatalogAdapter(MetaSettings("t", "1"), UNUSED).requirements),
+    }
+    # A publication request missing what they declared is refused at once, naming it.
+    refused = report["refused"]
+    for channel, missing in {
+        "mercadolibre": ["/attributes/condition"],
+        "meta": ["/attributes/condition", "/attributes/link"],
+    }.items():
+        problem = refused[channel]
+        assert (problem["status"], problem["type"]) == (422, "/problems/product-incomplete")
+        assert (problem["channel"], problem["missing"]) == (channel, missing)
 
     published = report["published"]
     listings = published["product"]["listings"]
@@ -58,8 +81,10 @@ def test_one_product_goes_through_its_whole_life_on_two_channels(tmp_path: Path)
 
     events = report["events"]
     assert Counter(event["type"] for event in events) == {
+        "ChannelRequirementsChanged": 2,  # each adapter's declaration, once
         "ProductCreated": 1,
-        "ProductUpdated": 3,  # the image, the price, the Mercado Libre price override
+        # The image, the condition and link, the price, the Mercado Libre price override.
+        "ProductUpdated": 4,
         "ProductStatusChanged": 2,  # DRAFT -> READY, READY -> ACTIVE
         "ProductPublicationRequested": 2,
         "ProductPublished": 2,
@@ -73,7 +98,7 @@ def test_one_product_goes_through_its_whole_life_on_two_channels(tmp_path: Path)
         if e["type"] in ("ProductStatusChanged", "ProductDeactivated")
     ]
     assert transitions == [("DRAFT", "READY"), ("READY", "ACTIVE"), ("ACTIVE", "INACTIVE")]
-    versions = [event["data"]["version"] for event in events]
+    versions = [event["data"]["version"] for event in events if "product_id" in event["data"]]
     assert versions == sorted(versions)
     # Every event printed once, under the step that caused it, in the same order every run.
     transcript = run.stdout.splitlines()
@@ -84,39 +109,51 @@ def test_one_product_goes_through_its_whole_life_on_two_channels(tmp_path: Path)
 
 # What a user sees; the adapters' own log goes to a file, so nothing racing shows here.
 EXPECTED_TRANSCRIPT = """
-== 1. Register a product (DRAFT)
+== 1. The adapters declared on start what their channels require
+    event ChannelRequirementsChanged     Mercado Libre (version 1)
+    event ChannelRequirementsChanged     Meta (version 1)
+    Mercado Libre requires /name, /price, /images, /attributes/category_id, /attributes/available_quantity, /attributes/listing_type_id, /attributes/condition, /attributes/brand
+    Meta requires /name, /description, /price, /images, /attributes/condition, /attributes/link
+
+== 2. Register a product (DRAFT), without a condition or a product page
     event ProductCreated                 SKU TS-1
     product v1 DRAFT
 
-== 2. Add an image, then mark it READY
+== 3. Add an image, then mark it READY
     event ProductUpdated                 changed /images
     event ProductStatusChanged           DRAFT -> READY
     product v3 READY
 
-== 3. Publish on Mercado Libre and Meta (ACTIVE once the first is confirmed)
+== 4. Ask to publish: both channels' requirements refuse it at once
+    Mercado Libre: 422 product-incomplete, missing /attributes/condition
+    Meta: 422 product-incomplete, missing /attributes/condition, /attributes/link
+    product v3 READY (unchanged: no listing, no event)
+
+== 5. Add the condition and the product page, then publish (ACTIVE once one is confirmed)
+    event ProductUpdated                 changed /attributes/condition, /attributes/link
     event ProductPublicationRequested    on Mercado Libre
     event ProductPublicationRequested    on Meta
     event ProductPublished               on Mercado Libre as MLA1000000001
     event ProductPublished               on Meta as TS-1
     event ProductStatusChanged           READY -> ACTIVE
-    product v7 ACTIVE; listings: mercadolibre=PUBLISHED, meta=PUBLISHED
+    product v8 ACTIVE; listings: mercadolibre=PUBLISHED, meta=PUBLISHED
     Mercado Libre item MLA1000000001: active, https://articulo.mercadolibre.com.ar/MLA-1000000001-trail-shoe-_JM
     Meta catalog item TS-1: listed at 129.99 USD
 
-== 4. Update the price: both channels follow
+== 6. Update the price: both channels follow
     event ProductUpdated                 changed /price/amount; Mercado Libre and Meta follow
     event ProductUpdated                 changed /channel_overrides/mercadolibre/price/amount; Mercado Libre and Meta follow
-    product v9 ACTIVE; listings: mercadolibre=PUBLISHED, meta=PUBLISHED
+    product v10 ACTIVE; listings: mercadolibre=PUBLISHED, meta=PUBLISHED
     Mercado Libre item MLA1000000001: 99.99 USD
     Meta catalog item TS-1: 109.99 USD
 
-== 5. Deactivate (INACTIVE): both listings are withdrawn
+== 7. Deactivate (INACTIVE): both listings are withdrawn
     event ProductDeactivated             ACTIVE -> INACTIVE
     event ProductUnpublicationRequested  on Mercado Libre
     event ProductUnpublicationRequested  on Meta
     event ProductUnpublished             from Mercado Libre
     event ProductUnpublished             from Meta
-    product v12 INACTIVE; listings: mercadolibre=UNPUBLISHED, meta=UNPUBLISHED
+    product v13 INACTIVE; listings: mercadolibre=UNPUBLISHED, meta=UNPUBLISHED
     Mercado Libre item MLA1000000001: closed
     Meta catalog item TS-1: removed
 

@@ -27,6 +27,7 @@ CHANNEL = "shop"
 
 class RecordingAdapter:
     channel = CHANNEL
+    requirements = ("/description", "/attributes/brand")
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, str | None]] = []
@@ -162,6 +163,34 @@ def test_other_channels_and_other_event_types_are_ignored_without_any_call(
     assert results == {Result.IGNORED}
     assert catalog_api.requests == []
     assert adapter.calls == []
+
+
+def test_events_of_no_product_are_ignored_not_malformed(processor, catalog_api, caplog):
+    """Channel requirements belong to no merchant, product types to no product."""
+    requirements = {
+        "specversion": "1.0",
+        "id": "01JDX5Q3W8B5Y8Q9N2K7M4ZZZ1",
+        "source": "catalog",
+        "type": "ChannelRequirementsChanged",
+        "subject": "channels/shop",
+        "data": {"channel": CHANNEL, "version": 1, "required": ["/attributes/brand"]},
+    }
+    product_type = {
+        **requirements,
+        "id": "01JDX5Q3W8B5Y8Q9N2K7M4ZZZ2",
+        "type": "ProductTypeCreated",
+        "subject": "product-types/apparel",
+        "data": {"merchant_id": "acme", "product_type": "apparel", "version": 1},
+    }
+
+    handled = [processor.handle(event) for event in (requirements, product_type)]
+
+    assert [(h.result, h.event_id) for h in handled] == [
+        (Result.IGNORED, requirements["id"]),
+        (Result.IGNORED, product_type["id"]),
+    ]
+    assert catalog_api.requests == []
+    assert "malformed" not in caplog.text
 
 
 def test_a_malformed_event_is_reported_as_such(processor, catalog_api):

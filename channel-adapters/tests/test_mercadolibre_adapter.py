@@ -74,14 +74,15 @@ def test_every_missing_required_field_is_named_with_its_source():
     missing = map_item(incomplete, {}).missing
 
     assert missing == [
+        "price and currency_id (/price)",
+        "pictures (/images)",
         "category_id (/attributes/category_id)",
-        "price (/price)",
-        "currency_id (/price/currency)",
-        "available_quantity (/attributes/available_quantity, an integer)",
         "buying_mode (/attributes/buying_mode)",
         "listing_type_id (/attributes/listing_type_id)",
         "condition (/attributes/condition)",
-        "pictures (/images)",
+        "BRAND attribute (/attributes/brand)",
+        # What a pointer cannot say: it is there, but not a number of units.
+        "available_quantity (/attributes/available_quantity, an integer)",
     ]
 
 

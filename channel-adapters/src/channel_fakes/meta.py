@@ -14,7 +14,7 @@ Modelled from the public docs ("Catalog Batch API", `/{catalog_id}/items_batch` 
 - Product fields checked on CREATE and UPDATE: id, title, description, availability
   (`in stock`, `out of stock`, `preorder`, `available for order`, `discontinued`), condition
   (`new`, `refurbished`, `used`), price (`"<amount> <ISO 4217>"`, e.g. `"129.99 USD"`), link
-  and image_link (URLs), brand.
+  and image_link (URLs), and an identifier: brand, or gtin or mpn (any one of them).
 - `GET /{version}/{catalog_id}/products` lists the items (`retailer_id` and fields).
 - Graph errors: `{"error": {"message", "type", "code", "fbtrace_id"}}`; 401 (code 190)
   without the access token (`access_token` parameter or `Authorization: Bearer`).
@@ -35,10 +35,9 @@ from fastapi.responses import JSONResponse
 
 AVAILABILITY = {"in stock", "out of stock", "preorder", "available for order", "discontinued"}
 CONDITIONS = {"new", "refurbished", "used"}
-REQUIRED = (
-    *("title", "description", "availability", "condition"),
-    *("price", "link", "image_link", "brand"),
-)
+REQUIRED = ("title", "description", "availability", "condition", "price", "link", "image_link")
+#: Any one of them identifies the product.
+IDENTIFIERS = ("brand", "gtin", "mpn")
 PRICE = re.compile(r"^\d+(\.\d+)? [A-Z]{3}$")
 MAX_REQUESTS = 5000
 
@@ -173,6 +172,8 @@ class FakeMetaCatalog:
                 for name in REQUIRED:
                     if data.get(name) in (None, ""):
                         error(f"Missing required field: {name}")
+                if all(data.get(name) in (None, "") for name in IDENTIFIERS):
+                    error("Missing required field: brand (or gtin or mpn)")
             if "availability" in data and data["availability"] not in AVAILABILITY:
                 error(f"Invalid availability: {data['availability']}")
             if "condition" in data and data["condition"] not in CONDITIONS:

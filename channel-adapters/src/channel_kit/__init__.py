@@ -8,9 +8,11 @@ from channel_kit.catalog_client import (
     CatalogClient,
     CatalogRejected,
     CatalogUnavailable,
+    ChannelRequirements,
     ReportAnswer,
     RetryPolicy,
 )
+from channel_kit.declaration import DeclarationState, RequirementsDeclaration
 from channel_kit.events import CatalogEvent, MalformedEvent
 from channel_kit.processor import EventHandler, EventProcessor, Handling, Result
 from channel_kit.scope import MerchantScope
@@ -33,7 +35,9 @@ __all__ = [
     "CatalogUnavailable",
     "ChannelAdapter",
     "ChannelRejected",
+    "ChannelRequirements",
     "ChannelUnavailable",
+    "DeclarationState",
     "EventHandler",
     "EventProcessor",
     "Handling",
@@ -48,6 +52,7 @@ __all__ = [
     "ProductView",
     "Published",
     "ReportAnswer",
+    "RequirementsDeclaration",
     "Result",
     "RetryPolicy",
     "SeenEvents",

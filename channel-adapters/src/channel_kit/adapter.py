@@ -44,9 +44,19 @@ class ChannelAdapter(Protocol):
     #: The catalog's channel slug this adapter serves (`channel:<slug>` role, listings key).
     channel: str
 
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """What the channel needs of a product, as JSON pointers into its effective view
+        (`channel_kit.requirements`): declared to the catalog on start, so it refuses a
+        publication request missing any of them. Build it with
+        `channel_kit.requirements.required(...)`."""
+        ...
+
     def missing_fields(self, view: ProductView) -> Sequence[str]:
         """The channel's required fields this view cannot fill, each naming where it comes
-        from, e.g. `category_id (/attributes/category_id)`. Checked before any channel call."""
+        from, e.g. `category_id (/attributes/category_id)`. Checked before any channel call.
+        Derive it from `requirements` (`channel_kit.requirements.missing`), plus the rules
+        pointers cannot express, so the adapter and the catalog never disagree."""
         ...
 
     def publish(self, view: ProductView) -> Published:

@@ -1,13 +1,15 @@
-"""The catalog's HTTP API as an adapter uses it: read the effective view, report outcomes.
+"""The catalog's HTTP API as an adapter uses it: read the effective view, report outcomes,
+declare the channel's requirements.
 
-Both calls are retried on network errors, 5xx and 429 (the catalog or its network hiccups;
-both requests are idempotent: a GET, and an outcome PUT that the catalog answers the same way
-when repeated). A 4xx other than 429 is the catalog's final word and is never retried.
+Every call is retried on network errors, 5xx and 429 (the catalog or its network hiccups;
+every request is idempotent: GETs, an outcome PUT that the catalog answers the same way when
+repeated, and a requirements PUT that writes nothing when the list is the same). A 4xx other
+than 429 is the catalog's final word and is never retried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -66,6 +68,23 @@ class ReportAnswer:
     ignored_as_stale: bool
 
 
+@dataclass(frozen=True)
+class ChannelRequirements:
+    """A channel's requirements as the catalog holds them; `version` 0: none declared."""
+
+    channel: str
+    required: tuple[str, ...]
+    version: int
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> ChannelRequirements:
+        return cls(
+            channel=str(document["channel"]),
+            required=tuple(str(pointer) for pointer in document["required"]),
+            version=int(document["version"]),
+        )
+
+
 class CatalogClient:
     def __init__(
         self,
@@ -116,6 +135,25 @@ class CatalogClient:
             product=response.json(),
             ignored_as_stale=response.headers.get("Outcome-Ignored", "").lower() == "stale",
         )
+
+    def declare_requirements(self, channel: str, required: Sequence[str]) -> ChannelRequirements:
+        """Replace the channel's requirements (`PUT /v1/channels/{c}/requirements`, which
+        needs a `channel:<c>` token). The same list again writes nothing and keeps the
+        version, so declaring on every start is harmless. No `If-Match`: the adapter owns
+        its channel's list, and the catalog applies the PUT over concurrent writes."""
+        url = self._requirements_url(channel)
+        body = {"required": list(required)}
+        response = self._send(lambda: self._http.put(url, json=body, headers=self._headers))
+        return ChannelRequirements.from_json(response.json())
+
+    def requirements(self, channel: str) -> ChannelRequirements:
+        """What the catalog holds for the channel (`GET /v1/channels/{c}/requirements`)."""
+        url = self._requirements_url(channel)
+        response = self._send(lambda: self._http.get(url, headers=self._headers))
+        return ChannelRequirements.from_json(response.json())
+
+    def _requirements_url(self, channel: str) -> str:
+        return f"{self._base}/v1/channels/{quote(channel)}/requirements"
 
     def _product_url(self, merchant_id: str, product_id: str) -> str:
         return f"{self._base}/v1/merchants/{quote(merchant_id)}/products/{quote(product_id)}"

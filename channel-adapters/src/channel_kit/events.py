@@ -9,6 +9,9 @@ from typing import Any
 PUBLICATION_REQUESTED = "ProductPublicationRequested"
 UNPUBLICATION_REQUESTED = "ProductUnpublicationRequested"
 UPDATED = "ProductUpdated"
+#: The only events an adapter acts on. Others (product types, channel requirements, other
+#: product events) are ignored before parsing: they need not carry a product at all.
+ACTED_ON = frozenset({PUBLICATION_REQUESTED, UNPUBLICATION_REQUESTED, UPDATED})
 
 
 class MalformedEvent(ValueError):
@@ -41,6 +44,13 @@ class CatalogEvent:
             )
         except (KeyError, TypeError) as error:
             raise MalformedEvent(f"not a catalog CloudEvent: missing {error}") from error
+
+    @staticmethod
+    def acted_on(document: Any) -> bool:
+        """False for an event of a type no adapter acts on; True when it may be (or when it is
+        too malformed to tell, so that parsing reports why)."""
+        kind = document.get("type") if isinstance(document, Mapping) else None
+        return not (isinstance(kind, str) and kind and kind not in ACTED_ON)
 
     def concerns(self, channel: str) -> bool:
         """Whether the adapter for `channel` has work to do for this event."""

@@ -25,19 +25,25 @@ Every intake (webhook, SQS) hands each CloudEvent to `EventProcessor.handle`, wh
 5. remembers the event (id and version) only once it was handled: a failure raised from
    here (`CatalogUnavailable`, `ChannelUnavailable`, any bug) leaves the event to be
    delivered again.
+
+`declare_requirements()` declares the adapter's requirements to the catalog; whatever starts
+the adapter calls it once, before the first event, and a failed declaration is tried again
+before a later event (`channel_kit.declaration`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from channel_kit.adapter import ChannelAdapter, ChannelRejected
 from channel_kit.catalog_client import CatalogClient, CatalogRejected, OutcomeState
+from channel_kit.declaration import DeclarationState, RequirementsDeclaration
 from channel_kit.events import UNPUBLICATION_REQUESTED, CatalogEvent, MalformedEvent
 from channel_kit.scope import MerchantScope
 from channel_kit.stores import ListingKey, SeenEvents, VersionLedger
@@ -86,13 +92,18 @@ class EventProcessor:
         versions: VersionLedger,
         *,
         merchants: MerchantScope,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`merchants`: those this adapter serves, as its catalog token is scoped."""
+        """`merchants`: those this adapter serves, as its catalog token is scoped. `clock`
+        times the retries of a failed requirements declaration."""
         self.adapter = adapter
         self.merchants = merchants
         self._catalog = catalog
         self._seen = seen
         self._versions = versions
+        self._declaration = RequirementsDeclaration(
+            catalog, adapter.channel, adapter.requirements, clock=clock
+        )
         # One event at a time: the stores' check-then-record and the channel calls for one
         # listing must not interleave (the webhook app may run handlers on several threads).
         self._lock = threading.Lock()
@@ -101,7 +112,20 @@ class EventProcessor:
     def channel(self) -> str:
         return self.adapter.channel
 
+    def declare_requirements(self) -> DeclarationState:
+        """Declare the adapter's requirements to the catalog now (on start). Never raises:
+        a failure is logged, and the declaration tried again before a later event."""
+        with self._lock:
+            return self._declaration.start()
+
+    @property
+    def declaration(self) -> DeclarationState:
+        return self._declaration.state
+
     def handle(self, cloud_event: Mapping[str, Any]) -> Handling:
+        if not CatalogEvent.acted_on(cloud_event):
+            event_id = cloud_event.get("id")
+            return Handling(Result.IGNORED, event_id if isinstance(event_id, str) else None)
         try:
             event = CatalogEvent.from_cloudevent(cloud_event)
         except MalformedEvent as error:
@@ -118,6 +142,7 @@ class EventProcessor:
                 Result.IGNORED, event.id, detail=f"merchant {event.merchant_id} is not served here"
             )
         with self._lock:
+            self._declaration.retry_if_due()
             return self._handle(event)
 
     def _handle(self, event: CatalogEvent) -> Handling:

@@ -12,6 +12,10 @@ Events of merchants outside the scope are ignored. Without ADAPTER_MERCHANTS and
 `merchants` claim in the token (an issuer using another claim name), the service refuses to
 start rather than guess.
 
+The processor declares the adapter's requirements to the catalog as it is built, so before
+the first event: when the webhook app is created, on the Lambda's first invocation. A failed
+declaration does not stop the service; it is tried again later (`channel_kit.declaration`).
+
 On Lambda, `ADAPTER_STATE_DB` under `/tmp` lasts as long as the execution environment; a
 DynamoDB store (see `stores`) is what makes deduplication survive across environments.
 """
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 import httpx
 
 from channel_kit.adapter import ChannelAdapter
-from channel_kit.catalog_client import CatalogClient
+from channel_kit.catalog_client import CatalogClient, RetryPolicy
 from channel_kit.processor import EventProcessor
 from channel_kit.scope import MerchantScope
 from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
@@ -33,6 +37,8 @@ from channel_kit.stores import MemorySeenEvents, MemoryVersionLedger
 
 #: Well under the catalog relay's 10-second patience with a webhook.
 HTTP_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+#: The catalog client's retries (tests make them instant).
+CATALOG_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -72,24 +78,32 @@ class KitSettings:
 
 
 def build_processor(
-    settings: KitSettings, adapter_factory: Callable[[httpx.Client], ChannelAdapter]
+    settings: KitSettings,
+    adapter_factory: Callable[[httpx.Client], ChannelAdapter],
+    http: httpx.Client | None = None,
 ) -> EventProcessor:
-    """The processor for `adapter_factory(http)`, sharing one HTTP client (process-long)."""
-    http = httpx.Client(timeout=HTTP_TIMEOUT)
-    catalog = CatalogClient(settings.catalog_url, settings.catalog_token, http)
+    """The processor for `adapter_factory(http)`, sharing one HTTP client (process-long),
+    with the adapter's requirements declared (or to be declared again: never fatal).
+
+    `http` replaces that client (tests give one with a mock transport)."""
+    http = http or httpx.Client(timeout=HTTP_TIMEOUT)
+    catalog = CatalogClient(settings.catalog_url, settings.catalog_token, http, CATALOG_RETRY)
     if settings.state_db:
         state = SqliteState(settings.state_db)
-        return EventProcessor(
+        processor = EventProcessor(
             adapter_factory(http),
             catalog,
             SqliteSeenEvents(state),
             SqliteVersionLedger(state),
             merchants=settings.merchants,
         )
-    return EventProcessor(
-        adapter_factory(http),
-        catalog,
-        MemorySeenEvents(),
-        MemoryVersionLedger(),
-        merchants=settings.merchants,
-    )
+    else:
+        processor = EventProcessor(
+            adapter_factory(http),
+            catalog,
+            MemorySeenEvents(),
+            MemoryVersionLedger(),
+            merchants=settings.merchants,
+        )
+    processor.declare_requirements()
+    return processor

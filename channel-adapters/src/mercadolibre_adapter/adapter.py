@@ -9,7 +9,12 @@ from typing import Any
 import httpx
 
 from channel_kit import ChannelRejected, ChannelUnavailable, ProductView, Published
-from mercadolibre_adapter.mapping import UPDATABLE_FIELDS, map_item
+from mercadolibre_adapter.mapping import (
+    UPDATABLE_FIELDS,
+    map_item,
+    missing_fields,
+    requirements_for,
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,12 @@ class MercadoLibreAdapter:
         self._http = http
         self._base = settings.api_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {settings.access_token}"}
+        #: Declared to the catalog on start; fields with a default in `settings` are not
+        #: required of the product (`mapping.requirements_for`).
+        self.requirements = requirements_for(settings.defaults)
 
     def missing_fields(self, view: ProductView) -> Sequence[str]:
-        return map_item(view, self._settings.defaults).missing
+        return missing_fields(view, self.requirements)
 
     def publish(self, view: ProductView) -> Published:
         mapped = map_item(view, self._settings.defaults)

@@ -15,7 +15,7 @@ import httpx
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, wait_fixed
 
 from channel_kit import ChannelRejected, ChannelUnavailable, ProductView, Published
-from meta_adapter.mapping import map_item
+from meta_adapter.mapping import REQUIREMENTS, map_item, missing_fields
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ class MetaCatalogAdapter:
             f"{settings.graph_url.rstrip('/')}/{settings.api_version}/{settings.catalog_id}"
         )
         self._headers = {"Authorization": f"Bearer {settings.access_token}"}
+        #: Declared to the catalog on start; availability and brand-or-GTIN are checked
+        #: here only (`mapping.missing_fields`).
+        self.requirements = REQUIREMENTS
 
     def missing_fields(self, view: ProductView) -> Sequence[str]:
-        return map_item(view).missing
+        return missing_fields(view, self.requirements)
 
     def publish(self, view: ProductView) -> Published:
         mapped = map_item(view)
