@@ -14,14 +14,16 @@ from catalog.service.reevaluation import reevaluate_after
 from tests.api.conftest import Principals
 from tests.api.support import Api, assert_problem, bearer, png
 
-# As the reference adapters declare them on start (channel-adapters/README.md), for Mercado
-# Libre with the adapter's defaults for condition, listing type and buying mode.
+# As the reference adapters declare them on start (channel-adapters/README.md), Mercado Libre
+# with its shipped defaults (buying mode); the adapters' test ties the two together.
 MERCADOLIBRE = [
     "/name",
     "/price",
     "/images",
     "/attributes/category_id",
     "/attributes/available_quantity",
+    "/attributes/listing_type_id",
+    "/attributes/condition",
     "/attributes/brand",
 ]
 META = ["/name", "/description", "/price", "/images", "/attributes/condition", "/attributes/link"]
@@ -108,7 +110,12 @@ def test_the_worked_example(
         "channels": {
             "mercadolibre": {
                 "complete": False,
-                "missing": ["/attributes/category_id", "/attributes/available_quantity"],
+                "missing": [
+                    "/attributes/category_id",
+                    "/attributes/available_quantity",
+                    "/attributes/listing_type_id",
+                    "/attributes/condition",
+                ],
             },
             "meta": {"complete": False, "missing": ["/attributes/condition", "/attributes/link"]},
         },
@@ -119,6 +126,8 @@ def test_the_worked_example(
             "missing": [
                 "/attributes/category_id",
                 "/attributes/available_quantity",
+                "/attributes/listing_type_id",
+                "/attributes/condition",
                 "/attributes/gtin",
             ],
         },
@@ -151,10 +160,18 @@ def test_the_worked_example(
 
     # On Mercado Libre the tee gets what only that channel needs from an override.
     overrides = {
-        "mercadolibre": {"attributes": {"category_id": "MLA109027", "available_quantity": 40}}
+        "mercadolibre": {
+            "attributes": {
+                "category_id": "MLA109027",
+                "available_quantity": 40,
+                "listing_type_id": "gold_special",
+                "condition": "new",
+            }
+        }
     }
     assert acme.patch(tee["id"], {"channel_overrides": overrides}).status_code == 200
-    assert publish(acme, tee["id"], "mercadolibre").status_code == 202
+    tee_listed = publish(acme, tee["id"], "mercadolibre")
+    assert tee_listed.status_code == 202, tee_listed.text
 
     # 4. The merchant now requires a material for apparel: the tee, live on Mercado Libre,
     # keeps its status and listing and shows what it misses; READY needs it from now on.
@@ -173,3 +190,15 @@ def test_the_worked_example(
     }
     [entry] = acme.history(tee["id"], limit=1).json()["items"]
     assert (entry["actor"], entry["reason"]) == ("system", "product type apparel v2")
+
+
+def test_the_example_declares_what_the_reference_adapters_declare() -> None:
+    import httpx
+    from mercadolibre_adapter import MercadoLibreAdapter, MercadoLibreSettings
+    from meta_adapter import MetaCatalogAdapter, MetaSettings
+
+    unused = httpx.Client(base_url="http://unused.test")
+    mercadolibre = MercadoLibreAdapter(MercadoLibreSettings(access_token="t"), unused)
+    meta = MetaCatalogAdapter(MetaSettings(access_token="t", catalog_id="1"), unused)
+    assert list(mercadolibre.requirements) == MERCADOLIBRE
+    assert list(meta.requirements) == META
