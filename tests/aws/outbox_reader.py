@@ -26,6 +26,7 @@ from catalog.service.ports import (
     OutboxRecord,
     ProductRules,
     RequirementsChange,
+    SkuOwner,
     StoredPage,
     TypeChange,
     TypePage,
@@ -107,6 +108,9 @@ class DynamoDbStoreWithStreamOutbox:
 
     def commit(self, change: Change) -> None:
         self.store.commit(change)
+
+    def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
+        return self.store.sku_owner(merchant_id, sku)
 
     def product_type(self, merchant_id: str, key: str) -> ProductType | None:
         return self.store.product_type(merchant_id, key)

@@ -465,3 +465,15 @@ def test_a_page_of_merchants_is_one_query(store: DynamoDbStore, calls: CallCount
     last = store.merchants(limit=2, position=first.position)
     assert calls.counts() == ONE_QUERY
     assert (first.items, last.items, last.position) == (["acme", "globex"], ["initech"], None)
+
+
+def test_a_sku_lookup_is_one_read(
+    ctx: CatalogContext, store: DynamoDbStore, calls: CallCounter
+) -> None:
+    registered = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", PAYLOAD))
+
+    calls.reset()
+    owner = store.sku_owner("acme", "TS-1")
+
+    assert calls.counts() == ONE_READ
+    assert owner is not None and owner.product_id == registered.product.id

@@ -44,6 +44,15 @@ class ListingsBefore:
 
 
 @dataclass(frozen=True)
+class SkuOwner:
+    """Who holds a SKU of a merchant: a product (`variant_id` None) or one of its variants."""
+
+    sku: str
+    product_id: str
+    variant_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """Everything one use case writes, committed atomically or not at all.
 
@@ -63,6 +72,11 @@ class Change:
     # The type the replaced version had (None: untyped, or a new product): a store that counts
     # a type's products (to refuse deleting one in use) moves the count when it differs.
     type_before: str | None = None
+    # Variant SKUs the change takes (DuplicateSku, nothing written, when one is held by any
+    # product or variant of the merchant; a new product's own sku is claimed by the store
+    # itself) and the ones it gives up. A SKU in both moves within the product.
+    skus_claimed: tuple[SkuOwner, ...] = ()
+    skus_released: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,10 @@ class ProductStore(Protocol):
     ) -> IdempotencyRecord | None: ...
 
     def commit(self, change: Change) -> None: ...
+
+    def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
+        """The product or variant holding the merchant's `sku`, in one storage read."""
+        ...
 
     # Product types (DESIGN.md section 9): per merchant, like everything else.
 

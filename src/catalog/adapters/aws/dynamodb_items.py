@@ -29,7 +29,7 @@ from catalog.domain.history import HistoryEntry
 from catalog.domain.listing import LIVE_STATES
 from catalog.domain.product import Product
 from catalog.domain.product_types import ProductType
-from catalog.service.ports import IdempotencyRecord
+from catalog.service.ports import IdempotencyRecord, SkuOwner
 
 Item = dict[str, Any]  # attribute name -> low-level attribute value
 
@@ -307,6 +307,22 @@ def sku_item(product: Product) -> Item:
         ITEM_TYPE: str_attr("SKU"),
         "product_id": str_attr(product.id),
     }
+
+
+def variant_sku_item(merchant_id: str, owner: SkuOwner) -> Item:
+    """The guard of a variant's SKU: the same key as a product's, so one holds it at most."""
+    assert owner.variant_id is not None
+    return {
+        **sku_key(merchant_id, owner.sku),
+        ITEM_TYPE: str_attr("SKU"),
+        "product_id": str_attr(owner.product_id),
+        "variant_id": str_attr(owner.variant_id),
+    }
+
+
+def sku_owner_from_item(sku: str, item: Item) -> SkuOwner:
+    variant = item.get("variant_id")
+    return SkuOwner(sku, item["product_id"]["S"], variant["S"] if variant else None)
 
 
 def idempotency_item(record: IdempotencyRecord) -> Item:

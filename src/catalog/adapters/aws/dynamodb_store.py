@@ -70,6 +70,7 @@ from catalog.service.ports import (
     MerchantPage,
     ProductRules,
     RequirementsChange,
+    SkuOwner,
     StoredPage,
     TypeChange,
     TypePage,
@@ -120,6 +121,7 @@ class _Filter:
 class _Write:
     role: str
     action: dict[str, Any]  # one TransactItems entry: {"Put": ...} or {"Delete": ...}
+    sku: str | None = None  # the SKU a guard write is about (its DuplicateSku)
 
 
 class DynamoDbStore:
@@ -461,6 +463,44 @@ class DynamoDbStore:
 
     # ----------------------------------------------------------------- internals
 
+    def _variant_sku_writes(self, change: Change) -> list[_Write]:
+        """A Put of each SKU a variant takes (free: `attribute_not_exists`), a Delete of each
+        one given up (held by this product); a SKU in both moves within the product: one Put
+        conditioned on this product holding it (one transaction cannot write an item twice)."""
+        product = change.product
+        writes: list[_Write] = []
+        claimed = {claim.sku: claim for claim in change.skus_claimed}
+        for sku in sorted(set(change.skus_released) - set(claimed)):
+            delete = {
+                "TableName": self._table,
+                "Key": items.sku_key(product.merchant_id, sku),
+                "ConditionExpression": "product_id = :product",
+                "ExpressionAttributeValues": {":product": str_attr(product.id)},
+            }
+            writes.append(_Write(_OTHER, {"Delete": delete}, sku))
+        for sku, claim in claimed.items():
+            put: dict[str, Any] = {
+                "TableName": self._table,
+                "Item": items.variant_sku_item(product.merchant_id, claim),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            if sku in change.skus_released:
+                put["ConditionExpression"] = "product_id = :product"
+                put["ExpressionAttributeValues"] = {":product": str_attr(product.id)}
+            else:
+                put["ConditionExpression"] = "attribute_not_exists(#pk)"
+                put["ExpressionAttributeNames"] = {"#pk": PK}
+            writes.append(_Write(_SKU, {"Put": put}, sku))
+        return writes
+
+    def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
+        """One GetItem of the SKU's guard, strongly consistent."""
+        response = self._client.get_item(
+            TableName=self._table, Key=items.sku_key(merchant_id, sku), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return items.sku_owner_from_item(sku, item) if item else None
+
     def _writes(self, change: Change) -> list[_Write]:
         """Every item of the change's transaction, in the order docs/dynamodb.md gives."""
         product = change.product
@@ -527,6 +567,7 @@ class DynamoDbStore:
                     },
                 )
             )
+        writes += self._variant_sku_writes(change)
         if change.expected_version == 0 and merchant_id not in self._registered:
             # The merchant has a product from now on: its registry entry, the same item each
             # time (unconditioned, so a repeat is harmless), written with the product it
@@ -757,11 +798,12 @@ def _raise_domain_error(
     """Raise the domain error a failed condition means, in the embedded store's precedence:
     version, then idempotency key, then sku, then the type taken. Returns when no condition
     failed."""
-    failed = {
-        write.role
+    failed_writes = [
+        write
         for write, reason in zip(writes, reasons, strict=False)
         if reason.get("Code") == "ConditionalCheckFailed"
-    }
+    ]
+    failed = {write.role for write in failed_writes}
     product = change.product
     if _PRODUCT in failed:
         raise VersionConflict(product.id, change.expected_version)
@@ -769,7 +811,8 @@ def _raise_domain_error(
         assert change.idempotency is not None
         raise IdempotencyKeyRaced(change.idempotency.key)
     if _SKU in failed:
-        raise DuplicateSku(product.sku)
+        sku = next(write.sku for write in failed_writes if write.role == _SKU)
+        raise DuplicateSku(sku or product.sku)
     if _TYPE_TAKEN in failed:
         # Deleted since the use case read it: what the use case says of an unknown type.
         raise InvalidField(

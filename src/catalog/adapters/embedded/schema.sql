@@ -104,5 +104,16 @@ CREATE TABLE IF NOT EXISTS channel_requirements (
     doc       TEXT NOT NULL
 );
 
-PRAGMA user_version = 4;
+-- The SKUs of variants (DESIGN.md section 10): unique per merchant together with products.sku
+-- (a write checks both under the write lock); a lookup by SKU is one probe of each primary
+-- key. Added in version 5.
+CREATE TABLE IF NOT EXISTS variant_skus (
+    merchant_id TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    product_id  TEXT NOT NULL,
+    variant_id  TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, sku)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 5;
 COMMIT;

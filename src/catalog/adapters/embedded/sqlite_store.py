@@ -63,6 +63,7 @@ from catalog.service.ports import (
     OutboxRecord,
     ProductRules,
     RequirementsChange,
+    SkuOwner,
     StoredPage,
     TypeChange,
     TypePage,
@@ -72,7 +73,7 @@ logger = logging.getLogger(__name__)
 
 # The PRAGMA user_version that schema.sql sets (2: dead_letters; 3: product types; 4: channel
 # requirements).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Columns added to a table after files with that table existed: (table, column, declaration).
 # schema.sql creates them in new files; older files get them before the script runs.
 ADDED_COLUMNS = (("products", "product_type", "TEXT"),)
@@ -255,6 +256,10 @@ class SqliteStore:
             row = db.execute("SELECT doc FROM channel_requirements").fetchone()
         return requirements_from_document(json.loads(row[0])) if row else RequirementsSet()
 
+    def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
+        with self._connection() as db:
+            return _sku_holder(db, merchant_id, sku)
+
     def product_rules(
         self, merchant_id: str, type_key: str | None, *, fresh: bool = False
     ) -> ProductRules:
@@ -391,6 +396,8 @@ class SqliteStore:
             except sqlite3.IntegrityError:
                 # The id was checked free above, under the write lock: the sku is taken.
                 raise DuplicateSku(product.sku) from None
+
+        _write_skus(db, change)
 
         if product_type is not None:
             # The use case read the type; a delete may have come in since. Under the write
@@ -559,6 +566,47 @@ class SqliteStore:
                 connection.close()
             else:
                 self._idle.put(connection)
+
+
+def _sku_holder(db: sqlite3.Connection, merchant_id: str, sku: str) -> SkuOwner | None:
+    row = db.execute(
+        "SELECT id FROM products WHERE merchant_id = ? AND sku = ?", (merchant_id, sku)
+    ).fetchone()
+    if row:
+        return SkuOwner(sku, row[0])
+    row = db.execute(
+        "SELECT product_id, variant_id FROM variant_skus WHERE merchant_id = ? AND sku = ?",
+        (merchant_id, sku),
+    ).fetchone()
+    return SkuOwner(sku, row[0], row[1]) if row else None
+
+
+def _write_skus(db: sqlite3.Connection, change: Change) -> None:
+    """The variant SKUs the change gives up and takes; DuplicateSku when one it takes is held
+    by anyone else (a product or a variant of the merchant). A new product's own sku, held
+    in products.sku, is checked against variants' here too."""
+    product = change.product
+    merchant_id = product.merchant_id
+    if change.expected_version == 0:
+        held = db.execute(
+            "SELECT 1 FROM variant_skus WHERE merchant_id = ? AND sku = ?",
+            (merchant_id, product.sku),
+        ).fetchone()
+        if held:
+            raise DuplicateSku(product.sku)
+    released = set(change.skus_released)
+    db.executemany(
+        "DELETE FROM variant_skus WHERE merchant_id = ? AND sku = ? AND product_id = ?",
+        [(merchant_id, sku, product.id) for sku in sorted(released)],
+    )
+    for claim in change.skus_claimed:
+        if _sku_holder(db, merchant_id, claim.sku) is not None:
+            raise DuplicateSku(claim.sku)
+        db.execute(
+            "INSERT INTO variant_skus (merchant_id, sku, product_id, variant_id)"
+            " VALUES (?, ?, ?, ?)",
+            (merchant_id, claim.sku, claim.product_id, claim.variant_id),
+        )
 
 
 def _write_events(db: sqlite3.Connection, events: tuple[DomainEvent, ...]) -> None:

@@ -45,6 +45,7 @@ from catalog.service.ports import (
     OutboxRecord,
     ProductRules,
     RequirementsChange,
+    SkuOwner,
     StoredPage,
     TypeChange,
     TypePage,
@@ -63,7 +64,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._products: dict[tuple[str, str], dict[str, Any]] = {}
-        self._skus: dict[tuple[str, str], str] = {}
+        self._skus: dict[tuple[str, str], SkuOwner] = {}
         self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._idempotency: dict[tuple[str, str], _KeptRecord] = {}
         self._outbox: list[dict[str, Any]] = []
@@ -149,6 +150,12 @@ class MemoryStore:
             sku_key = (product.merchant_id, product.sku)
             if change.expected_version == 0 and sku_key in self._skus:
                 raise DuplicateSku(product.sku)
+            released = set(change.skus_released)
+            for claim in change.skus_claimed:
+                holder = self._skus.get((product.merchant_id, claim.sku))
+                moving = claim.sku in released and holder and holder.product_id == product.id
+                if holder is not None and not moving:
+                    raise DuplicateSku(claim.sku)
             type_key = (product.merchant_id, product.product_type or "")
             if product.product_type is not None and type_key not in self._types:
                 # Deleted since the use case read it: as the other stores, refuse.
@@ -157,13 +164,22 @@ class MemoryStore:
                 )
             # All conditions hold: write everything.
             self._products[key] = product_to_document(product)
-            self._skus[sku_key] = product.id
+            if change.expected_version == 0:
+                self._skus[sku_key] = SkuOwner(product.sku, product.id)
+            for sku in released:
+                self._skus.pop((product.merchant_id, sku), None)
+            for claim in change.skus_claimed:
+                self._skus[(product.merchant_id, claim.sku)] = claim
             self._history.setdefault(key, []).append(history_to_document(change.history))
             if record is not None:
                 self._idempotency[(record.merchant_id, record.key)] = _KeptRecord(
                     record.fingerprint, product_to_document(record.product), record.expires_at
                 )
             self._outbox.extend(event_to_document(event) for event in change.events)
+
+    def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
+        with self._lock:
+            return self._skus.get((merchant_id, sku))
 
     def product_type(self, merchant_id: str, key: str) -> ProductType | None:
         with self._lock:
