@@ -270,6 +270,7 @@ def test_a_throttled_call_is_tried_again_within_the_bound(
 
     assert report.gsi3_keys_set == 3
     assert len(waits) == 2
+    assert all(wait <= THROTTLE_BACKOFF.ceiling(n) for n, wait in enumerate(waits, 1))
 
     with pytest.raises(ClientError):
         backfill_indexes(Throttled(client, THROTTLE_BACKOFF.attempts), TABLE, sleep=waits.append)

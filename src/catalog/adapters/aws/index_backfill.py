@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 # What botocore's standard mode (3 attempts) may give up on over a Scan of a whole table: the
 # table's throughput, or the account's request rate. Each call is safe to repeat (a page is read
 # again from the same key; the writes set the same values), so it is tried up to 6 times in
-# all, with full jitter, up to 0.5 s x 2**n and at most 20 s between two.
+# all, the n-th retry after a full-jitter wait of up to 0.25 s x 2**n (0.5 s, 1 s, ...), 20 s
+# at most.
 THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
