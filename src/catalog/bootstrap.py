@@ -36,6 +36,7 @@ from catalog.service.reevaluation import reevaluate_after
 from catalog.settings import Settings
 
 if TYPE_CHECKING:
+    from catalog.adapters.aws.index_backfill import BackfillReport
     from catalog.adapters.aws.provisioning import Provisioned
     from catalog.adapters.aws.relay_redrive import RedriveReport
     from catalog.adapters.cloudevents import CloudEvent
@@ -404,3 +405,14 @@ def redrive_relay_failures(settings: Settings, queue_url: str) -> RedriveReport:
         bus_name=settings.event_bus_name,
     )
     return redrive_failed_batches(resources, queue_url)
+
+
+def backfill_table_indexes(
+    settings: Settings, *, dry_run: bool, on_page: Callable[[BackfillReport], None]
+) -> BackfillReport:
+    """Give a table written before gsi3 and the merchant registry what they lack: the gsi3
+    keys of its typed products, the registry entries of its merchants."""
+    from catalog.adapters.aws.index_backfill import backfill_indexes
+
+    dynamodb = aws_client("dynamodb", read_timeout=30.0)  # a Scan page is up to 1 MB
+    return backfill_indexes(dynamodb, settings.table_name, dry_run=dry_run, on_page=on_page)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from catalog.entrypoints.cli.options import DataDir, aws_endpoint, load_settings
+
+if TYPE_CHECKING:
+    # A name for annotations only: the CLI reaches the adapter through bootstrap.
+    from catalog.adapters.aws.index_backfill import BackfillReport
 
 app = typer.Typer(help="Operate the AWS deployment's resources.", no_args_is_help=True)
 
@@ -110,3 +114,69 @@ def redrive(
     typer.echo(f"{len(report.redriven)} batches redriven, {left} left on the queue.")
     if left:
         raise typer.Exit(1)
+
+
+@app.command("backfill")
+def backfill(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what it would write; write nothing.")
+    ] = False,
+) -> None:
+    """Give a table written before gsi3 and the merchant registry what they lack, once.
+
+    Reads every product item (one Scan of $CATALOG_TABLE_NAME): a typed product without its
+    by-type index keys gets them (one UpdateItem, skipped if the product was rewritten
+    meanwhile), a merchant missing from the registry gets its entry (one Put). Safe to run
+    again: a second run finds nothing to do. Needs dynamodb:Scan, which the functions'
+    roles do not have: run it with the operator's credentials.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from catalog.bootstrap import backfill_table_indexes
+
+    settings = load_settings(None)
+    mode = " (dry run: nothing is written)" if dry_run else ""
+    typer.echo(f"catalog: backfilling table {settings.table_name} at {aws_endpoint()}{mode}")
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} items read{task.fields[estimate]},"),
+        TextColumn("{task.fields[products]} products"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    with progress:
+        task = progress.add_task("scanning", total=None, estimate="", products=0)
+
+        def show(report: BackfillReport) -> None:
+            # DynamoDB refreshes a table's item count about every 6 hours: an estimate, and 0
+            # for a table it has not measured yet.
+            estimate = report.estimated_items or None
+            progress.update(
+                task,
+                completed=report.items_read,
+                total=estimate and max(estimate, report.items_read),
+                estimate=f" of ~{estimate}" if estimate else "",
+                products=report.products_scanned,
+            )
+
+        report = backfill_table_indexes(settings, dry_run=dry_run, on_page=show)
+    typer.echo(f"{report.items_read} items read, {report.products_scanned} products")
+    if dry_run:
+        counts = [("gsi3 keys to set", report.gsi3_keys_set)]
+        counts.append(("merchants to register", report.merchants_registered))
+    else:
+        counts = [("gsi3 keys set", report.gsi3_keys_set)]
+        counts.append(("merchants registered", report.merchants_registered))
+        # The write that moved their version gave them their keys; one of the earlier
+        # release did not, and a second run sets them.
+        counts.append(("skipped, rewritten meanwhile", report.skipped))
+    for label, count in counts:
+        typer.echo(f"  {label + ':':<30}{count}")
+    if report.changed_nothing:
+        typer.echo(
+            "Nothing to do: every typed product has its gsi3 keys and every merchant"
+            " its registry entry."
+        )
