@@ -37,7 +37,8 @@ from catalog.domain.completeness import Completeness
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ChannelOverride, Money
+from catalog.domain.values import ChannelOverride, Money, VariantOverride
+from catalog.domain.variants import Variant
 from catalog.service.ports import Change
 
 from .conftest import T0, image
@@ -70,6 +71,10 @@ def test_a_version_1_product_is_untyped_and_its_completeness_computed_when_read(
     assert all(not missing for missing in full.completeness.channels.values())
 
 
+VARIANT_ID = "01JD8X5J9ZK8Q5W6V2C3N4M5V1"
+SIDE_VIEW = image(alt="Side view")
+
+
 def every_field_set() -> Product:
     """A product whose every field differs from the default a new product starts with."""
     return Product(
@@ -81,8 +86,35 @@ def every_field_set() -> Product:
         description="Light",
         price=Money(12999, "USD"),
         attributes={"color": "red", "dims": {"w": 30}},
-        channel_overrides={"meta": ChannelOverride(name="Shoe", attributes={"color": None})},
-        images=[image(alt="Side view")],
+        options=("size", "width"),
+        channel_overrides={
+            "meta": ChannelOverride(
+                name="Shoe",
+                attributes={"color": None},
+                variants={
+                    VARIANT_ID: VariantOverride(
+                        price=Money(9999, "USD"), attributes={"dims": {"w": None}}
+                    )
+                },
+            ),
+            "mercadolibre": ChannelOverride(
+                variants={VARIANT_ID: VariantOverride(attributes={"color": "blue"})}
+            ),
+        },
+        variants=[
+            Variant(
+                id=VARIANT_ID,
+                sku="TS-1-42-W",
+                options={"size": "42", "width": "wide"},
+                price=Money(13999, "USD"),
+                attributes={"color": None, "grip": "high"},
+                image_ids=(SIDE_VIEW.id,),
+                barcode="4006381333931",
+                stock=7,
+            ),
+            Variant(id="01JD8X5J9ZK8Q5W6V2C3N4M5V2", sku="TS-1-43", options={"size": "43"}),
+        ],
+        images=[SIDE_VIEW],
         listings={
             "meta": Listing(
                 ListingState.PUBLISHED, T0, 2, "M-1", "https://meta.test/M-1", None, {"a": 1}
