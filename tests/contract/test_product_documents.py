@@ -7,6 +7,8 @@ its API: a bare draft, a complete ACTIVE product with images, overrides and list
 states, a deactivated one, their history, and an idempotency record's product). Keep it as it
 is: when the document shape changes (SCHEMA and an upgrade step in product_documents.py),
 these must still load, and a fixture of the new version's documents joins them.
+stored_v2_documents.json holds schema 2 documents (a bare draft, and a typed ACTIVE product
+with overrides, an image, a listing and a stored completeness) as that release wrote them.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from catalog.service.ports import Change
 from .conftest import T0, image
 
 STORED_V1 = json.loads((Path(__file__).parent / "stored_v1_documents.json").read_text())
+# Documents of schema 2 (product types, before variants), as that release wrote them.
+STORED_V2 = json.loads((Path(__file__).parent / "stored_v2_documents.json").read_text())
 Document = dict[str, Any]
 
 
@@ -159,6 +163,24 @@ def test_a_product_document_stored_before_schema_versions_loads_unchanged(
     )
     # Nothing is lost: written again, it is the stored document as upgraded, now versioned.
     assert product_to_document(product) == current(stored)
+
+
+@pytest.mark.parametrize("stored", STORED_V2["products"], ids=lambda doc: doc["sku"])
+def test_a_version_2_product_loads_without_options_or_variants(stored: Document) -> None:
+    assert stored["schema"] == 2
+
+    product = product_from_document(stored)
+
+    assert (product.options, product.variants) == ((), [])
+    assert product.product_type == stored["product_type"]
+    # Its completeness was stored and stands: variants change nothing for a product without.
+    assert product.completeness.to_json() == stored["completeness"]
+    assert product_to_document(product) == {
+        **stored,
+        "schema": SCHEMA,
+        "options": [],
+        "variants": [],
+    }
 
 
 def test_an_idempotency_record_stored_before_schema_versions_loads() -> None:

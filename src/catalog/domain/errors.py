@@ -89,12 +89,11 @@ class VariantNotFound(DomainError):
 class DuplicateVariant(DomainError):
     """Two variants of one product would share a combination of option values."""
 
-    def __init__(self, options: Mapping[str, str], variant_id: str | None = None) -> None:
+    def __init__(self, options: Mapping[str, str], holder: str = "another variant") -> None:
         combination = ", ".join(f"{axis}={value}" for axis, value in options.items())
-        holder = f"variant {variant_id}" if variant_id else "another variant"
         super().__init__(f"{holder} already has the options {combination or '(none)'}")
         self.options = dict(options)
-        self.variant_id = variant_id
+        self.holder = holder
 
 
 class VersionConflict(DomainError):

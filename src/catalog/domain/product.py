@@ -576,13 +576,13 @@ class Product:
         one version; `judged` is the variant added or revised. A change that changes nothing
         records nothing."""
         after = self.channel_overrides if overrides is None else overrides
-        changes = variant_changes(self.variants, variants)
-        changes += diff(
+        changes = diff(
             to_json(self.channel_overrides),
             to_json(after),
             "/channel_overrides",
             whole=_is_channel_overlay,
         )
+        changes += variant_changes(self.variants, variants)
         if not changes:
             return
         candidate = self._candidate(variants=variants, channel_overrides=after)

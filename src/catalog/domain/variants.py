@@ -379,19 +379,22 @@ def refuse_duplicates(
     product_sku: str, variants: Sequence[Variant], judged: Sequence[Judged]
 ) -> None:
     """409s: a judged variant's SKU is the product's or another variant's, or its options
-    are another variant's combination."""
+    are another variant's combination. Of two judged variants (a registration's), the later
+    one is the duplicate and names the earlier."""
     label = {one.variant.id: one.at for one in judged}
 
     def named(variant: Variant) -> str:
         at = label.get(variant.id)
         return f"the variant at {at}" if at else f"variant {variant.id}"
 
+    later = set(label)
     for one in judged:
         variant = one.variant
+        later.discard(variant.id)
         if variant.sku == product_sku:
             raise DuplicateSku(variant.sku, "the product itself")
         for other in variants:
-            if other.id == variant.id:
+            if other.id == variant.id or other.id in later:
                 continue
             if other.sku == variant.sku:
                 raise DuplicateSku(variant.sku, named(other))
@@ -405,8 +408,7 @@ def refuse_shared_combinations(variants: Sequence[Variant]) -> None:
     for variant in variants:
         combination = tuple(sorted(variant.options.items()))
         if combination in seen:
-            holder = f"variant {seen[combination].id}"
-            raise DuplicateVariant(variant.options, holder)
+            raise DuplicateVariant(variant.options, f"variant {seen[combination].id}")
         seen[combination] = variant
 
 
