@@ -511,8 +511,10 @@ def test_removing_a_variant_removes_its_channel_overrides_in_the_same_version() 
     assert change.events[0].data["variants"] == ["V1"]
 
 
-def test_unknown_variants_are_not_found() -> None:
+def test_unknown_variants_are_not_found_and_ids_are_the_callers_to_make_unique() -> None:
     product = shirt()
+    with pytest.raises(ValueError, match="V1"):
+        product.add_variant(body("SH-2", options={"color": "b", "size": "S"}), "V1", stamp(5))
     with pytest.raises(VariantNotFound):
         product.revise_variant("V9", {"stock": 1}, stamp(5))
     with pytest.raises(VariantNotFound):

@@ -47,6 +47,7 @@ from catalog.domain.variants import (
     changed_variant_ids,
     check_variants,
     completeness_needs,
+    completeness_view,
     effective_variant,
     in_axis_order,
     parse_variant_body,
@@ -55,7 +56,6 @@ from catalog.domain.variants import (
     refuse_shared_combinations,
     variant_changes,
     variant_needs,
-    variants_view,
     without_axes_removed,
     without_image,
     without_variant_overrides,
@@ -248,8 +248,10 @@ class Product:
     def _view_for(self, channel: str | None) -> dict[str, JSON]:
         """What completeness pointers are looked up in: the members of the product's view as
         `channel` sees it (the presenter adds URLs, listings and timestamps). Variants are
-        keyed by id, as every pointer names them (`/variants/<vid>/price`)."""
+        keyed by id, as every pointer names them (`/variants/<vid>/price`), with what
+        completeness reads of them: their option values and effective prices."""
         content = self.content_for(channel)
+        override = self.channel_overrides.get(channel) if channel else None
         return {
             "sku": self.sku,
             "product_type": self.product_type,
@@ -259,7 +261,9 @@ class Product:
             "attributes": content.attributes,
             "images": to_json(self.images),
             "options": list(self.options),
-            "variants": variants_view(self.variants_for(channel)),
+            "variants": completeness_view(
+                self.variants, content.price, override.variants if override else {}
+            ),
         }
 
     def editable_document(self) -> dict[str, JSON]:

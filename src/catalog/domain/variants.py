@@ -475,11 +475,17 @@ def effective_variant(
 ) -> Variant:
     """The variant as a channel (or no channel) sees it: price from its override, else its
     own, else the product's effective price there; attributes merged (effective_attributes)."""
-    price = variant.price if variant.price is not None else content_price
-    if override is not None and override.price is not None:
-        price = override.price
+    price = effective_price(variant, content_price, override)
     attributes = effective_attributes(content_attributes, variant, override)
     return replace(variant, price=price, attributes=attributes)
+
+
+def effective_price(
+    variant: Variant, content_price: Money | None, override: VariantOverride | None
+) -> Money | None:
+    if override is not None and override.price is not None:
+        return override.price
+    return variant.price if variant.price is not None else content_price
 
 
 # ---------------------------------------------------------------------- completeness
@@ -513,8 +519,23 @@ def variant_needs(axes: tuple[str, ...], variant_ids: Sequence[str]) -> list[str
 
 
 def variants_view(variants: Sequence[Variant]) -> dict[str, JSON]:
-    """The variants keyed by id: where completeness looks `/variants/<vid>/...` up."""
+    """The variants keyed by id, as history records them (`/variants/<vid>/...`)."""
     return {variant.id: variant.to_json() for variant in variants}
+
+
+def completeness_view(
+    variants: Sequence[Variant],
+    content_price: Money | None,
+    overrides: Mapping[str, VariantOverride],
+) -> dict[str, JSON]:
+    """What completeness looks `/variants/<vid>/...` up in, keyed by id: each variant's
+    option values and effective price, all its rules read (a channel's attribute pointers
+    are checked on the product's attributes, so the merged ones are not built here)."""
+    view: dict[str, JSON] = {}
+    for variant in variants:
+        price = effective_price(variant, content_price, overrides.get(variant.id))
+        view[variant.id] = {"options": variant.options, "price": price and price.to_json()}
+    return view
 
 
 # ---------------------------------------------------------------------- history
