@@ -21,6 +21,7 @@ from ulid import ULID
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Money
+from catalog.domain.variants import Variant
 from catalog.service.ports import Change, IdempotencyRecord
 from tests.backends import BACKENDS, OUTBOXES, PERSISTENT, PERSISTENT_OUTBOXES, CatalogStore
 
@@ -112,6 +113,8 @@ def create_change(
     price: Money | None = None,
     attributes: dict[str, Any] | None = None,
     channel_overrides: dict[str, ChannelOverride] | None = None,
+    options: tuple[str, ...] = (),
+    variants: list[Variant] | None = None,
     images: tuple[ImageRef, ...] = (),
     listings: Mapping[str, Listing | str] | None = None,
     deactivated: bool = False,
@@ -129,6 +132,8 @@ def create_change(
         price=price,
         attributes=attributes or {},
         channel_overrides=channel_overrides or {},
+        options=options,
+        variants=variants or [],
         stamp=stamp,
     )
     for ref in images:

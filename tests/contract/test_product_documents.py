@@ -7,6 +7,8 @@ its API: a bare draft, a complete ACTIVE product with images, overrides and list
 states, a deactivated one, their history, and an idempotency record's product). Keep it as it
 is: when the document shape changes (SCHEMA and an upgrade step in product_documents.py),
 these must still load, and a fixture of the new version's documents joins them.
+stored_v2_documents.json holds schema 2 documents (a bare draft, and a typed ACTIVE product
+with overrides, an image, a listing and a stored completeness) as that release wrote them.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from catalog.domain.completeness import Completeness
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product, Stamp
-from catalog.domain.values import ChannelOverride, Money
+from catalog.domain.values import ChannelOverride, Money, VariantOverride
+from catalog.domain.variants import Variant
 from catalog.service.ports import Change
 
 from .conftest import T0, image
 
 STORED_V1 = json.loads((Path(__file__).parent / "stored_v1_documents.json").read_text())
+# Documents of schema 2 (product types, before variants), as that release wrote them.
+STORED_V2 = json.loads((Path(__file__).parent / "stored_v2_documents.json").read_text())
 Document = dict[str, Any]
 
 
@@ -70,6 +75,10 @@ def test_a_version_1_product_is_untyped_and_its_completeness_computed_when_read(
     assert all(not missing for missing in full.completeness.channels.values())
 
 
+VARIANT_ID = "01JD8X5J9ZK8Q5W6V2C3N4M5V1"
+SIDE_VIEW = image(alt="Side view")
+
+
 def every_field_set() -> Product:
     """A product whose every field differs from the default a new product starts with."""
     return Product(
@@ -81,8 +90,35 @@ def every_field_set() -> Product:
         description="Light",
         price=Money(12999, "USD"),
         attributes={"color": "red", "dims": {"w": 30}},
-        channel_overrides={"meta": ChannelOverride(name="Shoe", attributes={"color": None})},
-        images=[image(alt="Side view")],
+        options=("size", "width"),
+        channel_overrides={
+            "meta": ChannelOverride(
+                name="Shoe",
+                attributes={"color": None},
+                variants={
+                    VARIANT_ID: VariantOverride(
+                        price=Money(9999, "USD"), attributes={"dims": {"w": None}}
+                    )
+                },
+            ),
+            "mercadolibre": ChannelOverride(
+                variants={VARIANT_ID: VariantOverride(attributes={"color": "blue"})}
+            ),
+        },
+        variants=[
+            Variant(
+                id=VARIANT_ID,
+                sku="TS-1-42-W",
+                options={"size": "42", "width": "wide"},
+                price=Money(13999, "USD"),
+                attributes={"color": None, "grip": "high"},
+                image_ids=(SIDE_VIEW.id,),
+                barcode="4006381333931",
+                stock=7,
+            ),
+            Variant(id="01JD8X5J9ZK8Q5W6V2C3N4M5V2", sku="TS-1-43", options={"size": "43"}),
+        ],
+        images=[SIDE_VIEW],
         listings={
             "meta": Listing(
                 ListingState.PUBLISHED, T0, 2, "M-1", "https://meta.test/M-1", None, {"a": 1}
@@ -127,6 +163,24 @@ def test_a_product_document_stored_before_schema_versions_loads_unchanged(
     )
     # Nothing is lost: written again, it is the stored document as upgraded, now versioned.
     assert product_to_document(product) == current(stored)
+
+
+@pytest.mark.parametrize("stored", STORED_V2["products"], ids=lambda doc: doc["sku"])
+def test_a_version_2_product_loads_without_options_or_variants(stored: Document) -> None:
+    assert stored["schema"] == 2
+
+    product = product_from_document(stored)
+
+    assert (product.options, product.variants) == ((), [])
+    assert product.product_type == stored["product_type"]
+    # Its completeness was stored and stands: variants change nothing for a product without.
+    assert product.completeness.to_json() == stored["completeness"]
+    assert product_to_document(product) == {
+        **stored,
+        "schema": SCHEMA,
+        "options": [],
+        "variants": [],
+    }
 
 
 def test_an_idempotency_record_stored_before_schema_versions_loads() -> None:

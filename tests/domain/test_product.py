@@ -57,9 +57,18 @@ def test_register_starts_a_draft_at_version_one_with_created_event_and_history()
 
 
 def test_a_registration_chooses_identity_and_content_and_nothing_else():
-    content = ("product_type", "name", "description", "price", "attributes", "channel_overrides")
+    content = (
+        "product_type",
+        "name",
+        "description",
+        "price",
+        "attributes",
+        "options",
+        "channel_overrides",
+    )
     assert content == EDITABLE_FIELDS
-    assert ("id", "merchant_id", "sku", *content) == REGISTERED_FIELDS
+    # Variants are chosen at registration too, then changed only by the variant commands.
+    assert ("id", "merchant_id", "sku", *content, "variants") == REGISTERED_FIELDS
     assert tuple(draft().editable_document()) == content
     # The request's side (domain/editable.py) parses exactly the product's content fields.
     assert tuple(f.name for f in dataclasses.fields(editable.EditableFields)) == EDITABLE_FIELDS
@@ -68,6 +77,7 @@ def test_a_registration_chooses_identity_and_content_and_nothing_else():
 
     assert (product.description, product.price, product.attributes) == (None, None, {})
     assert (product.images, product.listings, product.channel_overrides) == ([], {}, {})
+    assert (product.options, product.variants) == ((), [])
     with pytest.raises(TypeError, match="status"):
         Product.register(
             id="P9", merchant_id="acme", sku="S-9", name="Mug", status=Status.ACTIVE, stamp=stamp()

@@ -18,6 +18,7 @@ from catalog.domain.events import DomainEvent, EventName
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Money
+from catalog.domain.variants import Variant, VariantBody
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events"
 T0 = datetime(2026, 11, 30, 12, 0, 0, 123_000, tzinfo=UTC)
@@ -35,8 +36,9 @@ def errors(envelope: dict[str, Any]) -> list[str]:
 
 
 def product_lifetime() -> list[DomainEvent]:
-    """The events of a realistic life: register, revise, image, READY, an edit that makes the
-    product incomplete again, deactivate, reactivate."""
+    """The events of a realistic life: register (with a variant), revise, image, READY, an
+    edit that makes the product incomplete again, deactivate, reactivate, then add, revise
+    and remove a variant."""
     events: list[DomainEvent] = []
     minutes = iter(range(100))
 
@@ -56,7 +58,9 @@ def product_lifetime() -> list[DomainEvent]:
         description=None,
         price=None,
         attributes={"color": "red"},
+        options=("size",),
         channel_overrides={},
+        variants=[Variant(id=ids.new_id(), sku="TS-1/blue.42-41", options={"size": "41"})],
         stamp=stamp(),
     )
     pull()
@@ -89,6 +93,16 @@ def product_lifetime() -> list[DomainEvent]:
     product.deactivate(stamp(), "discontinued")
     pull()
     product.transition(Status.DRAFT, stamp())
+    pull()
+    added = product.add_variant(
+        VariantBody(sku="TS-1/blue.42-42", options={"size": "42"}, barcode="4006381333931"),
+        ids.new_id(),
+        stamp(),
+    )
+    pull()
+    product.revise_variant(added.id, {"price": {"amount": 13999, "currency": "USD"}}, stamp())
+    pull()
+    product.remove_variant(added.id, stamp())
     pull()
     return events
 
@@ -132,7 +146,18 @@ def test_the_lifetime_covers_every_product_event_in_order() -> None:
         "ProductStatusChanged",
         "ProductDeactivated",
         "ProductReactivated",
+        "ProductUpdated",
+        "ProductUpdated",
+        "ProductUpdated",
     ]
+    variant_updates = [event.data for event in LIFETIME[-3:]]
+    added = variant_updates[0]["variants"][0]
+    assert [data["changed_fields"] for data in variant_updates] == [
+        [f"/variants/{added}"],
+        [f"/variants/{added}/price"],
+        [f"/variants/{added}"],
+    ]
+    assert all(data["variants"] == [added] for data in variant_updates)
 
 
 @pytest.mark.parametrize(
@@ -202,6 +227,8 @@ MISMATCHES: list[tuple[str, DomainEvent, Mutation]] = [
     ("no changed fields", UPDATED, _set("data.changed_fields", [])),
     ("not a json pointer", UPDATED, _set("data.changed_fields", ["name"])),
     ("not a product field", UPDATED, _set("data.changed_fields", ["/status"])),
+    ("variants not named", UPDATED, _drop("data.variants")),
+    ("variant id not a ULID", UPDATED, _set("data.variants", ["v-1"])),
     ("transition not in the lifecycle", STATUS_CHANGED, _set("data.to_status", "ACTIVE")),
     ("deactivation as a status change", STATUS_CHANGED, _set("data.to_status", "INACTIVE")),
     ("missing reason", STATUS_CHANGED, _drop("data.reason")),

@@ -21,12 +21,13 @@ from catalog.domain.lifecycle import Status
 from catalog.domain.listing import Listing, ListingState
 from catalog.domain.product import Product
 from catalog.domain.timestamps import format_time, parse_time
-from catalog.domain.values import ChannelOverride, ImageRef, Money
+from catalog.domain.values import ChannelOverride, ImageRef, Money, VariantOverride
+from catalog.domain.variants import variant_from_json
 from catalog.service.ports import Change
 
 Document = dict[str, Any]
 
-SCHEMA = 2  # the shape product_to_document writes
+SCHEMA = 3  # the shape product_to_document writes
 
 
 def _v1_to_v2(doc: Document) -> Document:
@@ -35,9 +36,15 @@ def _v1_to_v2(doc: Document) -> Document:
     return {**doc, "schema": 2, "product_type": None, "completeness": None}
 
 
+def _v2_to_v3(doc: Document) -> Document:
+    """Version 3 added variants: an earlier product has no options and no variants (nor
+    channel overrides of variants), so its stored completeness stands as it is."""
+    return {**doc, "schema": 3, "options": [], "variants": []}
+
+
 # How a document of version n becomes version n + 1. Changing the shape is: bump SCHEMA, add
 # the step from the previous version here, and keep its test document (tests/contract).
-UPGRADES: dict[int, Callable[[Document], Document]] = {1: _v1_to_v2}
+UPGRADES: dict[int, Callable[[Document], Document]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 class UnknownDocumentSchema(Exception):
@@ -76,7 +83,9 @@ def product_to_document(product: Product) -> Document:
         "description": product.description,
         "price": product.price.to_json() if product.price else None,
         "attributes": product.attributes,
+        "options": list(product.options),
         "channel_overrides": {c: o.to_json() for c, o in product.channel_overrides.items()},
+        "variants": [variant.to_json() for variant in product.variants],
         "images": [image.to_json() for image in product.images],
         "listings": {c: listing_to_document(v) for c, v in product.listings.items()},
         "completeness": product.completeness.to_json(),
@@ -96,15 +105,24 @@ def product_from_document(stored: Document) -> Product:
         description=doc["description"],
         price=_money(doc["price"]),
         attributes=doc["attributes"],
+        options=tuple(doc["options"]),
         channel_overrides={
             channel: ChannelOverride(
                 name=raw.get("name"),
                 description=raw.get("description"),
                 price=_money(raw.get("price")),
                 attributes=raw.get("attributes"),
+                variants={
+                    variant_id: VariantOverride(
+                        price=_money(override.get("price")),
+                        attributes=override.get("attributes"),
+                    )
+                    for variant_id, override in (raw.get("variants") or {}).items()
+                },
             )
             for channel, raw in doc["channel_overrides"].items()
         },
+        variants=[variant_from_json(raw) for raw in doc["variants"]],
         images=[ImageRef(**raw) for raw in doc["images"]],
         listings={c: listing_from_document(raw) for c, raw in doc.get("listings", {}).items()},
         status=Status(doc["status"]),

@@ -19,6 +19,7 @@ from catalog.domain.values import (
     JSON,
     MONEY_FIELDS,
     OVERRIDE_FIELDS,
+    VARIANT_OVERRIDE_FIELDS,
     ChannelOverride,
     Money,
     join_pointer,
@@ -28,6 +29,7 @@ from catalog.domain.values import (
     parse_overrides,
     parse_text,
 )
+from catalog.domain.variants import parse_options
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class EditableFields:
     description: str | None
     price: Money | None
     attributes: dict[str, JSON]
+    options: tuple[str, ...]
     channel_overrides: dict[str, ChannelOverride]
 
     def as_arguments(self) -> dict[str, Any]:
@@ -62,10 +65,12 @@ def parse_editable(
     )
     price = collected.check(parse_money, document.get("price"), "/price")
     attributes = collected.check(parse_attributes, document.get("attributes"), "/attributes")
+    options = collected.check(parse_options, document.get("options"))
     overrides = collected.check(parse_overrides, document.get("channel_overrides"))
     collected.raise_any()
     assert name is not None and attributes is not None and overrides is not None
-    return EditableFields(product_type, name, description, price, attributes, overrides)
+    assert options is not None
+    return EditableFields(product_type, name, description, price, attributes, options, overrides)
 
 
 def _parse_type_reference(value: JSON) -> str | None:
@@ -95,15 +100,25 @@ def parse_patch(patch: JSON) -> dict[str, JSON]:
                 continue
             _check_members(override, at, OVERRIDE_FIELDS, "is not an overridable field", errors)
             if isinstance(override, dict):
-                _check_members(
-                    override.get("price"),
-                    at + "/price",
-                    MONEY_FIELDS,
-                    "is not a field of a price",
-                    errors,
-                )
+                _check_price_members(override.get("price"), at + "/price", errors)
+                _check_variant_overrides(override.get("variants"), at + "/variants", errors)
     errors.raise_any()
     return patch
+
+
+def _check_price_members(value: JSON, path: str, errors: FieldErrors) -> None:
+    _check_members(value, path, MONEY_FIELDS, "is not a field of a price", errors)
+
+
+def _check_variant_overrides(value: JSON, path: str, errors: FieldErrors) -> None:
+    if not isinstance(value, dict):
+        return
+    for variant_id, override in value.items():
+        at = join_pointer(path, variant_id)
+        message = "is not an overridable field of a variant"
+        _check_members(override, at, VARIANT_OVERRIDE_FIELDS, message, errors)
+        if isinstance(override, dict):
+            _check_price_members(override.get("price"), at + "/price", errors)
 
 
 def _check_members(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -70,9 +70,30 @@ class ImageNotFound(DomainError):
 
 
 class DuplicateSku(DomainError):
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"sku {sku!r} is already used by another product of this merchant")
+    """A SKU already names a product or a variant of the merchant; `holder` says which (the
+    domain knows only the product's own SKUs, the stores know every product's)."""
+
+    def __init__(self, sku: str, holder: str = "another product of this merchant") -> None:
+        super().__init__(f"sku {sku!r} is already used by {holder}")
         self.sku = sku
+        self.holder = holder
+
+
+class VariantNotFound(DomainError):
+    def __init__(self, product_id: str, variant_id: str) -> None:
+        super().__init__(f"product {product_id} has no variant {variant_id}")
+        self.product_id = product_id
+        self.variant_id = variant_id
+
+
+class DuplicateVariant(DomainError):
+    """Two variants of one product would share a combination of option values."""
+
+    def __init__(self, options: Mapping[str, str], holder: str = "another variant") -> None:
+        combination = ", ".join(f"{axis}={value}" for axis, value in options.items())
+        super().__init__(f"{holder} already has the options {combination or '(none)'}")
+        self.options = dict(options)
+        self.holder = holder
 
 
 class VersionConflict(DomainError):

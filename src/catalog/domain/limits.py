@@ -18,6 +18,11 @@ MAX_LISTINGS = 40  # channels a product is listed on (a deactivation writes one 
 CHANNEL_PATTERN = re.compile(r"^[a-z0-9-]{2,40}$")
 MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 MAX_IMAGES = 20
+# Variants (DESIGN.md section 10): a product's axes, and the variants it holds at most.
+MAX_OPTIONS = 3
+MAX_VARIANTS = 250
+MAX_OPTION_VALUE_LENGTH = 200
+MAX_STOCK = 10**9  # units; keeps a quantity exact in every store and channel
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_ALT_LENGTH = 500
 MAX_AMOUNT = 10**15  # minor units; keeps every amount exact in a float-free JSON integer

@@ -23,6 +23,7 @@ from catalog.domain.errors import (
     ProductInactive,
     ProductIncomplete,
     ProductNotPublishable,
+    VariantNotFound,
 )
 from catalog.domain.events import DomainEvent, EventName
 from catalog.domain.history import FieldChange, HistoryEntry, StatusTransition, diff
@@ -39,6 +40,26 @@ from catalog.domain.listing import (
 from catalog.domain.merge_patch import merge_patch
 from catalog.domain.product_types import TypeContent
 from catalog.domain.values import JSON, ChannelOverride, ImageRef, Money, join_pointer, to_json
+from catalog.domain.variants import (
+    Judged,
+    Variant,
+    VariantBody,
+    changed_variant_ids,
+    check_variants,
+    completeness_needs,
+    completeness_view,
+    effective_variant,
+    in_axis_order,
+    parse_variant_body,
+    parse_variant_patch,
+    refuse_duplicates,
+    refuse_shared_combinations,
+    variant_changes,
+    variant_needs,
+    without_axes_removed,
+    without_image,
+    without_variant_overrides,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,9 @@ class _Recorder:
 # which ones a merge patch may change. Every other field is state the commands move.
 IDENTITY = {"role": "identity"}  # chosen at registration, never changed
 CONTENT = {"role": "content"}  # chosen at registration, revised by merge patches
+# Chosen at registration, then changed only by commands of their own (never a merge patch of
+# the product): the variants, added, revised and removed one at a time.
+REGISTERED = {"role": "registered"}
 
 
 @dataclass(kw_only=True)
@@ -101,7 +125,9 @@ class Product:
     description: str | None = field(default=None, metadata=CONTENT)
     price: Money | None = field(default=None, metadata=CONTENT)
     attributes: dict[str, JSON] = field(default_factory=dict, metadata=CONTENT)
+    options: tuple[str, ...] = field(default=(), metadata=CONTENT)  # variant axes, in order
     channel_overrides: dict[str, ChannelOverride] = field(default_factory=dict, metadata=CONTENT)
+    variants: list[Variant] = field(default_factory=list, metadata=REGISTERED)  # creation order
     images: list[ImageRef] = field(default_factory=list)
     listings: dict[str, Listing] = field(default_factory=dict)
     status: Status = Status.DRAFT
@@ -125,16 +151,19 @@ class Product:
     def register(
         cls, *, stamp: Stamp, type_content: TypeContent | None = None, **chosen: Any
     ) -> Product:
-        """A new DRAFT product. `chosen` are its identity and content fields, by name (any
-        other field is refused); every other field starts at its default. A typed product
-        comes with its type's content, which its attributes must satisfy."""
+        """A new DRAFT product. `chosen` are its identity, content and registered fields, by
+        name (any other field is refused); every other field starts at its default. A typed
+        product comes with its type's content, which its attributes must satisfy. Its
+        variants (with the ids the caller made) are named by their index in errors."""
         _require_fields(chosen, REGISTERED_FIELDS, "chosen at registration")
         product = cls(**chosen, created_at=stamp.at, updated_at=stamp.at)
         product.bind_type(type_content)
-        product.check_against_type()
+        product.variants = [in_axis_order(v, product.options) for v in product.variants]
+        product.check_rules([Judged(v, f"/variants/{i}") for i, v in enumerate(product.variants)])
         recorder = product._start(stamp)
-        given = {k: v for k, v in product.editable_document().items() if v not in (None, {})}
+        given = {k: v for k, v in product.editable_document().items() if v not in (None, {}, [])}
         recorder.changes.extend(diff({}, given))
+        recorder.changes.extend(variant_changes([], product.variants))
         recorder.transition = StatusTransition(None, product.status.value, "created")
         recorder.events.append(
             (
@@ -158,17 +187,32 @@ class Product:
         an entry in the completeness of the next version, listed on it or not."""
         self._channel_needs = {channel: tuple(pointers) for channel, pointers in needs.items()}
 
-    def check_against_type(self) -> None:
-        """Its attributes, and each channel override's, against its type: every bad one at once."""
-        if self._type is None:
-            return
+    def check_rules(self, judged: Sequence[Judged] = (), *, whole: bool = True) -> None:
+        """Every rule the product's fields break, reported at once (422), then the duplicates
+        among its variants (409). `judged` are the variants a change adds or revises (their
+        structure is checked); `whole` also checks everything else against its type: its
+        attributes, each channel override's, its axes and every variant (a change of one
+        variant checks only that one, `whole=False`)."""
         errors = FieldErrors()
-        errors.check(self._type.check_attributes, self.attributes)
-        for channel, override in sorted(self.channel_overrides.items()):
-            if override.attributes:
-                at = f"/channel_overrides/{channel}/attributes"
-                errors.check(self._type.check_attributes, override.attributes, at)
+        if self._type is not None and whole:
+            errors.check(self._type.check_attributes, self.attributes)
+            for channel, override in sorted(self.channel_overrides.items()):
+                if override.attributes:
+                    at = f"/channel_overrides/{channel}/attributes"
+                    errors.check(self._type.check_attributes, override.attributes, at)
+        check_variants(
+            errors,
+            axes=self.options,
+            variants=self.variants,
+            judged=judged,
+            image_ids=[image.id for image in self.images],
+            type_content=self._type,
+            product_attributes=self.attributes,
+            overrides=self.channel_overrides,
+            whole=whole,
+        )
         errors.raise_any()
+        refuse_duplicates(self.sku, self.variants, judged)
 
     def evaluated(self, *also: str) -> Completeness:
         """Completeness as of now: READY's needs (and the type's `required`), and per channel
@@ -176,14 +220,22 @@ class Product:
         declared and what the type needs there."""
         if self._type is None and self.product_type is not None:
             raise TypeError(f"product {self.id} is evaluated without its type's content")
-        ready_needs = [*READY_POINTERS, *self._attribute_pointers(None)]
+        axes, ids = self.options, [variant.id for variant in self.variants]
+        ready_needs = [
+            *completeness_needs([*READY_POINTERS, *self._attribute_pointers(None)], axes, ids),
+            *variant_needs(axes, ids),
+        ]
         channels = sorted({*self.listings, *self._channel_needs, *also})
         return evaluate(
             self._view_for(None),
             ready_needs,
             {channel: self._view_for(channel) for channel in channels},
             {
-                channel: [*self._channel_needs.get(channel, ()), *self._attribute_pointers(channel)]
+                channel: completeness_needs(
+                    [*self._channel_needs.get(channel, ()), *self._attribute_pointers(channel)],
+                    axes,
+                    ids,
+                )
                 for channel in channels
             },
         )
@@ -195,8 +247,11 @@ class Product:
 
     def _view_for(self, channel: str | None) -> dict[str, JSON]:
         """What completeness pointers are looked up in: the members of the product's view as
-        `channel` sees it (the presenter adds URLs, listings and timestamps)."""
+        `channel` sees it (the presenter adds URLs, listings and timestamps). Variants are
+        keyed by id, as every pointer names them (`/variants/<vid>/price`), with what
+        completeness reads of them: their option values and effective prices."""
         content = self.content_for(channel)
+        override = self.channel_overrides.get(channel) if channel else None
         return {
             "sku": self.sku,
             "product_type": self.product_type,
@@ -205,6 +260,10 @@ class Product:
             "price": to_json(content.price),
             "attributes": content.attributes,
             "images": to_json(self.images),
+            "options": list(self.options),
+            "variants": completeness_view(
+                self.variants, content.price, override.variants if override else {}
+            ),
         }
 
     def editable_document(self) -> dict[str, JSON]:
@@ -228,6 +287,24 @@ class Product:
             attributes=attributes,
         )
 
+    def variants_for(self, channel: str | None = None) -> list[Variant]:
+        """The variants as `channel` (or no channel) sees them: each one's effective price
+        (its override on the channel, else its own, else the product's effective price) and
+        attributes (the product's effective ones, its own, its override's, merged)."""
+        content = self.content_for(channel)
+        override = self.channel_overrides.get(channel) if channel else None
+        overrides = override.variants if override else {}
+        return [
+            effective_variant(variant, content.price, content.attributes, overrides.get(variant.id))
+            for variant in self.variants
+        ]
+
+    def variant(self, variant_id: str) -> Variant:
+        for variant in self.variants:
+            if variant.id == variant_id:
+                return variant
+        raise VariantNotFound(self.id, variant_id)
+
     # ----------------------------------------------------------------- commands
 
     def revise(
@@ -242,16 +319,21 @@ class Product:
         revised = replace(self, **content)
         revised.bind_type(type_content)
         revised.bind_requirements(self._channel_needs)
-        revised.check_against_type()
+        # An axis the product no longer names leaves its variants, in the same version.
+        revised.variants = without_axes_removed(self.variants, revised.options)
+        revised.check_rules()
+        refuse_shared_combinations(revised.variants)
         changes = diff(
             self.editable_document(), revised.editable_document(), whole=_is_channel_overlay
         )
+        changes += variant_changes(self.variants, revised.variants)
         if not changes:
             # At most nulls came or went where null reads as absent: keep the stored document.
             return
         revised.require_complete_where_listed(than=self.completeness)
         for name, value in content.items():
             setattr(self, name, value)
+        self.variants = revised.variants
         self._type = type_content
         recorder = self._start(stamp)
         recorder.changes.extend(changes)
@@ -286,12 +368,49 @@ class Product:
         if len(kept) == len(self.images):
             raise ImageNotFound(image_id)
         removed = next(image for image in self.images if image.id == image_id)
-        candidate = replace(self, images=kept)
-        candidate._type = self._type
-        candidate.bind_requirements(self._channel_needs)
-        candidate.require_complete_where_listed(than=self.completeness)
-        self._change_images(kept, stamp)
+        # The variants that show the image lose it in the same version.
+        variants = without_image(self.variants, image_id)
+        self._candidate(images=kept, variants=variants).require_complete_where_listed(
+            than=self.completeness
+        )
+        self._change_images(kept, stamp, variants)
         return removed
+
+    def add_variant(self, body: VariantBody, variant_id: str, stamp: Stamp) -> Variant:
+        """A new variant (with the id the caller made), after the others. Errors name it
+        `/variants/<variant_id>/...`; so should the parser of its body (parse_variant_body)."""
+        self._require_not_inactive()
+        if any(variant.id == variant_id for variant in self.variants):
+            raise ValueError(f"variant id {variant_id} is taken: ids are made unique")
+        if len(self.variants) >= limits.MAX_VARIANTS:
+            raise InvalidField(
+                "/variants", f"a product holds at most {limits.MAX_VARIANTS} variants"
+            )
+        variant = in_axis_order(body.identified(variant_id), self.options)
+        at = join_pointer("/variants", variant_id)
+        self._change_variants([*self.variants, variant], stamp, Judged(variant, at))
+        return variant
+
+    def revise_variant(self, variant_id: str, patch: Mapping[str, JSON], stamp: Stamp) -> None:
+        """A JSON merge patch of one variant's fields (parse_variant_patch), merged over it
+        and parsed whole, so each rule applies to the value that would be stored. A revised
+        variant names every axis of the product, as a new one does."""
+        self._require_not_inactive()
+        current = self.variant(variant_id)
+        at = join_pointer("/variants", variant_id)
+        parse_variant_patch(patch, at)
+        body = parse_variant_body(merge_patch(current.editable_json(), patch), at)
+        revised = in_axis_order(body.identified(variant_id), self.options)
+        variants = [revised if v.id == variant_id else v for v in self.variants]
+        self._change_variants(variants, stamp, Judged(revised, at))
+
+    def remove_variant(self, variant_id: str, stamp: Stamp) -> None:
+        """Remove a variant, and its overrides on every channel, in one version."""
+        self._require_not_inactive()
+        self.variant(variant_id)
+        variants = [variant for variant in self.variants if variant.id != variant_id]
+        overrides = without_variant_overrides(self.channel_overrides, variant_id)
+        self._change_variants(variants, stamp, overrides=overrides)
 
     def request_publication(self, channel: str, stamp: Stamp) -> None:
         """Ask the channel's adapter to publish; a listing already under way is left alone."""
@@ -430,22 +549,69 @@ class Product:
         if self.status is Status.INACTIVE:
             raise ProductInactive(self.id)
 
-    def _change_images(self, images: list[ImageRef], stamp: Stamp) -> None:
-        before = to_json(self.images)
+    def _candidate(self, **changed: Any) -> Product:
+        """A copy with `changed` fields, under this product's rules: a change is judged on
+        it, so a refused change leaves this product as it was."""
+        candidate = replace(self, **changed)
+        candidate._type = self._type
+        candidate.bind_requirements(self._channel_needs)
+        return candidate
+
+    def _change_images(
+        self, images: list[ImageRef], stamp: Stamp, variants: list[Variant] | None = None
+    ) -> None:
+        changes = [FieldChange("/images", to_json(self.images), to_json(images))]
+        if variants is not None:
+            changes += variant_changes(self.variants, variants)
+            self.variants = variants
         self.images = images
         recorder = self._start(stamp)
-        recorder.changes.append(FieldChange("/images", before, to_json(images)))
-        self._record_update(["/images"])
+        recorder.changes.extend(changes)
+        self._record_update(sorted({change.field for change in changes}))
+
+    def _change_variants(
+        self,
+        variants: list[Variant],
+        stamp: Stamp,
+        judged: Judged | None = None,
+        overrides: dict[str, ChannelOverride] | None = None,
+    ) -> None:
+        """Replace the variants (and the channel overrides, when a variant's go with it) as
+        one version; `judged` is the variant added or revised. A change that changes nothing
+        records nothing."""
+        after = self.channel_overrides if overrides is None else overrides
+        changes = diff(
+            to_json(self.channel_overrides),
+            to_json(after),
+            "/channel_overrides",
+            whole=_is_channel_overlay,
+        )
+        changes += variant_changes(self.variants, variants)
+        if not changes:
+            return
+        candidate = self._candidate(variants=variants, channel_overrides=after)
+        if judged is not None:
+            candidate.check_rules([judged], whole=False)
+        candidate.require_complete_where_listed(than=self.completeness)
+        self.variants, self.channel_overrides = variants, after
+        recorder = self._start(stamp)
+        recorder.changes.extend(changes)
+        self._record_update(sorted({change.field for change in changes}))
 
     def _record_update(self, changed_fields: list[str]) -> None:
-        """ProductUpdated, naming the channels whose listings must resync. A READY product
-        left incomplete falls back to DRAFT first, withdrawing its listings: those need no
-        resync, so the channels are read after the fallback."""
+        """ProductUpdated, naming the channels whose listings must resync and the variants
+        whose own record changed. A READY product left incomplete falls back to DRAFT first,
+        withdrawing its listings: those need no resync, so the channels are read after the
+        fallback."""
         events = self._recorder.events
         position = len(events)
         self._fall_back_if_incomplete()
         channels = sorted(c for c, lst in self.listings.items() if lst.state in FOLLOWING_STATES)
-        data = {"changed_fields": changed_fields, "channels": channels}
+        data = {
+            "changed_fields": changed_fields,
+            "channels": channels,
+            "variants": changed_variant_ids(changed_fields),
+        }
         events.insert(position, (EventName.PRODUCT_UPDATED, data))
 
     def require_complete_where_listed(self, than: Completeness) -> None:
@@ -538,10 +704,12 @@ def _newly_missing(now: tuple[str, ...], before: tuple[str, ...]) -> tuple[str, 
 
 
 def _is_channel_overlay(pointer: str) -> bool:
-    """A channel's attributes are a merge patch over the product's: a null there removes the
-    product's value on that channel, so it differs from an absent member."""
+    """A channel's attributes, and a variant's on a channel, are merge patches over what lies
+    beneath: a null there removes a value on that channel, so it differs from absent."""
     parts = pointer.split("/")
-    return len(parts) == 4 and parts[1] == "channel_overrides" and parts[3] == "attributes"
+    if len(parts) < 4 or parts[1] != "channel_overrides" or parts[-1] != "attributes":
+        return False
+    return len(parts) == 4 or (len(parts) == 6 and parts[3] == "variants")
 
 
 def listing_json(listing: Listing) -> dict[str, JSON]:
@@ -559,7 +727,7 @@ def _named(role: dict[str, str]) -> tuple[str, ...]:
 
 
 EDITABLE_FIELDS = _named(CONTENT)
-REGISTERED_FIELDS = _named(IDENTITY) + EDITABLE_FIELDS
+REGISTERED_FIELDS = _named(IDENTITY) + EDITABLE_FIELDS + _named(REGISTERED)
 
 
 def _require_fields(given: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:

@@ -7,7 +7,7 @@ as a JSON pointer, so every layer reports bad input the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from catalog.domain import limits
@@ -19,7 +19,8 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # The members a price and a channel override may have (merge patches are checked against
 # them too, domain/editable.py).
 MONEY_FIELDS = frozenset({"amount", "currency"})
-OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes"})
+OVERRIDE_FIELDS = frozenset({"name", "description", "price", "attributes", "variants"})
+VARIANT_OVERRIDE_FIELDS = frozenset({"price", "attributes"})
 
 
 @runtime_checkable
@@ -72,13 +73,28 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class VariantOverride:
+    """One variant's replacements on one channel: a price, and attributes merge-patched over
+    the variant's effective attributes there (domain/variants.py resolves them). It is part
+    of a channel override, so it lives beside it; domain/variants.py holds the variant."""
+
+    price: Money | None = None
+    attributes: dict[str, JSON] | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"price": to_json(self.price), "attributes": self.attributes}
+
+
+@dataclass(frozen=True)
 class ChannelOverride:
-    """Per-channel replacements; attributes are merge-patched onto the product's own."""
+    """Per-channel replacements; attributes are merge-patched onto the product's own, and
+    `variants` holds the overrides of single variants, by variant id."""
 
     name: str | None = None
     description: str | None = None
     price: Money | None = None
     attributes: dict[str, JSON] | None = None
+    variants: dict[str, VariantOverride] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {}
@@ -90,6 +106,8 @@ class ChannelOverride:
             out["price"] = self.price.to_json()
         if self.attributes is not None:
             out["attributes"] = self.attributes
+        if self.variants:
+            out["variants"] = {vid: override.to_json() for vid, override in self.variants.items()}
         return out
 
 
@@ -126,11 +144,12 @@ def parse_text(value: JSON, path: str, max_length: int, *, required: bool) -> st
     return value
 
 
-def parse_sku(value: JSON) -> str:
-    sku = parse_text(value, "/sku", limits.MAX_SKU_LENGTH, required=True)
+def parse_sku(value: JSON, path: str = "/sku") -> str:
+    """A product's or a variant's SKU (the same rules: they share one namespace)."""
+    sku = parse_text(value, path, limits.MAX_SKU_LENGTH, required=True)
     assert sku is not None
     if not limits.SKU_PATTERN.fullmatch(sku):
-        raise InvalidField("/sku", "may hold letters, digits, '.', '_', '-' and '/' only")
+        raise InvalidField(path, "may hold letters, digits, '.', '_', '-' and '/' only")
     return sku
 
 
@@ -239,12 +258,42 @@ def parse_overrides(value: JSON, path: str = "/channel_overrides") -> dict[str, 
                 required=False,
             ),
             price=parse_money(raw.get("price"), at + "/price"),
-            attributes=(
-                parse_attributes(raw["attributes"], at + "/attributes")
-                if raw.get("attributes") is not None
-                else None
-            ),
+            attributes=_optional_attributes(raw.get("attributes"), at + "/attributes"),
+            variants=parse_variant_overrides(raw.get("variants"), at + "/variants"),
         )
         if override != ChannelOverride():
             overrides[channel] = override
+    return overrides
+
+
+def _optional_attributes(value: JSON, path: str) -> dict[str, JSON] | None:
+    return None if value is None else parse_attributes(value, path)
+
+
+def parse_variant_overrides(value: JSON, path: str) -> dict[str, VariantOverride]:
+    """`channel_overrides.{c}.variants`: by variant id, `{"price", "attributes"}` or null.
+    Whether the product has those variants is the aggregate's rule (it knows them)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidField(path, "must be an object keyed by variant id")
+    if len(value) > limits.MAX_VARIANTS:
+        raise InvalidField(path, f"holds more than {limits.MAX_VARIANTS} variants")
+    errors = FieldErrors()
+    overrides: dict[str, VariantOverride] = {}
+    for variant_id, raw in value.items():
+        at = join_pointer(path, variant_id)
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            errors.add(at, "must be an object with price and attributes")
+            continue
+        for member in sorted(set(raw) - VARIANT_OVERRIDE_FIELDS):
+            errors.add(join_pointer(at, member), "is not an overridable field of a variant")
+        price = errors.check(parse_money, raw.get("price"), at + "/price")
+        attributes = errors.check(_optional_attributes, raw.get("attributes"), at + "/attributes")
+        override = VariantOverride(price, attributes)
+        if override != VariantOverride():
+            overrides[variant_id] = override
+    errors.raise_any()
     return overrides
