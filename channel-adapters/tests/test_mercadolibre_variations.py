@@ -273,12 +273,17 @@ def test_removing_every_variant_is_refused_by_mercado_libre(mercadolibre):
     assert len(fake.items[published.external_id]["variations"]) == 3
 
 
-def test_unpublishing_closes_the_item_with_its_variations(mercadolibre):
+def test_unpublishing_closes_the_item_with_its_variations(
+    mercadolibre, make_processor, catalog_api
+):
     fake, adapter = mercadolibre
     published = adapter.publish(view())
+    catalog_api.document = document_with_variants()
+    catalog_api.set_listing(CHANNEL, "UNPUBLISHING", published.external_id)
 
-    adapter.unpublish(view(), published.external_id)
+    make_processor(adapter).handle(cloud_event("ProductUnpublicationRequested", 4, channel=CHANNEL))
 
+    assert catalog_api.reports[-1]["state"] == "UNPUBLISHED"
     assert fake.items[published.external_id]["status"] == "closed"
 
 

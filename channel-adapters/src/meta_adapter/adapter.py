@@ -147,13 +147,16 @@ class MetaCatalogAdapter:
             for error in status.get("errors") or []
         ]
         handles = answer.get("handles") or []
-        if immediate or not handles:
+        if not handles:
             return immediate or [("", "nothing was ingested")]
+        # Even with some items refused at once, the others are processed: wait for them, so
+        # the outcome says what the batch really did.
         status = self._finished_status(str(handles[0]))
-        return [
+        processed = [
             (str(error.get("id", "")), str(error.get("message")))
             for error in status.get("errors") or []
         ]
+        return list(dict.fromkeys(immediate + processed))
 
     def _finished_status(self, handle: str) -> dict[str, Any]:
         polling = Retrying(
