@@ -97,10 +97,11 @@ def test_with_variants_the_price_is_each_variants_as_the_catalog_counts_it():
     assert missing(by_hand, ["/price"]) == missing(view, ["/price"])
 
 
-def test_without_options_the_price_is_the_products():
-    view = ProductView.from_json(product_document(price=None, options=[], variants=[]), "meta")
+@pytest.mark.parametrize("options", [[], ["color"]], ids=["no-options", "no-variant-yet"])
+def test_without_variants_the_price_is_the_products(options):
+    document = product_document(price=None, options=options, variants=[])
 
-    assert missing(view, ["/price"]) == ("/price",)
+    assert missing(ProductView.from_json(document, "meta"), ["/price"]) == ("/price",)
 
 
 def test_variant_gaps_are_named_once_with_the_skus_concerned():

@@ -10,9 +10,10 @@ string, an empty list or object).
 Pointers can only say "this must have a value". A rule they cannot express (Meta's "brand or
 GTIN", "an integer") stays in the adapter, next to the declaration.
 
-With variants (a product with `options`), `/price` holds when every variant has an effective
-price, as the catalog counts it: each variant without one is missing as
-`/variants/<vid>/price`, and `/price` itself is not reported (DESIGN.md section 10).
+With variants (a product with `options` and at least one variant), `/price` holds when every
+variant has an effective price, as the catalog counts it: each variant without one is missing
+as `/variants/<vid>/price`, and `/price` itself is not reported (docs/variants.md,
+"Completeness"). With options but no variant yet, `/price` is the product's own.
 
 The pointers the catalog accepts (docs/product-types.md, "Channel requirements"): `/name`,
 `/description`, `/sku`, `/product_type`, `/price`, `/images` (each checked whole), or
@@ -77,8 +78,9 @@ def missing_in_document(document: Mapping[str, Any], pointers: Iterable[str]) ->
 
 
 def _gaps(document: Mapping[str, Any], pointer: str) -> list[str]:
-    if pointer == "/price" and document.get("options"):
-        # The variants carry the price (the product's is only their default).
+    if pointer == "/price" and document.get("options") and document.get("variants"):
+        # The variants carry the price (the product's is only their default); with none yet,
+        # the product's own price is checked, as the catalog does.
         return [
             f"/variants/{variant.get('id')}/price"
             for variant in document.get("variants") or []
