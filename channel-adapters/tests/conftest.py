@@ -72,6 +72,48 @@ def product_document(**changes: Any) -> dict[str, Any]:
     return document
 
 
+FRONT_IMAGE_ID = "01JDX5Q0A1B2C3D4E5F6G7H8JA"
+RED_IMAGE_ID = "01JDX5Q0A1B2C3D4E5F6G7H8JB"
+RED_42, RED_43, BLUE_42 = (f"01JDX5Q0A1B2C3D4E5F6G7H8V{n}" for n in (1, 2, 3))
+
+
+def variant(
+    vid: str, sku: str, color: str, size: str, *, stock: int | None = 5, **changes: Any
+) -> dict[str, Any]:
+    """A variant as the `?channel=` view gives it: price and attributes effective (here the
+    test product's, which a variant without its own inherits)."""
+    document: dict[str, Any] = {
+        "id": vid,
+        "sku": sku,
+        "options": {"color": color, "size": size},
+        "price": {"amount": 12999, "currency": "USD"},
+        "attributes": dict(product_document()["attributes"]),
+        "image_ids": [],
+        "barcode": None,
+        "stock": stock,
+    }
+    document.update(changes)
+    return document
+
+
+def variants_document(**changes: Any) -> dict[str, Any]:
+    """The test product with options color and size and three variants, as the catalog's
+    `?channel=` view answers it (issue 12's view shape)."""
+    front = product_document()["images"][0]
+    red = {**front, "id": RED_IMAGE_ID, "url": "https://cdn.example.com/acme/ts-1-red.png"}
+    document = product_document(
+        options=["color", "size"],
+        images=[front, red],
+        variants=[
+            variant(RED_42, "TS-1-RED-42", "red", "42", stock=3, image_ids=[RED_IMAGE_ID]),
+            variant(RED_43, "TS-1-RED-43", "red", "43", stock=0, image_ids=[RED_IMAGE_ID]),
+            variant(BLUE_42, "TS-1-BLUE-42", "blue", "42", stock=7, barcode="4006381333931"),
+        ],
+    )
+    document.update(changes)
+    return document
+
+
 def cloud_event(
     type_: str, version: int, event_id: str | None = None, **data: Any
 ) -> dict[str, Any]:

@@ -23,12 +23,15 @@ from tests.api.support import Api, ChannelsApi, complete_body, png
 CHANNEL = "mercadolibre"
 # Kit fields that are not members of the view: the channel asked for, and the whole document.
 NOT_FROM_THE_VIEW = {"channel", "raw"}
+# Read by the kit already (issue 12), served by the view once the variants API slice lands:
+# that slice removes them from here and checks them (and the kit's Variant) like the rest.
+NOT_SERVED_YET = {"options", "variants"}
 # The kit's listing is this channel's entry of the view's `listings`.
 MEMBER_OF = {"listing": "listings"}
 
 
 def kit_fields(kit_type: type[Any]) -> set[str]:
-    return {f.name for f in dataclasses.fields(kit_type)} - NOT_FROM_THE_VIEW
+    return {f.name for f in dataclasses.fields(kit_type)} - NOT_FROM_THE_VIEW - NOT_SERVED_YET
 
 
 def rendered_for_the_channel(acme: Api, adapter: Api) -> dict[str, Any]:

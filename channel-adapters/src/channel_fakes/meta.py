@@ -15,6 +15,13 @@ Modelled from the public docs ("Catalog Batch API", `/{catalog_id}/items_batch` 
   (`in stock`, `out of stock`, `preorder`, `available for order`, `discontinued`), condition
   (`new`, `refurbished`, `used`), price (`"<amount> <ISO 4217>"`, e.g. `"129.99 USD"`), link
   and image_link (URLs), and an identifier: brand, or gtin or mpn (any one of them).
+- Variants are items sharing `item_group_id` ("Product Variants"): every item of a group must
+  populate the same variant fields (color, size, gender, pattern, material, age_group,
+  additional_variant_attribute), and no two may have the same values in them (checked on
+  the catalog as the batch would leave it; each request of the batch in a group that breaks
+  either rule is refused).
+- UPDATE creates a missing item (`allow_upsert` defaults to true), so it is then checked as a
+  CREATE.
 - `GET /{version}/{catalog_id}/products` lists the items (`retailer_id` and fields).
 - Graph errors: `{"error": {"message", "type", "code", "fbtrace_id"}}`; 401 (code 190)
   without the access token (`access_token` parameter or `Authorization: Bearer`).
@@ -40,6 +47,9 @@ REQUIRED = ("title", "description", "availability", "condition", "price", "link"
 IDENTIFIERS = ("brand", "gtin", "mpn")
 PRICE = re.compile(r"^\d+(\.\d+)? [A-Z]{3}$")
 MAX_REQUESTS = 5000
+VARIANT_FIELDS = (
+    "color", "size", "gender", "pattern", "material", "age_group", "additional_variant_attribute",
+)  # fmt: skip
 
 
 @dataclass
@@ -168,7 +178,7 @@ class FakeMetaCatalog:
                 continue
             if request["method"] == "CREATE" and retailer_id in self.items:
                 error(f"An item with retailer_id {retailer_id} already exists in the catalog.")
-            if request["method"] == "CREATE":
+            if request["method"] == "CREATE" or retailer_id not in self.items:
                 for name in REQUIRED:
                     if data.get(name) in (None, ""):
                         error(f"Missing required field: {name}")
@@ -183,6 +193,34 @@ class FakeMetaCatalog:
             for name in ("link", "image_link"):
                 if name in data and not str(data[name]).startswith(("http://", "https://")):
                     error(f"Invalid URL in {name}")
+        return errors + self._group_errors(requests, {e["line"] for e in errors})
+
+    def _group_errors(
+        self, requests: list[dict[str, Any]], failed: set[int]
+    ) -> list[dict[str, Any]]:
+        """The variant rules, on the catalog as the batch's valid requests would leave it."""
+        projected = {retailer_id: dict(item) for retailer_id, item in self.items.items()}
+        line_of: dict[str, int] = {}
+        for line, request in enumerate(requests):
+            if line in failed:
+                continue
+            data = dict(request["data"])
+            retailer_id = data.pop("id")
+            if request["method"] == "DELETE":
+                projected.pop(retailer_id, None)
+            else:
+                projected[retailer_id] = {**projected.get(retailer_id, {}), **data}
+                line_of[retailer_id] = line
+        groups: dict[str, list[str]] = {}
+        for retailer_id, item in projected.items():
+            if item.get("item_group_id"):
+                groups.setdefault(str(item["item_group_id"]), []).append(retailer_id)
+        errors = []
+        for group, members in groups.items():
+            sent = [member for member in members if member in line_of]
+            problem = _group_problem(group, {m: _variant_values(projected[m]) for m in members})
+            if sent and problem:
+                errors += [{"line": line_of[m], "id": m, "message": problem} for m in sent]
         return errors
 
     def _apply(self, batch: _Batch) -> None:
@@ -197,6 +235,31 @@ class FakeMetaCatalog:
             else:  # UPDATE creates the item when missing (allow_upsert defaults to true)
                 self.items[retailer_id] = {**self.items.get(retailer_id, {}), **data}
         batch.applied = True
+
+
+def _variant_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: item[name] for name in VARIANT_FIELDS if item.get(name) not in (None, "")}
+
+
+def _group_problem(group: str, values: dict[str, dict[str, Any]]) -> str | None:
+    """Why the group's variants cannot be told apart, if they cannot."""
+    named = set().union(*(fields.keys() for fields in values.values()))
+    lacking = sorted(m for m, fields in values.items() if fields.keys() != named)
+    if lacking:
+        return (
+            f"Item group {group}: every variant must populate {', '.join(sorted(named))};"
+            f" {', '.join(lacking)} do not"
+        )
+    first_with: dict[tuple[tuple[str, str], ...], str] = {}
+    for member, fields in sorted(values.items()):
+        combination = tuple(sorted((k, str(v)) for k, v in fields.items()))
+        if combination in first_with:
+            return (
+                f"Item group {group}: {first_with[combination]} and {member} have the same"
+                " variant values"
+            )
+        first_with[combination] = member
+    return None
 
 
 async def _params(request: Request) -> Mapping[str, Any]:

@@ -16,16 +16,23 @@ from channel_kit.declaration import DeclarationState, RequirementsDeclaration
 from channel_kit.events import CatalogEvent, MalformedEvent
 from channel_kit.processor import EventHandler, EventProcessor, Handling, Result
 from channel_kit.scope import MerchantScope
-from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
+from channel_kit.sqlite_stores import (
+    SqlitePublishedItems,
+    SqliteSeenEvents,
+    SqliteState,
+    SqliteVersionLedger,
+)
 from channel_kit.sqs import sqs_handler
 from channel_kit.stores import (
     ListingKey,
+    MemoryPublishedItems,
     MemorySeenEvents,
     MemoryVersionLedger,
+    PublishedItems,
     SeenEvents,
     VersionLedger,
 )
-from channel_kit.view import Image, Listing, Money, ProductView
+from channel_kit.view import Image, Listing, Money, ProductView, Variant
 from channel_kit.webhook import webhook_app
 
 __all__ = [
@@ -45,20 +52,24 @@ __all__ = [
     "Listing",
     "ListingKey",
     "MalformedEvent",
+    "MemoryPublishedItems",
     "MemorySeenEvents",
     "MemoryVersionLedger",
     "MerchantScope",
     "Money",
     "ProductView",
     "Published",
+    "PublishedItems",
     "ReportAnswer",
     "RequirementsDeclaration",
     "Result",
     "RetryPolicy",
     "SeenEvents",
+    "SqlitePublishedItems",
     "SqliteSeenEvents",
     "SqliteState",
     "SqliteVersionLedger",
+    "Variant",
     "VersionLedger",
     "sqs_handler",
     "webhook_app",

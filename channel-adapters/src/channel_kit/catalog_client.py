@@ -27,6 +27,8 @@ from tenacity.wait import WaitBaseT
 from channel_kit.view import ProductView
 
 OutcomeState = Literal["PUBLISHED", "FAILED", "UNPUBLISHED"]
+#: The longest outcome message the catalog takes (its listing outcome rule); longer is a 422.
+MAX_MESSAGE_LENGTH = 2_000
 
 
 class CatalogUnavailable(Exception):
@@ -121,7 +123,10 @@ class CatalogClient:
         external_url: str | None = None,
         message: str | None = None,
     ) -> ReportAnswer:
-        """Report a listing outcome (`PUT .../channels/{c}/listing`)."""
+        """Report a listing outcome (`PUT .../channels/{c}/listing`). A message longer than
+        the catalog takes is cut, not refused: a FAILED naming 250 variants must still land."""
+        if message is not None and len(message) > MAX_MESSAGE_LENGTH:
+            message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
         body = {
             "state": state,
             "product_version": product_version,

@@ -10,6 +10,11 @@ string, an empty list or object).
 Pointers can only say "this must have a value". A rule they cannot express (Meta's "brand or
 GTIN", "an integer") stays in the adapter, next to the declaration.
 
+With variants (a product with `options` and at least one variant), `/price` holds when every
+variant has an effective price, as the catalog counts it: each variant without one is missing
+as `/variants/<vid>/price`, and `/price` itself is not reported (docs/variants.md,
+"Completeness"). With options but no variant yet, `/price` is the product's own.
+
 The pointers the catalog accepts (docs/product-types.md, "Channel requirements"): `/name`,
 `/description`, `/sku`, `/product_type`, `/price`, `/images` (each checked whole), or
 `/attributes/<name>` at any depth, with `~0` and `~1` escaping `~` and `/` (RFC 6901).
@@ -17,15 +22,16 @@ The pointers the catalog accepts (docs/product-types.md, "Channel requirements")
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from channel_kit.view import ProductView
+from channel_kit.view import Money, ProductView
 
 WHOLE_MEMBERS = frozenset({"/name", "/description", "/sku", "/product_type", "/price", "/images"})
 MAX_REQUIREMENTS = 100
 MAX_POINTER_LENGTH = 300
 _ATTRIBUTES = "/attributes/"
+_VARIANTS = "/variants/"
 
 
 def required(*pointers: str) -> tuple[str, ...]:
@@ -66,9 +72,44 @@ def missing(view: ProductView, pointers: Iterable[str]) -> tuple[str, ...]:
 def missing_in_document(document: Mapping[str, Any], pointers: Iterable[str]) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for pointer in pointers:
-        if pointer not in found and is_empty(resolve(document, pointer)):
-            found[pointer] = None
+        for gap in _gaps(document, pointer):
+            found.setdefault(gap, None)
     return tuple(found)
+
+
+def _gaps(document: Mapping[str, Any], pointer: str) -> list[str]:
+    if pointer == "/price" and document.get("options") and document.get("variants"):
+        # The variants carry the price (the product's is only their default); with none yet,
+        # the product's own price is checked, as the catalog does.
+        return [
+            f"/variants/{variant.get('id')}/price"
+            for variant in document.get("variants") or []
+            if is_empty(variant.get("price"))
+        ]
+    return [pointer] if is_empty(resolve(document, pointer)) else []
+
+
+def named(view: ProductView, gaps: Iterable[str], field_of: Mapping[str, str]) -> list[str]:
+    """Missing pointers as a FAILED message lists them: each with the channel field it fills
+    (`field_of`, keyed by the product's pointer), `"title (/name)"`; the variants' pointers
+    grouped into one entry naming their SKUs, `"price (/variants/<vid>/price) of variants
+    TS-1-R, TS-1-B"`, so 250 variants still make a short message."""
+    entries: dict[str, list[str]] = {}
+    sku_of = {variant.id: variant.sku for variant in view.variants}
+    for gap in gaps:
+        if gap.startswith(_VARIANTS):
+            vid, _, rest = gap[len(_VARIANTS) :].partition("/")
+            field = field_of.get(f"/{rest}", rest)
+            entry = f"{field} ({_VARIANTS}<vid>/{rest})"
+            entries.setdefault(entry, []).append(sku_of.get(vid, vid))
+        else:
+            entries.setdefault(f"{field_of.get(gap, gap)} ({gap})", [])
+    return [f"{entry} of {of_variants(skus)}" if skus else entry for entry, skus in entries.items()]
+
+
+def of_variants(skus: Sequence[str]) -> str:
+    """`variant A` or `variants A, B`."""
+    return ("variant " if len(skus) == 1 else "variants ") + ", ".join(skus)
 
 
 def view_document(view: ProductView) -> Mapping[str, Any]:
@@ -79,12 +120,18 @@ def view_document(view: ProductView) -> Mapping[str, Any]:
         "name": view.name,
         "description": view.description,
         "sku": view.sku,
-        "price": (
-            {"amount": view.price.amount, "currency": view.price.currency} if view.price else None
-        ),
+        "price": _money_document(view.price),
         "images": [{"id": image.id, "url": image.url} for image in view.images],
         "attributes": dict(view.attributes),
+        "options": list(view.options),
+        "variants": [
+            {"id": variant.id, "price": _money_document(variant.price)} for variant in view.variants
+        ],
     }
+
+
+def _money_document(money: Money | None) -> dict[str, Any] | None:
+    return None if money is None else {"amount": money.amount, "currency": money.currency}
 
 
 class _Absent:

@@ -6,7 +6,7 @@
 | `CATALOG_CHANNEL_TOKEN` | a `channel:<slug>` token scoped to the merchants served |
 | `ADAPTER_MERCHANTS` | the merchants served (comma separated, or `*`); default: the token's |
 | `CATALOG_WEBHOOK_SECRET` | the webhook signing secret (`whsec_...`), webhook intake only |
-| `ADAPTER_STATE_DB` | SQLite file for seen events and versions; in memory when unset |
+| `ADAPTER_STATE_DB` | SQLite file for seen events, versions, published items; else in memory |
 
 Events of merchants outside the scope are ignored. Without ADAPTER_MERCHANTS and without a
 `merchants` claim in the token (an issuer using another claim name), the service refuses to
@@ -23,6 +23,7 @@ DynamoDB store (see `stores`) is what makes deduplication survive across environ
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -32,8 +33,18 @@ from channel_kit.adapter import ChannelAdapter
 from channel_kit.catalog_client import CatalogClient, RetryPolicy
 from channel_kit.processor import EventProcessor
 from channel_kit.scope import MerchantScope
-from channel_kit.sqlite_stores import SqliteSeenEvents, SqliteState, SqliteVersionLedger
-from channel_kit.stores import MemorySeenEvents, MemoryVersionLedger
+from channel_kit.sqlite_stores import (
+    SqlitePublishedItems,
+    SqliteSeenEvents,
+    SqliteState,
+    SqliteVersionLedger,
+)
+from channel_kit.stores import (
+    MemoryPublishedItems,
+    MemorySeenEvents,
+    MemoryVersionLedger,
+    PublishedItems,
+)
 
 #: Well under the catalog relay's 10-second patience with a webhook.
 HTTP_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -77,6 +88,27 @@ class KitSettings:
         )
 
 
+_states: dict[str, SqliteState] = {}
+_states_lock = threading.Lock()
+
+
+def shared_state(path: str) -> SqliteState:
+    """One open state file per path in a process: the processor's stores and the adapter's
+    share its connection and lock."""
+    with _states_lock:
+        if path not in _states:
+            _states[path] = SqliteState(path)
+        return _states[path]
+
+
+def published_items(settings: KitSettings) -> PublishedItems:
+    """Where an adapter keeps the items it published per listing: in `ADAPTER_STATE_DB` when
+    set (surviving restarts), else in memory."""
+    if settings.state_db:
+        return SqlitePublishedItems(shared_state(settings.state_db))
+    return MemoryPublishedItems()
+
+
 def build_processor(
     settings: KitSettings,
     adapter_factory: Callable[[httpx.Client], ChannelAdapter],
@@ -89,7 +121,7 @@ def build_processor(
     http = http or httpx.Client(timeout=HTTP_TIMEOUT)
     catalog = CatalogClient(settings.catalog_url, settings.catalog_token, http, CATALOG_RETRY)
     if settings.state_db:
-        state = SqliteState(settings.state_db)
+        state = shared_state(settings.state_db)
         processor = EventProcessor(
             adapter_factory(http),
             catalog,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from channel_kit.stores import ListingKey
@@ -21,11 +22,16 @@ CREATE TABLE IF NOT EXISTS listing_versions (
   version INTEGER NOT NULL,
   PRIMARY KEY (merchant_id, product_id, channel)
 );
+CREATE TABLE IF NOT EXISTS listing_items (
+  merchant_id TEXT NOT NULL, product_id TEXT NOT NULL, channel TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  PRIMARY KEY (merchant_id, product_id, channel, item_id)
+);
 """
 
 
 class SqliteState:
-    """Opens (creating if needed) the state file; hands out both stores over it."""
+    """Opens (creating if needed) the state file; hands out the stores over it."""
 
     def __init__(self, path: Path | str) -> None:
         self._connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -90,3 +96,39 @@ class SqliteVersionLedger:
                 " DO UPDATE SET version = excluded.version WHERE excluded.version > version",
                 (*key, version),
             )
+
+
+class SqlitePublishedItems:
+    def __init__(self, state: SqliteState) -> None:
+        self._state = state
+
+    def items(self, key: ListingKey) -> frozenset[str]:
+        with self._state.lock:
+            rows = self._state.connection.execute(
+                "SELECT item_id FROM listing_items"
+                " WHERE merchant_id = ? AND product_id = ? AND channel = ?",
+                tuple(key),
+            ).fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
+    def replace(self, key: ListingKey, item_ids: Iterable[str]) -> None:
+        held = sorted(set(item_ids))
+        connection = self._state.connection
+        with self._state.lock:
+            # One transaction: a crash keeps the old list or the new one, never a mix.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "DELETE FROM listing_items"
+                    " WHERE merchant_id = ? AND product_id = ? AND channel = ?",
+                    tuple(key),
+                )
+                connection.executemany(
+                    "INSERT INTO listing_items (merchant_id, product_id, channel, item_id)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(*key, item_id) for item_id in held],
+                )
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")

@@ -1,6 +1,6 @@
-"""Where an adapter remembers what it already handled.
+"""Where an adapter remembers what it already handled, and what it put on the channel.
 
-Two small ports, each with an in-memory implementation (tests, a single process that may
+Three small ports, each with an in-memory implementation (tests, a single process that may
 forget on restart: the catalog's redeliveries are then deduplicated by the catalog itself,
 which answers repeated outcomes without a change) and a SQLite one (`sqlite_stores`).
 A DynamoDB implementation is the natural extension for Lambda: `SeenEvents.remember` as a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
 
@@ -36,6 +37,18 @@ class VersionLedger(Protocol):
 
     def record(self, key: ListingKey, version: int) -> None:
         """Keep `version` if it is newer than the one held (never goes back)."""
+        ...
+
+
+class PublishedItems(Protocol):
+    """The channel's item ids an adapter has put on the channel per listing, when one listing
+    is several items (Meta: one item per variant). What the product no longer has must be
+    deleted from the channel, and only the adapter knows it was there."""
+
+    def items(self, key: ListingKey) -> frozenset[str]: ...
+
+    def replace(self, key: ListingKey, item_ids: Iterable[str]) -> None:
+        """Hold exactly `item_ids` for the listing (none: forget it)."""
         ...
 
 
@@ -73,3 +86,21 @@ class MemoryVersionLedger:
         with self._lock:
             if version > self._versions.get(key, 0):
                 self._versions[key] = version
+
+
+class MemoryPublishedItems:
+    def __init__(self) -> None:
+        self._items: dict[ListingKey, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def items(self, key: ListingKey) -> frozenset[str]:
+        with self._lock:
+            return self._items.get(key, frozenset())
+
+    def replace(self, key: ListingKey, item_ids: Iterable[str]) -> None:
+        held = frozenset(item_ids)
+        with self._lock:
+            if held:
+                self._items[key] = held
+            else:
+                self._items.pop(key, None)

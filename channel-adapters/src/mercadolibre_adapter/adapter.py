@@ -15,6 +15,7 @@ from mercadolibre_adapter.mapping import (
     missing_fields,
     requirements_for,
 )
+from mercadolibre_adapter.variations import with_listed_ids
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class MercadoLibreAdapter:
     def update(self, view: ProductView, external_id: str) -> Published:
         mapped = map_item(view, self._settings.defaults).item
         changes = {name: mapped[name] for name in UPDATABLE_FIELDS if name in mapped}
+        if "variations" in changes:
+            # ML keeps a variation sent with its id, creates one sent without, and deletes
+            # one left out: the ids are read from the item itself, never stale.
+            listed = self._call("GET", f"/items/{external_id}").get("variations") or []
+            changes["variations"] = with_listed_ids(changes["variations"], listed)
+            del changes["available_quantity"]  # ML sums the variations'
         item = self._call("PUT", f"/items/{external_id}", changes)
         if "description" in mapped:
             self._call("PUT", f"/items/{external_id}/description", mapped["description"])

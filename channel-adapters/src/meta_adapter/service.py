@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from channel_kit import EventProcessor, sqs_handler, webhook_app
-from channel_kit.runtime import KitSettings, build_processor
+from channel_kit.runtime import KitSettings, build_processor, published_items
 from meta_adapter.adapter import MetaCatalogAdapter, MetaSettings
 
 
@@ -22,10 +22,14 @@ def processor_from_env() -> EventProcessor:
         graph_url=os.environ.get("META_GRAPH_URL", "https://graph.facebook.com"),
     )
 
-    def adapter(http: httpx.Client) -> MetaCatalogAdapter:
-        return MetaCatalogAdapter(settings, http)
+    kit = KitSettings.from_env()
+    # The items published per listing live beside the kit's state (ADAPTER_STATE_DB).
+    published = published_items(kit)
 
-    return build_processor(KitSettings.from_env(), adapter)
+    def adapter(http: httpx.Client) -> MetaCatalogAdapter:
+        return MetaCatalogAdapter(settings, http, published)
+
+    return build_processor(kit, adapter)
 
 
 def webhook() -> FastAPI:
