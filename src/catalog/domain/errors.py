@@ -79,6 +79,14 @@ class DuplicateSku(DomainError):
         self.holder = holder
 
 
+class SkuNotFound(DomainError):
+    """No product or variant of the merchant holds the SKU."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product or variant of this merchant has sku {sku!r}")
+        self.sku = sku
+
+
 class VariantNotFound(DomainError):
     def __init__(self, product_id: str, variant_id: str) -> None:
         super().__init__(f"product {product_id} has no variant {variant_id}")

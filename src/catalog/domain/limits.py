@@ -21,6 +21,10 @@ MAX_IMAGES = 20
 # Variants (DESIGN.md section 10): a product's axes, and the variants it holds at most.
 MAX_OPTIONS = 3
 MAX_VARIANTS = 250
+# Variant SKUs one change may take: each is an item of the change's one DynamoDB transaction
+# (at most 100 items; the product, its history, events, listings and guards take the rest),
+# so a registration carries at most this many variants and the others are added one by one.
+MAX_NEW_VARIANT_SKUS = 60
 MAX_OPTION_VALUE_LENGTH = 200
 MAX_STOCK = 10**9  # units; keeps a quantity exact in every store and channel
 MAX_IMAGE_BYTES = 10 * 1024 * 1024

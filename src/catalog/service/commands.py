@@ -32,6 +32,12 @@ from catalog.domain.product_types import (
     parse_type_key,
 )
 from catalog.domain.values import JSON, parse_sku, parse_text
+from catalog.domain.variants import (
+    VariantBody,
+    parse_variant_bodies,
+    parse_variant_body,
+    parse_variant_patch,
+)
 
 # The types the image inspector accepts; anything else would be rejected at confirmation, so
 # an upload ticket for it is refused before the client spends an upload on it.
@@ -83,6 +89,8 @@ class RegisterProduct:
     sku: str
     fields: EditableFields
     idempotency: KeyedRequest | None = None
+    # Its variants, without the ids the use case makes (errors name them by index).
+    variants: tuple[VariantBody, ...] = ()
 
     @classmethod
     def from_json(
@@ -90,11 +98,14 @@ class RegisterProduct:
     ) -> RegisterProduct:
         document = _object(body, "a product")
         errors = FieldErrors()
-        reject_unknown(document, ("sku", *EDITABLE_FIELDS), errors, "is not a product field")
+        known = ("sku", *EDITABLE_FIELDS, "variants")
+        reject_unknown(document, known, errors, "is not a product field")
         sku = errors.check(parse_sku, document.get("sku"))
+        variants = errors.check(parse_variant_bodies, document.get("variants"))
         fields = parse_editable(document, errors)  # raises every error collected so far
-        assert sku is not None
-        return cls(merchant_id, sku, fields, KeyedRequest.of(idempotency_key, body))
+        assert sku is not None and variants is not None
+        keyed = KeyedRequest.of(idempotency_key, body)
+        return cls(merchant_id, sku, fields, keyed, variants)
 
 
 @dataclass(frozen=True)
@@ -358,3 +369,66 @@ class ListProductTypes:
     merchant_id: str
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
+
+
+# ------------------------------------------------------------------ variants
+
+
+@dataclass(frozen=True)
+class AddVariant(ProductTarget):
+    """One variant more; `variant_id` is made by the entrypoint before the body is parsed,
+    so every error names the variant as it will be known (`/variants/<id>/...`)."""
+
+    variant_id: str
+    body: VariantBody
+    if_match: int | None = None
+    idempotency: KeyedRequest | None = None
+
+    @classmethod
+    def from_json(
+        cls,
+        merchant_id: str,
+        product_id: str,
+        variant_id: str,
+        body: JSON,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> AddVariant:
+        parsed = parse_variant_body(body, f"/variants/{variant_id}")
+        keyed = KeyedRequest.of(idempotency_key, body)
+        return cls(merchant_id, product_id, variant_id, parsed, if_match, keyed)
+
+
+@dataclass(frozen=True)
+class PatchVariant(ProductTarget):
+    """A JSON merge patch of one variant's fields."""
+
+    variant_id: str
+    patch: Mapping[str, JSON]
+    if_match: int | None = None
+
+    @classmethod
+    def from_json(
+        cls,
+        merchant_id: str,
+        product_id: str,
+        variant_id: str,
+        body: JSON,
+        if_match: int | None = None,
+    ) -> PatchVariant:
+        patch = parse_variant_patch(body, f"/variants/{variant_id}")
+        return cls(merchant_id, product_id, variant_id, patch, if_match)
+
+
+@dataclass(frozen=True)
+class RemoveVariant(ProductTarget):
+    variant_id: str
+    if_match: int | None = None
+
+
+@dataclass(frozen=True)
+class FindSku:
+    """Which product (and variant) of the merchant holds `sku`."""
+
+    merchant_id: str
+    sku: str

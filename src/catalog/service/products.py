@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -34,7 +34,13 @@ from catalog.service.commands import (
     RegisterProduct,
 )
 from catalog.service.context import CatalogContext
-from catalog.service.ports import Change, IdempotencyRecord, ListingsBefore, ProductRules
+from catalog.service.ports import (
+    Change,
+    IdempotencyRecord,
+    ListingsBefore,
+    ProductRules,
+    SkuOwner,
+)
 from catalog.service.principals import Principal, require_read, require_write
 
 # Blind writers (no If-Match) retry their own version conflicts this many times; each retry
@@ -78,14 +84,17 @@ def register_product(
         sku=command.sku,
         stamp=Stamp(principal.subject, now),
         type_content=type_content_of(rules),
+        variants=[body.identified(ctx.ids.new_id()) for body in command.variants],
         **command.fields.as_arguments(),
     )
     product.bind_requirements(rules.requirements.needs())
+    claimed, _ = sku_moves({}, product)
     pending = product.pull_change(ctx.ids.new_id)
     assert pending is not None
     record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
+    change = Change(product, 0, pending.history, pending.events, record, skus_claimed=claimed)
     try:
-        ctx.store.commit(Change(product, 0, pending.history, pending.events, record))
+        ctx.store.commit(change)
     except IdempotencyKeyRaced:
         assert keyed is not None
         return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
@@ -140,6 +149,34 @@ def type_content_of(rules: ProductRules) -> TypeContent | None:
 def bind_rules(product: Product, rules: ProductRules) -> None:
     product.bind_type(type_content_of(rules))
     product.bind_requirements(rules.requirements.needs())
+
+
+def variant_skus(product: Product) -> dict[str, str]:
+    """Each variant's SKU, to the variant holding it."""
+    return {variant.sku: variant.id for variant in product.variants}
+
+
+def sku_moves(
+    before: Mapping[str, str], product: Product
+) -> tuple[tuple[SkuOwner, ...], tuple[str, ...]]:
+    """The variant SKUs a change takes and gives up, from the variants' SKUs `before` it
+    (variant_skus) to the product's now. A SKU that moved to another variant of the product
+    is in both. More than limits.MAX_NEW_VARIANT_SKUS taken at once is refused (422), before
+    anything is written: each is an item of the one atomic write."""
+    after = variant_skus(product)
+    claimed = tuple(
+        SkuOwner(sku, product.id, variant_id)
+        for sku, variant_id in after.items()
+        if before.get(sku) != variant_id
+    )
+    released = tuple(sku for sku, variant_id in before.items() if after.get(sku) != variant_id)
+    if len(claimed) > limits.MAX_NEW_VARIANT_SKUS:
+        raise InvalidField(
+            "/variants",
+            f"one request may add at most {limits.MAX_NEW_VARIANT_SKUS} variants with new SKUs"
+            " (register with up to that many, then add the others one by one)",
+        )
+    return claimed, released
 
 
 def get_product(ctx: CatalogContext, principal: Principal, query: GetProduct) -> Product:
@@ -292,10 +329,12 @@ def apply(
             bind_rules(product, product_rules(ctx, merchant_id, product.product_type))
         now = ctx.clock.now()
         before, type_before = ListingsBefore.of(product), product.product_type
+        skus_before = variant_skus(product)
         mutate(product, Stamp(principal.subject, now))
         pending = product.pull_change(ctx.ids.new_id)
         if pending is None:
             return product
+        claimed, released = sku_moves(skus_before, product)
         record = idempotency_record(merchant_id, keyed, product, now) if keyed else None
         change = Change(
             product,
@@ -305,6 +344,8 @@ def apply(
             record,
             before,
             type_before,
+            claimed,
+            released,
         )
         try:
             ctx.store.commit(change)

@@ -1,0 +1,72 @@
+"""Use cases of variants (DESIGN.md section 10): add, merge-patch and remove one variant of a
+product, and find what holds a SKU. Each variant change is a product change, applied as the
+others are (`products.apply`: If-Match, conflict retries, one atomic write with the SKUs it
+takes and gives up); the stores keep every SKU of a merchant held once."""
+
+from __future__ import annotations
+
+from catalog.domain.errors import IdempotencyKeyRaced, SkuNotFound
+from catalog.domain.product import Product, Stamp
+from catalog.service.commands import AddVariant, FindSku, PatchVariant, RemoveVariant
+from catalog.service.context import CatalogContext
+from catalog.service.ports import SkuOwner
+from catalog.service.principals import Principal, require_read, require_write
+from catalog.service.products import (
+    Registered,
+    apply,
+    replay_after_race,
+    replay_of,
+)
+
+
+def add_variant(ctx: CatalogContext, principal: Principal, command: AddVariant) -> Registered:
+    """One variant more, after the others. With an Idempotency-Key a retry adds nothing and
+    answers what the first request answered."""
+    merchant_id = command.merchant_id
+    require_write(principal, merchant_id, command.product_id)
+    keyed = command.idempotency
+    if keyed:
+        replay = replay_of(ctx, merchant_id, keyed)
+        if replay is not None:
+            return Registered(replay, replayed=True)
+
+    def add(product: Product, stamp: Stamp) -> None:
+        product.add_variant(command.body, command.variant_id, stamp)
+
+    try:
+        product = apply(ctx, principal, command, add, keyed)
+    except IdempotencyKeyRaced:
+        assert keyed is not None
+        return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
+    return Registered(product, replayed=False)
+
+
+def patch_variant(ctx: CatalogContext, principal: Principal, command: PatchVariant) -> Product:
+    require_write(principal, command.merchant_id, command.product_id)
+    return apply(
+        ctx,
+        principal,
+        command,
+        lambda product, stamp: product.revise_variant(command.variant_id, command.patch, stamp),
+    )
+
+
+def remove_variant(ctx: CatalogContext, principal: Principal, command: RemoveVariant) -> Product:
+    """Remove it; removing one already gone is a 404 (VariantNotFound), as the domain says."""
+    require_write(principal, command.merchant_id, command.product_id)
+    return apply(
+        ctx,
+        principal,
+        command,
+        lambda product, stamp: product.remove_variant(command.variant_id, stamp),
+    )
+
+
+def find_sku(ctx: CatalogContext, principal: Principal, query: FindSku) -> SkuOwner:
+    """The product, and variant if any, holding the SKU: one storage read."""
+    require_read(principal, query.merchant_id)
+    owner = ctx.store.sku_owner(query.merchant_id, query.sku)
+    if owner is None:
+        raise SkuNotFound(query.sku)
+    require_read(principal, query.merchant_id, owner.product_id)
+    return owner
