@@ -69,7 +69,7 @@ OPERATIONS: dict[str, Operation] = {
         problems(
             *_WRITE,
             JSON_BODY,
-            {409: ("duplicate-sku",), 413: ("product-too-large",)},
+            {409: ("duplicate-sku", "duplicate-variant"), 413: ("product-too-large",)},
             {422: ("idempotency-key-reused",)},
         ),
         returns_product=True,
@@ -86,7 +86,7 @@ OPERATIONS: dict[str, Operation] = {
             *_WRITE,
             IF_MATCH,
             JSON_BODY,
-            {409: ("product-inactive",), 413: ("product-too-large",)},
+            {409: ("product-inactive", "duplicate-variant"), 413: ("product-too-large",)},
             {422: ("product-incomplete",)},
         ),
         returns_product=True,
@@ -287,6 +287,11 @@ PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
     "not-found": ProblemExample("Not found", "no product 01JD8X5J9ZK8Q5W6V2C3N4M5P6"),
     "duplicate-sku": ProblemExample(
         "SKU already in use", "sku TS-1 is already in use", {"sku": "TS-1"}
+    ),
+    "duplicate-variant": ProblemExample(
+        "Variant options already in use",
+        "another variant already has the options color=red, size=M",
+        {"options": {"color": "red", "size": "M"}},
     ),
     "duplicate-product-type": ProblemExample(
         "Product type already exists",

@@ -156,6 +156,14 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     domain.DuplicateSku: ProblemKind(
         409, "duplicate-sku", "SKU already in use", lambda e: {"sku": e.sku}
     ),
+    domain.DuplicateVariant: ProblemKind(
+        409,
+        "duplicate-variant",
+        "Variant options already in use",
+        lambda e: {"options": e.options},
+    ),
+    domain.VariantNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.SkuNotFound: ProblemKind(404, "not-found", "Not found"),
     domain.PreconditionFailed: ProblemKind(
         412,
         "precondition-failed",
