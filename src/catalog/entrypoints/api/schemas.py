@@ -439,7 +439,8 @@ PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
             "id": VARIANT_ID_EXAMPLE,
             "sku": "TS-1-42",
             "options": {"size": "42"},
-            "price": None,
+            # Not null: the document drops nulls from examples (FastAPI's exclude_none).
+            "price": {"amount": 13999, "currency": "USD"},
             "attributes": {"size": 42},
             "image_ids": ["01JD8X6B2Q3R4S5T6V7W8X9Y0Z"],
             "barcode": "4006381333931",
