@@ -6,6 +6,10 @@ a product with a value in every field the kit reads is rendered by the catalog f
 parsed by `channel_kit.ProductView`, and each field the kit reads must be a member
 /openapi.json documents, holding the value the catalog answered. A presenter change the kit
 does not follow, or a kit field the view does not have, fails here.
+
+The product has variants, one of them overridden on the channel: the view must give each
+variant its effective price and attributes there (docs/variants.md), which the adapters map
+as given.
 """
 
 from __future__ import annotations
@@ -13,12 +17,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import channel_kit.view
 from channel_kit import ProductView
 from channel_kit.view import Image, Listing, Money
 from fastapi.testclient import TestClient
 
+from catalog.bootstrap import Container
+from catalog.domain import values
+from catalog.domain.variants import VariantBody
 from tests.api.conftest import Principals
 from tests.api.support import Api, ChannelsApi, complete_body, png
+from tests.api.variant_support import with_variants
 
 CHANNEL = "mercadolibre"
 # Kit fields that are not members of the view: the channel asked for, and the whole document.
@@ -34,16 +43,38 @@ def kit_fields(kit_type: type[Any]) -> set[str]:
     return {f.name for f in dataclasses.fields(kit_type)} - NOT_FROM_THE_VIEW - NOT_SERVED_YET
 
 
-def rendered_for_the_channel(acme: Api, adapter: Api) -> dict[str, Any]:
-    """A published product with a value (never null) in every field the kit reads."""
+def rendered_for_the_channel(acme: Api, adapter: Api, container: Container) -> dict[str, Any]:
+    """A published product with a value (never null) in every field the kit reads, and two
+    variants: one with every member set and overridden on the channel, one inheriting."""
     created = acme.create_ok(
         complete_body(
             attributes={"brand": "Acme", "size": 42},
+            options=["size"],
             channel_overrides={CHANNEL: {"name": "Zapatilla de trail"}},
         )
     )
     product_id = created["id"]
-    assert acme.upload(product_id, png(), alt="Side view").status_code == 201
+    uploaded = acme.upload(product_id, png(), alt="Side view")
+    assert uploaded.status_code == 201
+    image_id = uploaded.json()["images"][0]["id"]
+    own = VariantBody(
+        sku="TS-1-42",
+        options={"size": "42"},
+        price=values.Money(12499, "USD"),
+        attributes={"width": "wide", "brand": None},
+        image_ids=(image_id,),
+        barcode="4006381333931",
+        stock=7,
+    )
+    inheriting = VariantBody(sku="TS-1-43", options={"size": "43"}, attributes={"size": 43})
+    product = with_variants(container.ctx, "acme", product_id, [own, inheriting])
+    overridden = product.variants[0].id
+    variant_override = {
+        "price": {"amount": 11999, "currency": "USD"},
+        "attributes": {"width": "slim"},
+    }
+    patch = {"channel_overrides": {CHANNEL: {"variants": {overridden: variant_override}}}}
+    assert acme.patch(product_id, patch).status_code == 200
     assert acme.set_status(product_id, "READY").status_code == 200
     assert ChannelsApi(acme).publish(product_id, CHANNEL).status_code == 202
     channel = ChannelsApi(adapter)
@@ -64,11 +95,11 @@ def rendered_for_the_channel(acme: Api, adapter: Api) -> dict[str, Any]:
 
 
 def test_every_field_the_kit_reads_is_documented_and_read_as_answered(
-    client: TestClient, acme: Api, principals: Principals
+    client: TestClient, acme: Api, principals: Principals, container: Container
 ) -> None:
     adapter = Api(client, principals.channel(CHANNEL), "acme")
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    body = rendered_for_the_channel(acme, adapter)
+    body = rendered_for_the_channel(acme, adapter, container)
 
     view = ProductView.from_json(body, CHANNEL)
 
@@ -100,3 +131,41 @@ def test_every_field_the_kit_reads_is_documented_and_read_as_answered(
         assert getattr(view.images[0], name) == body["images"][0][name], name
     # The channel's overrides are applied by the catalog, not by the kit.
     assert view.name == "Zapatilla de trail"
+
+
+def test_each_variant_is_answered_with_its_effective_values_on_the_channel(
+    client: TestClient, acme: Api, principals: Principals, container: Container
+) -> None:
+    adapter = Api(client, principals.channel(CHANNEL), "acme")
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    body = rendered_for_the_channel(acme, adapter, container)
+
+    assert body["options"] == ["size"]
+    image_id = body["images"][0]["id"]
+    overridden, inheriting = body["variants"]
+    assert overridden == {
+        "id": overridden["id"],
+        "sku": "TS-1-42",
+        "options": {"size": "42"},
+        "price": {"amount": 11999, "currency": "USD"},  # its override on the channel
+        # The product's, less the brand the variant removes, with its width as overridden.
+        "attributes": {"size": 42, "width": "slim"},
+        "image_ids": [image_id],
+        "barcode": "4006381333931",
+        "stock": 7,
+    }
+    assert inheriting["price"] == body["price"] == {"amount": 12999, "currency": "USD"}
+    assert inheriting["attributes"] == {"brand": "Acme", "size": 43}
+    assert set(overridden) == set(schemas["VariantView"]["properties"])
+    assert {"options", "variants"} <= set(schemas["ProductView"]["properties"])
+
+    # The kit's Variant (the adapters' variant slice) reads documented members as answered.
+    kit_variant = getattr(channel_kit.view, "Variant", None)
+    if kit_variant is None:
+        return
+    assert kit_fields(kit_variant) <= set(schemas["VariantView"]["properties"])
+    read = kit_variant.from_json(overridden)
+    assert read.price == Money(11999, "USD")
+    assert dict(read.attributes) == overridden["attributes"]
+    assert tuple(read.image_ids) == (image_id,)
+    assert (read.sku, read.barcode, read.stock) == ("TS-1-42", "4006381333931", 7)

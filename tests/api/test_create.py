@@ -49,7 +49,8 @@ def test_view_has_exactly_the_contract_fields(acme: Api) -> None:
     view = acme.create_ok()
     assert set(view) == {
         "id", "merchant_id", "sku", "product_type", "status", "version", "name",
-        "description", "price", "attributes", "channel_overrides", "images", "listings",
+        "description", "price", "attributes", "options", "variants", "channel_overrides",
+        "images", "listings",
         "completeness", "created_at", "updated_at",
     }  # fmt: skip
 

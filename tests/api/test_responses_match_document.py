@@ -1,7 +1,8 @@
 """Every answer a client gets is what /openapi.json says it is.
 
 Products of every kind (a bare draft, a complete one with nested attributes and overrides, with
-images, listed on channels in every listing state, deactivated) are read back through each route
+images, listed on channels in every listing state, deactivated, one with options, variants and
+overrides of variants) are read back through each route
 that returns them, on every backend, and each JSON body is validated against the schema the
 document gives for that operation and status, with no member the document does not name. A
 presenter or storage change that alters the view without the document (or the reverse) fails
@@ -20,8 +21,12 @@ import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
+from catalog.bootstrap import Container
+from catalog.domain.values import Money
+from catalog.domain.variants import VariantBody
 from tests.api.conftest import Principals
 from tests.api.support import Api, ChannelsApi, complete_body, png
+from tests.api.variant_support import with_variants
 
 Document = dict[str, Any]
 
@@ -117,6 +122,7 @@ def test_every_kind_of_product_answers_as_documented_on_every_route(
     merchant = ChannelsApi(acme)
 
     bare = check(acme.create({"sku": "BARE-1", "name": "Only a name"}))
+    assert (bare["options"], bare["variants"]) == ([], [])
     check(acme.get(bare["id"]))
 
     full = check(
@@ -282,3 +288,96 @@ def test_channel_requirements_answer_as_documented(
     assert declared["version"] == 1
     assert documented.check(client.get(url, headers=merchant)) == declared
     documented.check(client.put(url, json={"required": []}, headers=platform))
+
+
+def test_a_product_with_variants_answers_as_documented(
+    acme: Api, container: Container, documented: DocumentedResponses
+) -> None:
+    """Options, variants with every member set and with none, and a variant's override on a
+    channel: in the product's own view, its channel view, a page, a patch and the history."""
+    check = documented.check
+    body = complete_body(
+        "SH-1",
+        attributes={"fit": "regular", "material": "cotton"},
+        options=["color", "size"],
+        channel_overrides={"mercadolibre": {"price": {"amount": 11999, "currency": "USD"}}},
+    )
+    created = check(acme.create(body))
+    assert created["options"] == ["color", "size"]
+    assert created["variants"] == []
+    product_id = created["id"]
+    image_id = check(acme.upload(product_id, png()))["images"][0]["id"]
+    every_member = VariantBody(
+        sku="SH-1-RED-M",
+        options={"color": "red", "size": "M"},
+        price=Money(12999, "USD"),
+        attributes={"weight_g": 180, "fit": None, "care": {"wash_c": 30}},
+        image_ids=(image_id,),
+        barcode="4006381333931",
+        stock=12,
+    )
+    inherits = VariantBody(sku="SH-1-BLUE-L", options={"size": "L", "color": "blue"})
+    product = with_variants(container.ctx, "acme", product_id, [every_member, inherits])
+    first, second = (variant.id for variant in product.variants)
+
+    patch = {
+        "channel_overrides": {
+            "mercadolibre": {
+                "variants": {
+                    first: {"price": {"amount": 11499, "currency": "USD"}},
+                    second: {"attributes": {"fit": "slim"}},
+                }
+            }
+        }
+    }
+    patched = check(acme.patch(product_id, patch))
+    assert patched["channel_overrides"]["mercadolibre"]["variants"] == {
+        first: {"price": {"amount": 11499, "currency": "USD"}, "attributes": None},
+        second: {"price": None, "attributes": {"fit": "slim"}},
+    }
+    check(acme.set_status(product_id, "READY"))
+
+    own = check(acme.get(product_id))
+    assert own["variants"] == [
+        {
+            "id": first,
+            "sku": "SH-1-RED-M",
+            "options": {"color": "red", "size": "M"},
+            "price": {"amount": 12999, "currency": "USD"},
+            "attributes": {"weight_g": 180, "fit": None, "care": {"wash_c": 30}},
+            "image_ids": [image_id],
+            "barcode": "4006381333931",
+            "stock": 12,
+        },
+        {
+            "id": second,
+            "sku": "SH-1-BLUE-L",
+            "options": {"color": "blue", "size": "L"},  # in the product's order of axes
+            "price": None,  # inherits the product's
+            "attributes": {},
+            "image_ids": [],
+            "barcode": None,
+            "stock": None,
+        },
+    ]
+    on_channel = check(acme.get(product_id, channel="mercadolibre"))
+    assert [(v["price"], v["attributes"]) for v in on_channel["variants"]] == [
+        (
+            {"amount": 11499, "currency": "USD"},  # its override on the channel
+            {"material": "cotton", "weight_g": 180, "care": {"wash_c": 30}},
+        ),
+        (
+            {"amount": 11999, "currency": "USD"},  # the product's price on the channel
+            {"fit": "slim", "material": "cotton"},
+        ),
+    ]
+    assert on_channel["completeness"]["ready"] == {"complete": True, "missing": []}
+    check(acme.get(product_id, channel="meta"))  # no override there: the product's own values
+    assert check(acme.list())["items"][0]["variants"] == own["variants"]
+    entries = check(acme.history(product_id))["items"]
+    assert any(change["field"] == f"/variants/{first}" for e in entries for change in e["changes"])
+    removed_axis = check(acme.patch(product_id, {"options": ["color"]}))
+    assert [v["options"] for v in removed_axis["variants"]] == [
+        {"color": "red"},
+        {"color": "blue"},
+    ]

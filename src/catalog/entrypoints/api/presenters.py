@@ -34,6 +34,8 @@ def product_view(
         "description": content.description,
         "price": {"amount": price.amount, "currency": price.currency} if price else None,
         "attributes": content.attributes,
+        "options": list(product.options),
+        "variants": _variants_view(product, channel),
         "channel_overrides": {c: o.to_json() for c, o in product.channel_overrides.items()},
         "images": [
             {
@@ -61,6 +63,17 @@ def product_view(
         "created_at": format_time(product.created_at),
         "updated_at": format_time(product.updated_at),
     }
+
+
+def _variants_view(product: Product, channel: str | None) -> list[dict[str, Any]]:
+    """Without a channel, each variant as stored (`price` null: it inherits the product's;
+    `attributes` its own merge patch over the product's). On a channel, each one's effective
+    price and attributes there (Product.variants_for), so an adapter maps them as given.
+    A product without variants costs nothing more here (GET is the hot path)."""
+    if not product.variants:
+        return []
+    variants = product.variants_for(channel) if channel else product.variants
+    return [variant.to_json() for variant in variants]
 
 
 def etag(product: Product, channel: str | None = None) -> str:

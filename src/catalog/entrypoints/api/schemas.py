@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 from catalog.domain import limits
+from catalog.domain.product_types import ATTRIBUTE_NAME_PATTERN
 from catalog.domain.values import CURRENCY_PATTERN
 
 # Request bodies and problems are only documented (and checked against the API by tests):
@@ -77,6 +78,11 @@ CHANNEL_OVERRIDES_EXAMPLE: dict[str, Any] = {
     }
 }
 
+VARIANT_ID_EXAMPLE = "01JE0V1A2B3C4D5E6F7G8H9J0K"
+VARIANT_OVERRIDES_EXAMPLE: dict[str, Any] = {
+    VARIANT_ID_EXAMPLE: {"price": {"amount": 2300, "currency": "USD"}, "attributes": None}
+}
+
 # Named with TypeAliasType so the OpenAPI document holds each once, under components, and
 # generated clients get one type (one enum, one map) instead of one per field that uses it.
 Attributes = TypeAliasType(
@@ -101,6 +107,24 @@ AttributesPatch = TypeAliasType(
     ],
 )
 Reason = Annotated[str, StringConstraints(max_length=limits.MAX_REASON_LENGTH)]
+Axis = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME_PATTERN.pattern)]
+Options = TypeAliasType(
+    "Options",
+    Annotated[
+        list[Axis],
+        Field(
+            max_length=limits.MAX_OPTIONS,
+            description=(
+                f"The axes the product's variants differ on, in order: 0 to {limits.MAX_OPTIONS}"
+                " distinct attribute names. With a product type, each is an attribute of the"
+                " type marked `variant_axis`. Removing an axis drops its value from every"
+                " variant; an added one leaves each variant to name a value for it"
+                " (completeness reports `/variants/<vid>/options/<axis>`)."
+            ),
+            examples=[["color", "size"]],
+        ),
+    ],
+)
 ProductStatus = TypeAliasType("ProductStatus", Literal["DRAFT", "READY", "ACTIVE", "INACTIVE"])
 RequestedStatus = TypeAliasType("RequestedStatus", Literal["READY", "DRAFT", "INACTIVE"])
 ListingState = TypeAliasType(
@@ -167,6 +191,7 @@ class ProductCreate(BaseModel):
     description: Description | None = None
     price: Money | None = None
     attributes: Attributes | None = None
+    options: Options | None = None
     channel_overrides: ChannelOverrides | None = None
 
 
@@ -177,6 +202,16 @@ class MoneyPatch(BaseModel):
     currency: Currency | None = None
 
 
+class VariantOverridePatch(BaseModel):
+    """One variant on one channel: its price there, and attributes merge-patched over its
+    effective attributes there. An override left with neither is dropped."""
+
+    model_config = _IN
+
+    price: MoneyPatch | None = None
+    attributes: AttributesPatch | None = None
+
+
 class ChannelOverridePatch(BaseModel):
     model_config = _IN
 
@@ -184,6 +219,21 @@ class ChannelOverridePatch(BaseModel):
     description: Description | None = None
     price: MoneyPatch | None = None
     attributes: AttributesPatch | None = None
+    variants: (
+        Annotated[
+            dict[str, VariantOverridePatch | None],
+            Field(
+                max_length=limits.MAX_VARIANTS,
+                description=(
+                    "Overrides of single variants on this channel, by variant id (a variant the"
+                    " product does not have is a 422); a variant set to `null` drops its"
+                    " override."
+                ),
+                examples=[{VARIANT_ID_EXAMPLE: {"price": {"amount": 2300}}}],
+            ),
+        ]
+        | None
+    ) = None
 
 
 ChannelOverridesPatch = TypeAliasType(
@@ -223,6 +273,7 @@ class ProductUpdate(BaseModel):
     description: Description | None = None
     price: MoneyPatch | None = None
     attributes: AttributesPatch | None = None
+    options: Options | None = None
     channel_overrides: ChannelOverridesPatch | None = None
 
 
@@ -282,11 +333,26 @@ class MoneyView(BaseModel):
     currency: str
 
 
+class VariantOverrideView(BaseModel):
+    price: MoneyView | None
+    attributes: AttributesPatch | None
+
+
 class ChannelOverrideView(BaseModel):
     name: str | None = None
     description: str | None = None
     price: MoneyView | None = None
     attributes: AttributesPatch | None = None
+    variants: (
+        Annotated[
+            dict[str, VariantOverrideView],
+            Field(
+                description="Overrides of single variants on this channel, by variant id.",
+                examples=[VARIANT_OVERRIDES_EXAMPLE],
+            ),
+        ]
+        | None
+    ) = None
 
 
 ChannelOverridesView = TypeAliasType(
@@ -296,6 +362,29 @@ ChannelOverridesView = TypeAliasType(
         Field(description="Keyed by channel slug.", examples=[CHANNEL_OVERRIDES_EXAMPLE]),
     ],
 )
+
+
+class VariantView(BaseModel):
+    """One variant. In the product's own view, as stored: `price` null inherits the product's
+    price and `attributes` are merged over the product's (a `null` removes one for this
+    variant). In the `?channel=c` view, the effective ones on c: `price` is the variant's
+    override on c, else its own, else the product's effective price on c (null only when none
+    has one), and `attributes` the product's effective attributes on c merged with the
+    variant's own and its override's."""
+
+    id: str = Field(description="A ULID the server made.", examples=[VARIANT_ID_EXAMPLE])
+    sku: str = Field(description="Unique per merchant across product and variant SKUs.")
+    options: dict[str, str] = Field(
+        description="A value for every axis of the product's `options`, by axis.",
+        examples=[{"color": "red", "size": "M"}],
+    )
+    price: MoneyView | None
+    attributes: AttributesPatch
+    image_ids: list[str] = Field(description="Ids of the product's images this variant shows.")
+    barcode: str | None = Field(
+        description="A GTIN (8, 12, 13 or 14 digits with a valid check digit)."
+    )
+    stock: int | None = Field(description="The quantity channels may offer; null: not said.")
 
 
 class ImageView(BaseModel):
@@ -344,6 +433,20 @@ PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
     "description": "A light shoe for rough trails: grippy sole, breathable mesh upper.",
     "price": {"amount": 12999, "currency": "USD"},
     "attributes": ATTRIBUTES_EXAMPLE,
+    "options": ["size"],
+    "variants": [
+        {
+            "id": VARIANT_ID_EXAMPLE,
+            "sku": "TS-1-42",
+            "options": {"size": "42"},
+            # Not null: the document drops nulls from examples (FastAPI's exclude_none).
+            "price": {"amount": 13999, "currency": "USD"},
+            "attributes": {"size": 42},
+            "image_ids": ["01JD8X6B2Q3R4S5T6V7W8X9Y0Z"],
+            "barcode": "4006381333931",
+            "stock": 12,
+        }
+    ],
     "channel_overrides": CHANNEL_OVERRIDES_EXAMPLE,
     "images": [
         {
@@ -398,6 +501,10 @@ class ProductView(BaseModel):
     description: str | None
     price: MoneyView | None
     attributes: Attributes
+    options: Options
+    variants: list[VariantView] = Field(
+        description=f"At most {limits.MAX_VARIANTS}, in creation order; empty without options."
+    )
     channel_overrides: ChannelOverridesView
     images: list[ImageView]
     listings: Listings
