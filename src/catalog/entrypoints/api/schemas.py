@@ -178,6 +178,23 @@ PRODUCT_CREATE_EXAMPLE: dict[str, Any] = {
 }
 
 
+class VariantCreate(BaseModel):
+    """One variant of a registration: a value for every axis of the product's `options`, no
+    two variants with the same values, a SKU unique per merchant; the server makes its id."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    sku: Sku
+    options: dict[str, str] = Field(examples=[{"color": "red", "size": "M"}])
+    price: Money | None = None
+    attributes: AttributesPatch | None = None
+    image_ids: list[str] | None = None
+    barcode: str | None = Field(
+        None, description="A GTIN (8, 12, 13 or 14 digits with a valid check digit)."
+    )
+    stock: int | None = Field(None, ge=0)
+
+
 class ProductCreate(BaseModel):
     """Registers a product. It starts as DRAFT at version 1. Images are added afterwards
     (POST .../images); with a description, a price and an image the product can be READY."""
@@ -192,6 +209,19 @@ class ProductCreate(BaseModel):
     price: Money | None = None
     attributes: Attributes | None = None
     options: Options | None = None
+    variants: (
+        Annotated[
+            list[VariantCreate],
+            Field(
+                max_length=limits.MAX_NEW_VARIANT_SKUS,
+                description=(
+                    f"At most {limits.MAX_NEW_VARIANT_SKUS} in one registration (each takes a"
+                    f" SKU in the same atomic write); a product holds up to {limits.MAX_VARIANTS}."
+                ),
+            ),
+        ]
+        | None
+    ) = None
     channel_overrides: ChannelOverrides | None = None
 
 
