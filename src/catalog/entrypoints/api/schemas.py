@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 from catalog.domain import limits
-from catalog.domain.product_types import ATTRIBUTE_NAME_PATTERN
+from catalog.domain.product_types import ATTRIBUTE_NAME_PATTERN, TYPE_KEY_PATTERN
 from catalog.domain.values import CURRENCY_PATTERN
 
 # Request bodies and problems are only documented (and checked against the API by tests):
@@ -28,6 +28,15 @@ from catalog.domain.values import CURRENCY_PATTERN
 # model's serializer when a route declares it.
 _IN = ConfigDict(extra="forbid", defer_build=True)
 
+TypeKey = Annotated[
+    str,
+    Field(
+        pattern=TYPE_KEY_PATTERN.pattern,
+        description="The key of one of the merchant's product types: every write checks the"
+        " attributes against it (docs/product-types.md); null for none.",
+        examples=["apparel"],
+    ),
+]
 Sku = Annotated[
     str,
     StringConstraints(
@@ -204,6 +213,7 @@ class ProductCreate(BaseModel):
     )
 
     sku: Sku
+    product_type: TypeKey | None = None
     name: Name
     description: Description | None = None
     price: Money | None = None
@@ -299,6 +309,7 @@ class ProductUpdate(BaseModel):
         },
     )
 
+    product_type: TypeKey | None = None
     name: Name | None = None
     description: Description | None = None
     price: MoneyPatch | None = None
