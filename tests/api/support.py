@@ -151,6 +151,22 @@ class Api:
             headers=self._headers(headers),
         )
 
+    def create_with_image(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register `body` and upload one PNG; the product view after the upload."""
+        product = self.create_ok(body)
+        uploaded = self.upload(product["id"], png())
+        assert uploaded.status_code == 201, uploaded.text
+        view: dict[str, Any] = uploaded.json()
+        return view
+
+    def ready_ok(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register `body` (complete but for its image), add an image, make it READY."""
+        product = self.create_with_image(body)
+        moved = self.set_status(product["id"], "READY")
+        assert moved.status_code == 200, moved.text
+        view: dict[str, Any] = moved.json()
+        return view
+
     def delete_image(self, product_id: str, image_id: str) -> httpx.Response:
         return self._send(
             "delete", f"{self.product_url(product_id)}/images/{image_id}", headers=self.headers

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Principals
-from tests.api.support import Api, assert_problem, bearer, complete_body, png
+from tests.api.support import Api, assert_problem, bearer, complete_body
 
 ML_NEEDS = ["/attributes/brand", "/attributes/condition"]
 
@@ -27,22 +27,8 @@ def declared(client: TestClient, principals: Principals) -> None:
         assert put.status_code == 200, put.text
 
 
-def ready_product(acme: Api, **fields: Any) -> dict[str, Any]:
-    product = acme.create_ok(complete_body(**fields))
-    upload = acme.client.post(
-        acme.product_url(product["id"]) + "/images",
-        files={"file": ("a.png", png(), "image/png")},
-        headers=acme.headers,
-    )
-    assert upload.status_code == 201, upload.text
-    ready = acme.set_status(product["id"], "READY")
-    assert ready.status_code == 200, ready.text
-    view: dict[str, Any] = ready.json()
-    return view
-
-
 def test_every_declaring_channel_has_an_entry_in_the_view(acme: Api, declared: None) -> None:
-    product = ready_product(acme, attributes={"brand": "Acme"})
+    product = acme.ready_ok(complete_body(attributes={"brand": "Acme"}))
 
     assert product["completeness"] == {
         "ready": {"complete": True, "missing": []},
@@ -57,7 +43,7 @@ def test_every_declaring_channel_has_an_entry_in_the_view(acme: Api, declared: N
 def test_a_publish_request_fails_fast_with_what_the_channel_needs_then_succeeds(
     acme: Api, declared: None, events: Callable[[], list[Any]]
 ) -> None:
-    product = ready_product(acme)
+    product = acme.ready_ok(complete_body())
     publish = acme.product_url(product["id"]) + "/channels/mercadolibre/publish"
     before = len(events())
 
@@ -76,7 +62,7 @@ def test_a_publish_request_fails_fast_with_what_the_channel_needs_then_succeeds(
 
 def test_a_channel_override_fills_a_need_on_that_channel_only(acme: Api, declared: None) -> None:
     overrides = {"mercadolibre": {"attributes": {"brand": "Acme", "condition": "new"}}}
-    product = ready_product(acme, channel_overrides=overrides)
+    product = acme.ready_ok(complete_body(channel_overrides=overrides))
 
     assert product["completeness"]["channels"]["mercadolibre"]["complete"] is True
 

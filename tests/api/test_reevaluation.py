@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from catalog.bootstrap import Container
 from catalog.service.reevaluation import reevaluate_after
 from tests.api.conftest import Principals
-from tests.api.support import Api, bearer, complete_body, png
+from tests.api.support import Api, bearer, complete_body
 
 APPAREL: dict[str, Any] = {
     "key": "apparel",
@@ -29,26 +29,14 @@ def work_off(container: Container, events: Callable[[], list[Any]], seen: int) -
     return len(pending)
 
 
-def with_image(acme: Api, body: dict[str, Any]) -> dict[str, Any]:
-    product = acme.create_ok(body)
-    upload = acme.client.post(
-        acme.product_url(product["id"]) + "/images",
-        files={"file": ("a.png", png(), "image/png")},
-        headers=acme.headers,
-    )
-    assert upload.status_code == 201, upload.text
-    view: dict[str, Any] = upload.json()
-    return view
-
-
 def test_a_type_change_moves_its_ready_products_back_to_draft(
     acme: Api, container: Container, events: Callable[[], list[Any]]
 ) -> None:
     types = "/v1/merchants/acme/product-types"
     assert acme.client.post(types, json=APPAREL, headers=acme.headers).status_code == 201
-    shirt = with_image(acme, complete_body(product_type="apparel", attributes={"brand": "A"}))
+    shirt = acme.create_with_image(complete_body(product_type="apparel", attributes={"brand": "A"}))
     assert acme.set_status(shirt["id"], "READY").status_code == 200
-    other = with_image(acme, complete_body(sku="MUG-1"))
+    other = acme.create_with_image(complete_body(sku="MUG-1"))
     seen = work_off(container, events, 0)
 
     patch = {"attributes": {"material": {"type": "string", "required": True}}}

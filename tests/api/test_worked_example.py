@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from catalog.bootstrap import Container
 from catalog.service.reevaluation import reevaluate_after
 from tests.api.conftest import Principals
-from tests.api.support import Api, assert_problem, bearer, png
+from tests.api.support import Api, assert_problem, bearer
 
 # As the reference adapters declare them on start (channel-adapters/README.md), Mercado Libre
 # with its shipped defaults (buying mode); the adapters' test ties the two together.
@@ -53,19 +53,6 @@ def publish(api: Api, product_id: str, channel: str) -> Any:
     return api.client.post(url, headers=api.headers)
 
 
-def ready(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    product = api.create_ok(body)
-    files = {"file": ("front.png", png(), "image/png")}
-    upload = api.client.post(
-        api.product_url(product["id"]) + "/images", files=files, headers=api.headers
-    )
-    assert upload.status_code == 201, upload.text
-    moved = api.set_status(product["id"], "READY")
-    assert moved.status_code == 200, moved.text
-    view: dict[str, Any] = moved.json()
-    return view
-
-
 def test_the_worked_example(
     client: TestClient,
     acme: Api,
@@ -83,8 +70,7 @@ def test_the_worked_example(
         assert created.status_code == 201, created.text
 
     # 2. A tee and a phone, READY: complete for READY, not yet for either channel.
-    tee = ready(
-        acme,
+    tee = acme.ready_ok(
         {
             "sku": "TEE-1",
             "name": "Organic tee",
@@ -94,8 +80,7 @@ def test_the_worked_example(
             "attributes": {"brand": "Acme", "size": "M"},
         },
     )
-    phone = ready(
-        acme,
+    phone = acme.ready_ok(
         {
             "sku": "PHONE-1",
             "name": "Acme phone 12",

@@ -264,3 +264,13 @@ def test_a_writer_between_the_page_and_the_commit_is_not_overwritten(
     after = current(ctx, product)
     assert after.attributes == {"gtin": "123"}
     assert after.completeness.complete_on("meta")
+
+
+def test_a_type_change_that_leaves_its_attributes_alone_walks_no_product(
+    ctx: CatalogContext, apparel: None
+) -> None:
+    ready(ctx, "SH-1", product_type="apparel", attributes={"brand": "Acme"})
+    rename = PatchProductType.from_json("acme", "apparel", {"name": "Clothing"})
+    product_types.patch_product_type(ctx, ALICE, rename)
+
+    assert reevaluate_after(ctx, last_event(ctx, EventName.PRODUCT_TYPE_UPDATED)) is None

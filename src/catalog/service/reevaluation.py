@@ -46,6 +46,10 @@ class Reevaluation:
     def after(cls, event: DomainEvent) -> Reevaluation | None:
         """The re-evaluation an event calls for; None for every other event."""
         if event.name is EventName.PRODUCT_TYPE_UPDATED:
+            # Completeness reads only attribute definitions: a new name changes nothing.
+            changed = event.data.get("changed_fields")
+            if changed is not None and not any(f.startswith("/attributes/") for f in changed):
+                return None
             return cls(merchant_id=event.merchant_id, type_key=event.product_type)
         if event.name is EventName.CHANNEL_REQUIREMENTS_CHANGED:
             return cls(channel=event.channel)
@@ -105,7 +109,7 @@ def reevaluate(
             report.visited += 1
             if _reevaluate_one(ctx, product, rules, change):
                 report.changed += 1
-        if should_stop() and position is not None:
+        if should_stop():
             report.resume = replace(
                 change, position_merchant=merchant_id, position_product=position
             )
@@ -119,11 +123,9 @@ def _pages(ctx: CatalogContext, change: Reevaluation) -> Iterator[tuple[str, lis
         merchant_id, type_key = change.merchant_id, change.type_key
         yield from _merchant_pages(ctx, merchant_id, type_key, change.position_product)
         return
-    merchant: str | None = change.position_merchant
-    after_product = change.position_product
-    if merchant is not None:
-        yield from _merchant_pages(ctx, merchant, None, after_product)
-    position = merchant
+    position = change.position_merchant  # the merchant a run stopped on is finished first
+    if position is not None:
+        yield from _merchant_pages(ctx, position, None, change.position_product)
     while True:
         merchants = ctx.store.merchants(limit=PAGE_SIZE, position=position)
         for merchant_id in merchants.items:
@@ -184,7 +186,8 @@ def _reevaluate_one(
             product = ctx.store.get(product.merchant_id, product.id)
             continue
         return True
-    raise VersionConflict(product.id if product else "", 0)
+    assert product is not None
+    raise VersionConflict(product.id, product.version)
 
 
 def reevaluate_after(ctx: CatalogContext, event: DomainEvent) -> ReevaluationReport | None:
