@@ -32,7 +32,6 @@ from catalog.service.ports import (
     SignedAssetFiles,
     TokenVerifier,
 )
-from catalog.service.reevaluation import reevaluate_after
 from catalog.settings import Settings
 
 if TYPE_CHECKING:
@@ -176,6 +175,7 @@ def _embedded_container(settings: Settings) -> Container:
     from catalog.adapters.embedded.sqlite_store import SqliteStore
     from catalog.adapters.embedded.upload_sweeper import UploadSweeper
     from catalog.adapters.webhook_targets import webhook_client
+    from catalog.service.reevaluation import reevaluate_after
     from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS
 
     data_dir = settings.data_dir
