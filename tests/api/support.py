@@ -199,3 +199,59 @@ class ChannelsApi:
             json=outcome,
             headers=self.api.headers,
         )
+
+
+class VariantsApi:
+    """The variant routes of a product, and the SKU lookup, for one principal."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def url(self, product_id: str, variant_id: str | None = None) -> str:
+        base = f"{self.api.product_url(product_id)}/variants"
+        return f"{base}/{variant_id}" if variant_id else base
+
+    def _headers(self, if_match: str | None, extra: dict[str, str]) -> dict[str, str]:
+        headers = self.api._headers(extra)
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        return headers
+
+    def add(
+        self,
+        product_id: str,
+        body: Any,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.api._send(
+            "post", self.url(product_id), json=body, headers=self._headers(if_match, extra)
+        )
+
+    def add_ok(self, product_id: str, body: Any) -> dict[str, Any]:
+        """The last variant of the product view after adding `body`."""
+        added = self.add(product_id, body)
+        assert added.status_code == 201, added.text
+        variant: dict[str, Any] = added.json()["variants"][-1]
+        return variant
+
+    def patch(
+        self, product_id: str, variant_id: str, patch: Any, if_match: str | None = None
+    ) -> httpx.Response:
+        headers = self._headers(if_match, {"Content-Type": "application/merge-patch+json"})
+        return self.api._send(
+            "patch", self.url(product_id, variant_id), content=json.dumps(patch), headers=headers
+        )
+
+    def remove(
+        self, product_id: str, variant_id: str, if_match: str | None = None
+    ) -> httpx.Response:
+        return self.api._send(
+            "delete", self.url(product_id, variant_id), headers=self._headers(if_match, {})
+        )
+
+    def find_sku(self, sku: str) -> httpx.Response:
+        return self.api._send(
+            "get", f"/v1/merchants/{self.api.merchant}/skus/{sku}", headers=self.api.headers
+        )

@@ -26,6 +26,7 @@ CHANNEL = "shop"
 ABSENT_PRODUCT = "01JD0000000000000000000000"
 ABSENT_IMAGE = "01JD0000000000000000000001"
 ABSENT_UPLOAD = "01JD0000000000000000000002"
+ABSENT_VARIANT = "01JD0000000000000000000003"
 NEVER_A_MERCHANT = "nobody"
 MERCHANT_ROUTES = "/v1/merchants/{merchant_id}"
 
@@ -43,18 +44,22 @@ class Target:
     product: str
     image: str
     version: int
+    sku: str = "TS-1"
 
 
 def _request(
     client: TestClient, token: str, method: str, path: str, target: Target
 ) -> httpx.Response:
-    url = path.format(
+    # A `{sku:path}` parameter takes a SKU with slashes; to format, it is a field like another.
+    url = path.replace(":path}", "}").format(
         merchant_id=target.merchant,
         product_id=target.product,
         image_id=target.image,
         upload_id=ABSENT_UPLOAD,
         channel=CHANNEL,
         key=TYPE_KEY,
+        variant_id=ABSENT_VARIANT,
+        sku=target.sku,
     )
     headers = bearer(token)
     # A body each route would accept in scope, so that only the scope can explain the 404.
@@ -71,6 +76,15 @@ def _request(
         ("GET", "/products/{product_id}/history"): {},
         ("POST", "/products/{product_id}/images"): {"files": {"file": ("p.png", png())}},
         ("DELETE", "/products/{product_id}/images/{image_id}"): {},
+        ("POST", "/products/{product_id}/variants"): {
+            "json": {"sku": "PROBE-V", "options": {"size": "M"}}
+        },
+        ("PATCH", "/products/{product_id}/variants/{variant_id}"): {
+            "content": json.dumps({"stock": 3}),
+            "headers": {**headers, "Content-Type": "application/merge-patch+json"},
+        },
+        ("DELETE", "/products/{product_id}/variants/{variant_id}"): {},
+        ("GET", "/skus/{sku:path}"): {},
         ("POST", "/products/{product_id}/images/uploads"): {
             "json": {"content_type": "image/png", "size": 1000}
         },

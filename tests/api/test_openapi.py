@@ -26,6 +26,10 @@ USER_ORDER = [
     "product_history",
     "upload_image",
     "delete_image",
+    "add_variant",
+    "update_variant",
+    "delete_variant",
+    "find_sku",
     "request_publication",
     "request_unpublication",
     "report_listing",
@@ -178,7 +182,7 @@ def test_operations_come_in_the_order_a_user_meets_them(document: dict[str, Any]
     assert order_of_paths == sorted(order_of_paths)
     assert first_seen == USER_ORDER
     tags = [tag["name"] for tag in document["tags"]]
-    assert tags[:4] == ["products", "history", "images", "channels"]
+    assert tags[:6] == ["products", "history", "images", "variants", "skus", "channels"]
 
 
 def test_every_product_response_documents_its_etag(document: dict[str, Any]) -> None:
@@ -190,7 +194,7 @@ def test_every_product_response_documents_its_etag(document: dict[str, Any]) -> 
             if schema.get("$ref") == product:
                 seen += 1
                 assert "ETag" in response.get("headers", {}), (method, url, status)
-    assert seen == 11
+    assert seen == 14
     register = document["paths"]["/v1/merchants/{merchant_id}/products"]["post"]
     assert {"ETag", "Location"} <= set(register["responses"]["201"]["headers"])
 

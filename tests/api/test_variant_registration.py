@@ -1,5 +1,5 @@
 """Registering a product with variants over HTTP, on every backend: the SKUs they take and the
-problems a client gets (the variant routes come in the next slice)."""
+problems a client gets (the variant routes are tested in test_variants.py)."""
 
 from __future__ import annotations
 

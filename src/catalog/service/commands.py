@@ -395,7 +395,8 @@ class AddVariant(ProductTarget):
         idempotency_key: str | None = None,
     ) -> AddVariant:
         parsed = parse_variant_body(body, f"/variants/{variant_id}")
-        keyed = KeyedRequest.of(idempotency_key, body)
+        # The product is part of what was asked: the key reused on another product is a 422.
+        keyed = KeyedRequest.of(idempotency_key, {"product_id": product_id, "variant": body})
         return cls(merchant_id, product_id, variant_id, parsed, if_match, keyed)
 
 

@@ -5,6 +5,7 @@ takes and gives up); the stores keep every SKU of a merchant held once."""
 
 from __future__ import annotations
 
+from catalog.domain import limits
 from catalog.domain.errors import IdempotencyKeyRaced, SkuNotFound
 from catalog.domain.product import Product, Stamp
 from catalog.service.commands import AddVariant, FindSku, PatchVariant, RemoveVariant
@@ -65,6 +66,10 @@ def remove_variant(ctx: CatalogContext, principal: Principal, command: RemoveVar
 def find_sku(ctx: CatalogContext, principal: Principal, query: FindSku) -> SkuOwner:
     """The product, and variant if any, holding the SKU: one storage read."""
     require_read(principal, query.merchant_id)
+    sku = query.sku
+    if len(sku) > limits.MAX_SKU_LENGTH or not limits.SKU_PATTERN.fullmatch(sku):
+        # No SKU can be so; the stores are not asked (a DynamoDB key has its own limits).
+        raise SkuNotFound(sku)
     owner = ctx.store.sku_owner(query.merchant_id, query.sku)
     if owner is None:
         raise SkuNotFound(query.sku)

@@ -31,7 +31,9 @@ from catalog.entrypoints.api.routers import (
     images,
     product_types,
     products,
+    skus,
     uploads,
+    variants,
 )
 from catalog.entrypoints.api.routers.health import install_health
 from catalog.entrypoints.api.routing import add_routes, operation_id
@@ -76,6 +78,15 @@ TAGS = [
         "name": "images",
         "description": "Product images: upload one (multipart) or remove it. The bytes go to "
         "object storage; the product keeps a reference and the view a computed URL.",
+    },
+    {
+        "name": "variants",
+        "description": "The variants of a product (a value for each of its `options` axes, "
+        "its own SKU, price, stock, images): add, merge-patch, remove (DESIGN.md section 10).",
+    },
+    {
+        "name": "skus",
+        "description": "Find the product, or the variant, holding a SKU: one storage read.",
     },
     {
         "name": "channels",
@@ -160,7 +171,15 @@ def create_app(container: Container) -> FastAPI:
     # No paths overlap; the OpenAPI document has its own order (operations.OPERATIONS).
     add_routes(app, products.router)
     install_health(app)
-    routers = (history.router, images.router, uploads.router, channels.router, product_types.router)
+    routers = (
+        history.router,
+        images.router,
+        variants.router,
+        skus.router,
+        uploads.router,
+        channels.router,
+        product_types.router,
+    )
     for router in routers:
         add_routes(app, router)
     add_routes(app, channel_requirements.router)

@@ -22,7 +22,7 @@ from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from catalog.domain.errors import ImageNotFound, ProductNotFound
+from catalog.domain.errors import ImageNotFound, ProductNotFound, VariantNotFound
 from catalog.domain.limits import MERCHANT_ID_PATTERN
 from catalog.entrypoints.api.auth import authenticate
 from catalog.entrypoints.api.problems import ApiProblem
@@ -40,6 +40,8 @@ PATH_PARAMETER_DESCRIPTIONS = {
     "merchant_id": "Merchant id: 1 to 63 of a-z, 0-9, '_' and '-', starting alphanumeric.",
     "product_id": "Product id (ULID, 26 characters).",
     "image_id": "Image id (ULID, 26 characters).",
+    "variant_id": "Variant id (ULID, 26 characters).",
+    "sku": "A product's or a variant's SKU, as registered (it may contain '/').",
     "key": "Product type key: 1 to 64 of a-z, 0-9, '_' and '-', starting with a letter.",
 }
 
@@ -142,6 +144,17 @@ async def image_id_param(request: Request) -> str:
 
 
 ImageId = Annotated[str, Depends(image_id_param)]
+
+
+async def variant_id_param(request: Request) -> str:
+    params = request.path_params
+    variant_id: str = params["variant_id"]
+    if not ULID_PATTERN.match(variant_id):
+        raise VariantNotFound(params["product_id"], variant_id)
+    return variant_id
+
+
+VariantId = Annotated[str, Depends(variant_id_param)]
 
 
 # ------------------------------------------------------------------ headers

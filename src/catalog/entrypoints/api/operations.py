@@ -123,6 +123,34 @@ OPERATIONS: dict[str, Operation] = {
         problems(*_WRITE, IF_MATCH, {409: ("product-inactive",), 422: ("product-incomplete",)}),
         returns_product=True,
     ),
+    "add_variant": Operation(
+        "variants",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {409: ("product-inactive", "duplicate-sku", "duplicate-variant")},
+            {413: ("product-too-large",), 422: ("idempotency-key-reused",)},
+        ),
+        returns_product=True,
+    ),
+    "update_variant": Operation(
+        "variants",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {409: ("product-inactive", "duplicate-sku", "duplicate-variant")},
+            {413: ("product-too-large",), 422: ("product-incomplete",)},
+        ),
+        returns_product=True,
+    ),
+    "delete_variant": Operation(
+        "variants",
+        problems(*_WRITE, IF_MATCH, {409: ("product-inactive",), 422: ("product-incomplete",)}),
+        returns_product=True,
+    ),
+    "find_sku": Operation("skus", problems(*_READ)),
     "request_publication": Operation(
         "channels",
         problems(

@@ -252,6 +252,29 @@ class VariantOverridePatch(BaseModel):
     attributes: AttributesPatch | None = None
 
 
+class VariantUpdate(BaseModel):
+    """A JSON merge patch (RFC 7396) of one variant: members present replace, `null` removes
+    (its price then inherits the product's; an attribute falls back to the product's). The
+    result must still be a valid variant: every axis, a combination no other variant has, a
+    SKU no other product or variant of the merchant holds."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        defer_build=True,
+        json_schema_extra={"examples": [{"price": {"amount": 2300}, "stock": 12}]},
+    )
+
+    sku: Sku | None = None
+    options: Annotated[dict[str, str], Field(examples=[{"size": "L"}])] | None = None
+    price: MoneyPatch | None = None
+    attributes: AttributesPatch | None = None
+    image_ids: list[str] | None = None
+    barcode: str | None = Field(
+        None, description="A GTIN (8, 12, 13 or 14 digits with a valid check digit)."
+    )
+    stock: int | None = Field(None, ge=0)
+
+
 class ChannelOverridePatch(BaseModel):
     model_config = _IN
 
@@ -426,6 +449,17 @@ class VariantView(BaseModel):
         description="A GTIN (8, 12, 13 or 14 digits with a valid check digit)."
     )
     stock: int | None = Field(description="The quantity channels may offer; null: not said.")
+
+
+class SkuView(BaseModel):
+    """What holds a SKU: a product, or one variant of it."""
+
+    sku: str = Field(examples=["TS-1-RED-M"])
+    product_id: str = Field(examples=["01JD8X5J9ZK8Q5W6V2C3N4M5P6"])
+    variant_id: str | None = Field(
+        description="The variant holding the SKU; null when it is the product's own SKU.",
+        examples=[VARIANT_ID_EXAMPLE],
+    )
 
 
 class ImageView(BaseModel):
@@ -629,6 +663,8 @@ class Problem(BaseModel):
 REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (
     ProductCreate,
     ProductUpdate,
+    VariantCreate,
+    VariantUpdate,
     StatusChange,
     ListingOutcomeReport,
 )
