@@ -19,31 +19,24 @@ from typing import Any
 
 import channel_kit.view
 from channel_kit import ProductView
-from channel_kit.view import Image, Listing, Money
+from channel_kit.view import Image, Listing, Money, Variant
 from fastapi.testclient import TestClient
 
-from catalog.bootstrap import Container
-from catalog.domain import values
-from catalog.domain.variants import VariantBody
 from tests.api.conftest import Principals
-from tests.api.support import Api, ChannelsApi, complete_body, png
-from tests.api.variant_support import with_variants
+from tests.api.support import Api, ChannelsApi, VariantsApi, complete_body, png
 
 CHANNEL = "mercadolibre"
 # Kit fields that are not members of the view: the channel asked for, and the whole document.
 NOT_FROM_THE_VIEW = {"channel", "raw"}
-# Read by the kit already (issue 12), served by the view once the variants API slice lands:
-# that slice removes them from here and checks them (and the kit's Variant) like the rest.
-NOT_SERVED_YET = {"options", "variants"}
 # The kit's listing is this channel's entry of the view's `listings`.
 MEMBER_OF = {"listing": "listings"}
 
 
 def kit_fields(kit_type: type[Any]) -> set[str]:
-    return {f.name for f in dataclasses.fields(kit_type)} - NOT_FROM_THE_VIEW - NOT_SERVED_YET
+    return {f.name for f in dataclasses.fields(kit_type)} - NOT_FROM_THE_VIEW
 
 
-def rendered_for_the_channel(acme: Api, adapter: Api, container: Container) -> dict[str, Any]:
+def rendered_for_the_channel(acme: Api, adapter: Api) -> dict[str, Any]:
     """A published product with a value (never null) in every field the kit reads, and two
     variants: one with every member set and overridden on the channel, one inheriting."""
     created = acme.create_ok(
@@ -57,18 +50,20 @@ def rendered_for_the_channel(acme: Api, adapter: Api, container: Container) -> d
     uploaded = acme.upload(product_id, png(), alt="Side view")
     assert uploaded.status_code == 201
     image_id = uploaded.json()["images"][0]["id"]
-    own = VariantBody(
-        sku="TS-1-42",
-        options={"size": "42"},
-        price=values.Money(12499, "USD"),
-        attributes={"width": "wide", "brand": None},
-        image_ids=(image_id,),
-        barcode="4006381333931",
-        stock=7,
+    variants = VariantsApi(acme)
+    own = {
+        "sku": "TS-1-42",
+        "options": {"size": "42"},
+        "price": {"amount": 12499, "currency": "USD"},
+        "attributes": {"width": "wide", "brand": None},
+        "image_ids": [image_id],
+        "barcode": "4006381333931",
+        "stock": 7,
+    }
+    overridden = variants.add_ok(product_id, own)["id"]
+    variants.add_ok(
+        product_id, {"sku": "TS-1-43", "options": {"size": "43"}, "attributes": {"size": 43}}
     )
-    inheriting = VariantBody(sku="TS-1-43", options={"size": "43"}, attributes={"size": 43})
-    product = with_variants(container.ctx, "acme", product_id, [own, inheriting])
-    overridden = product.variants[0].id
     variant_override = {
         "price": {"amount": 11999, "currency": "USD"},
         "attributes": {"width": "slim"},
@@ -95,11 +90,11 @@ def rendered_for_the_channel(acme: Api, adapter: Api, container: Container) -> d
 
 
 def test_every_field_the_kit_reads_is_documented_and_read_as_answered(
-    client: TestClient, acme: Api, principals: Principals, container: Container
+    client: TestClient, acme: Api, principals: Principals
 ) -> None:
     adapter = Api(client, principals.channel(CHANNEL), "acme")
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    body = rendered_for_the_channel(acme, adapter, container)
+    body = rendered_for_the_channel(acme, adapter)
 
     view = ProductView.from_json(body, CHANNEL)
 
@@ -108,13 +103,14 @@ def test_every_field_the_kit_reads_is_documented_and_read_as_answered(
         Money: "MoneyView",
         Image: "ImageView",
         Listing: "ListingView",
+        Variant: "VariantView",
     }
     for kit_type, schema in documented.items():
         members = set(schemas[schema]["properties"])
         read = {MEMBER_OF.get(name, name) for name in kit_fields(kit_type)}
         assert read <= members, f"{kit_type.__name__} reads what {schema} does not have"
 
-    nested = {"price", "images", "listing"}
+    nested = {"price", "images", "listing", "options", "variants"}
     for name in kit_fields(ProductView) - nested:
         assert body[name] is not None, name
         assert getattr(view, name) == body[name], name
@@ -129,16 +125,26 @@ def test_every_field_the_kit_reads_is_documented_and_read_as_answered(
     for name in kit_fields(Image):
         assert body["images"][0][name] is not None, name
         assert getattr(view.images[0], name) == body["images"][0][name], name
+    assert view.options == tuple(body["options"]) == ("size",)
+    assert len(view.variants) == len(body["variants"]) == 2
+    answered, kit_variant = body["variants"][0], view.variants[0]
+    for name in kit_fields(Variant) - {"price", "image_ids"}:
+        assert answered[name] is not None, name
+        assert getattr(kit_variant, name) == answered[name], name
+    assert kit_variant.price is not None
+    assert dataclasses.asdict(kit_variant.price) == answered["price"]
+    assert list(kit_variant.image_ids) == answered["image_ids"]
+    assert view.images_of(kit_variant) == view.images
     # The channel's overrides are applied by the catalog, not by the kit.
     assert view.name == "Zapatilla de trail"
 
 
 def test_each_variant_is_answered_with_its_effective_values_on_the_channel(
-    client: TestClient, acme: Api, principals: Principals, container: Container
+    client: TestClient, acme: Api, principals: Principals
 ) -> None:
     adapter = Api(client, principals.channel(CHANNEL), "acme")
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    body = rendered_for_the_channel(acme, adapter, container)
+    body = rendered_for_the_channel(acme, adapter)
 
     assert body["options"] == ["size"]
     image_id = body["images"][0]["id"]

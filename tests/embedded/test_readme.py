@@ -46,8 +46,18 @@ def test_the_readme_session_runs_as_written_and_ends_with_an_inactive_product(tm
         acme = httpx.Client(
             base_url=f"{url}/v1/merchants/acme", headers={"Authorization": f"Bearer {token}"}
         )
-        [product] = acme.get("/products").json()["items"]
+        products = {p["sku"]: p for p in acme.get("/products").json()["items"]}
+        product, shirt = products.pop("TS-1"), products.pop("SH-1")
         history = acme.get(f"/products/{product['id']}/history").json()["items"]
+        found = acme.get("/skus/SH-1-L").json()
+
+    assert products == {}
+    assert [(v["sku"], v["stock"]) for v in shirt["variants"]] == [("SH-1-M", 5), ("SH-1-L", 2)]
+    assert found == {
+        "sku": "SH-1-L",
+        "product_id": shirt["id"],
+        "variant_id": shirt["variants"][1]["id"],
+    }
 
     assert product["sku"] == "TS-1"
     assert product["status"] == "INACTIVE"
