@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog.bootstrap import build_container
-from catalog.entrypoints.api import problems as problem_module
 from catalog.entrypoints.api.app import create_app
+from catalog.service import problems as problem_module
 from catalog.settings import Settings
 
 METHODS = ("get", "put", "post", "delete", "patch", "head")

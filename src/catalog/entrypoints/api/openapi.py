@@ -26,8 +26,9 @@ from catalog.entrypoints.api.operations import (
     PROBLEM_HEADERS,
     STATUS_DESCRIPTIONS,
 )
-from catalog.entrypoints.api.problems import PROBLEM_BASE, PROBLEM_JSON
+from catalog.entrypoints.api.problems import PROBLEM_JSON
 from catalog.entrypoints.api.schemas import PRODUCT_VIEW_EXAMPLE, REQUEST_BODY_MODELS, Problem
+from catalog.service.problems import PROBLEM_BASE
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 PROBLEM_REF = {"$ref": REF_TEMPLATE.format(model="Problem")}

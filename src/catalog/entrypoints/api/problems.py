@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -25,11 +25,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from catalog.domain import errors as domain
-from catalog.domain.channel_requirements import RequirementsTooLarge
 from catalog.entrypoints.api.routing import allowed_methods, route_path
+from catalog.service.problems import (
+    mapping_for,
+    problem_document,
+)
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "/problems/"
 
 logger = logging.getLogger("catalog.api")
 
@@ -66,29 +68,6 @@ class BodyTooLarge(StarletteHTTPException):
         self.limit = limit
 
 
-def problem_document(
-    status: int,
-    *,
-    slug: str,
-    title: str,
-    detail: str | None,
-    instance: str | None,
-    extensions: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug,
-        "title": title,
-        "status": status,
-    }
-    if detail:
-        document["detail"] = detail
-    if instance:
-        document["instance"] = instance
-    if extensions:
-        document.update(extensions)
-    return document
-
-
 def problem_response(
     request: Request | None,
     status: int,
@@ -123,129 +102,9 @@ def api_problem_response(request: Request | None, problem: ApiProblem) -> JSONRe
 # ------------------------------------------------------------------ domain errors
 
 
-@dataclass(frozen=True)
-class ProblemKind:
-    status: int
-    slug: str
-    title: str
-    extensions: Callable[[Any], dict[str, Any]] = lambda error: {}
-    headers: Callable[[Any], dict[str, str]] = lambda error: {}
-
-
-def _field_errors(error: domain.InvalidField) -> dict[str, Any]:
-    return {
-        "errors": [{"field": e.field, "in": "body", "message": e.message} for e in error.fields]
-    }
-
-
-# Ordered most specific first; lookup walks the exception's MRO, so a subclass added later
-# still gets its parent's mapping instead of a 500.
-DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
-    domain.InvalidField: ProblemKind(422, "validation-error", "Invalid request", _field_errors),
-    domain.ProductNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.MerchantNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.AccessDenied: ProblemKind(403, "forbidden", "Forbidden"),
-    domain.ImageNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.ProductTypeNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.DuplicateProductType: ProblemKind(
-        409, "duplicate-product-type", "Product type already exists", lambda e: {"key": e.key}
-    ),
-    domain.ProductTypeInUse: ProblemKind(
-        409, "product-type-in-use", "Product type in use", lambda e: {"key": e.key}
-    ),
-    domain.DuplicateSku: ProblemKind(
-        409, "duplicate-sku", "SKU already in use", lambda e: {"sku": e.sku}
-    ),
-    domain.DuplicateVariant: ProblemKind(
-        409,
-        "duplicate-variant",
-        "Variant options already in use",
-        lambda e: {"options": e.options},
-    ),
-    domain.VariantNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.SkuNotFound: ProblemKind(404, "not-found", "Not found"),
-    domain.PreconditionFailed: ProblemKind(
-        412,
-        "precondition-failed",
-        "Precondition failed",
-        lambda e: {"current_version": e.current_version},
-        lambda e: {"ETag": f'"{e.current_version}"'},
-    ),
-    domain.InvalidTransition: ProblemKind(
-        409,
-        "invalid-transition",
-        "Status change not allowed",
-        lambda e: {"current_status": e.current, "requested_status": e.requested},
-    ),
-    domain.ProductIncomplete: ProblemKind(
-        422,
-        "product-incomplete",
-        "Product is incomplete",
-        lambda e: {"missing": e.missing, **({"channel": e.channel} if e.channel else {})},
-    ),
-    domain.ProductInactive: ProblemKind(
-        409, "product-inactive", "Product is inactive", lambda e: {"current_status": "INACTIVE"}
-    ),
-    domain.ProductNotPublishable: ProblemKind(
-        409,
-        "not-publishable",
-        "Product is not publishable",
-        lambda e: {"current_status": e.current},
-    ),
-    domain.InvalidListingTransition: ProblemKind(
-        409,
-        "invalid-listing-transition",
-        "Listing change not allowed",
-        lambda e: {"channel": e.channel, "current_state": e.current, "requested": e.requested},
-    ),
-    domain.ProductTooLarge: ProblemKind(
-        413, "product-too-large", "Product too large", lambda e: {"limit": e.limit}
-    ),
-    RequirementsTooLarge: ProblemKind(
-        413,
-        "requirements-too-large",
-        "Channel requirements too large",
-        lambda e: {"limit": e.limit},
-    ),
-    domain.StoreUnavailable: ProblemKind(
-        503,
-        "store-unavailable",
-        "Storage busy, retry",
-        lambda e: {},
-        lambda e: {"Retry-After": "1"},
-    ),
-    domain.IdempotencyKeyReused: ProblemKind(
-        422, "idempotency-key-reused", "Idempotency-Key reused with another request"
-    ),
-    # Only reaches a client if the racing request's record vanished; retrying is safe.
-    domain.IdempotencyKeyRaced: ProblemKind(409, "conflict", "Concurrent request, retry"),
-    domain.InvalidCursor: ProblemKind(
-        400,
-        "invalid-cursor",
-        "Invalid cursor",
-        lambda e: {"errors": [{"field": "cursor", "in": "query", "message": str(e)}]},
-    ),
-    # 415: the uploaded file is not an image of a supported type (or cannot be decoded).
-    domain.ImageRejected: ProblemKind(415, "unsupported-image", "Unsupported image"),
-    domain.ImageTooLarge: ProblemKind(413, "content-too-large", "Content too large"),
-    domain.UploadUsed: ProblemKind(409, "upload-used", "Upload ticket already used"),
-    domain.VersionConflict: ProblemKind(
-        409, "conflict", "Too many concurrent changes, retry the request"
-    ),
-}
-
-
-def _mapping_for(error: domain.DomainError) -> ProblemKind | None:
-    for cls in type(error).__mro__:
-        mapping = DOMAIN_PROBLEMS.get(cls)
-        if mapping is not None:
-            return mapping
-    return None
-
-
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, domain.DomainError)
-    mapping = _mapping_for(exc)
+    mapping = mapping_for(exc)
     if mapping is None:
         return await _unexpected(request, exc)
     return problem_response(

@@ -1,0 +1,157 @@
+"""Jobs (DESIGN.md section 11): long work run asynchronously, observable and resumable.
+
+A job counts what it did row by row; its counters only grow, and `position` is the last row
+(a 1-based line of the file for an import) whose outcome is committed, so a job that stops
+anywhere resumes after it. The job's own record is written by the one worker running it;
+a cancellation is a request the worker honours between rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from catalog.domain.errors import InvalidField
+
+#: The errors a job keeps inline; every one of them is at its `errors_url`.
+MAX_INLINE_ERRORS = 100
+
+
+class JobKind(StrEnum):
+    IMPORT = "import"
+    EXPORT = "export"
+    BULK_ACTION = "bulk_action"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        return self in _FINISHED
+
+
+_FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class RowOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+class ImportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that wrote nothing: its line (CSV: counting the header), its SKU when it names
+    one, and the problem document the API would have answered for it."""
+
+    line: int
+    sku: str | None
+    problem: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "sku": self.sku, "problem": dict(self.problem)}
+
+
+@dataclass(frozen=True)
+class RowResult:
+    line: int
+    outcome: RowOutcome
+    error: RowError | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    merchant_id: str
+    kind: JobKind
+    created_at: datetime
+    params: Mapping[str, Any] = field(default_factory=dict)  # format, filter, action...
+    status: JobStatus = JobStatus.QUEUED
+    total: int | None = None
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    position: int = 0
+    message: str | None = None  # why a job FAILED
+    finished_at: datetime | None = None
+    version: int = 1
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+
+    def start(self) -> None:
+        if self.status is JobStatus.QUEUED:
+            self.status = JobStatus.RUNNING
+
+    def counted(self, total: int) -> None:
+        """How many rows the job has, once known (an import counts its file first)."""
+        self.total = total
+
+    def record(self, result: RowResult) -> None:
+        """One more row done, after `position`."""
+        if result.line <= self.position:
+            raise ValueError(f"row {result.line} is not after row {self.position}")
+        self.position = result.line
+        self.processed += 1
+        if result.outcome is RowOutcome.CREATED:
+            self.created += 1
+        elif result.outcome is RowOutcome.UPDATED:
+            self.updated += 1
+        elif result.outcome is RowOutcome.UNCHANGED:
+            self.unchanged += 1
+        else:
+            self.failed += 1
+            if result.error is not None and len(self.errors) < MAX_INLINE_ERRORS:
+                self.errors.append(result.error)
+
+    def finish(self, now: datetime, *, cancelled: bool = False) -> None:
+        """Every row done (or a cancellation honoured). Rows that failed do not fail the
+        job: it SUCCEEDED with `failed` > 0."""
+        self.status = JobStatus.CANCELLED if cancelled else JobStatus.SUCCEEDED
+        self.finished_at = now
+
+    def fail(self, message: str, now: datetime) -> None:
+        """The job itself could not run (an unreadable file, say)."""
+        self.status = JobStatus.FAILED
+        self.message = message
+        self.finished_at = now
+
+    def snapshot(self) -> Job:
+        """A copy a store may keep while this one goes on changing."""
+        return replace(self, errors=list(self.errors), params=dict(self.params))
+
+    def finished_event_data(self) -> dict[str, Any]:
+        return {
+            "job_id": self.id,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "total": self.total,
+            "processed": self.processed,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+
+
+def parse_import_format(value: str | None, at: str = "/format") -> ImportFormat:
+    try:
+        return ImportFormat(value or "")
+    except ValueError:
+        raise InvalidField(at, "must be jsonl or csv") from None
