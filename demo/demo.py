@@ -1,7 +1,10 @@
 """End-to-end demo: one product through DRAFT -> READY -> ACTIVE on two channels -> updated ->
 INACTIVE with both listings withdrawn, printing under each step the catalog events it caused.
 On the way, the channels' declared requirements refuse a publication request at once, naming
-what is missing, until the merchant adds it.
+what is missing, until the merchant adds it. Then a shirt with variants: one Mercado Libre item
+with `variations`, one Meta item per variant; a variant's own price, which Mercado Libre
+refuses (one price per item) until a channel override sets one there; a variant removed from
+both channels; a variant found by its SKU.
 
 It starts, all on 127.0.0.1 ports picked at random:
 
@@ -46,6 +49,7 @@ from typing import Any
 import httpx
 import uvicorn
 from channel_fakes import FakeMercadoLibre, FakeMetaCatalog
+from channel_fakes.mercadolibre import DEFAULT_CATEGORIES, DEFAULT_VARIATION_ATTRIBUTES
 from channel_kit import (
     CatalogClient,
     ChannelAdapter,
@@ -257,8 +261,248 @@ def walk(stack: Stack) -> dict[str, Any]:
         "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
         "meta_item_present": meta_retailer_id in stack.meta.items,
     }
+    report["variants"] = walk_variants(stack)
     report["events"] = list(stack.events)
     return report
+
+
+SHIRT_SKU = "TEE-1"
+SHIRT_PRICE = {"amount": 2500, "currency": "USD"}
+SHIRT_VARIANTS = (
+    # A GS1-valid GTIN-13: the catalog checks the check digit.
+    {"sku": "TEE-1-RED-M", "options": {"color": "red", "size": "M"}, "stock": 4,
+     "barcode": "4006381333931"},
+    {"sku": "TEE-1-RED-L", "options": {"color": "red", "size": "L"}, "stock": 3},
+    {"sku": "TEE-1-BLUE-M", "options": {"color": "blue", "size": "M"}, "stock": 5},
+)  # fmt: skip
+#: The variant given a price of its own, and the one removed.
+REPRICED_SKU = "TEE-1-BLUE-M"
+REMOVED_SKU = "TEE-1-RED-L"
+#: Stands in for a clothing category in the fake's small category table (ML's real tree
+#: would want a leaf category; the fake checks only required and variation attributes).
+SHIRT_CATEGORY = "MLA1430"
+
+
+def walk_variants(stack: Stack) -> dict[str, Any]:
+    """A second product, a shirt with variants: one Mercado Libre item with `variations`, one
+    Meta item per variant in a group; a price only one channel can take, fixed for it alone
+    by a channel override; a variant removed; a variant's SKU looked up."""
+    api = stack.merchant_api
+    report: dict[str, Any] = {}
+
+    step("8. Register a shirt with options color and size and three variants, add an image, READY")
+    shirt = expect(
+        api.post(
+            f"/v1/merchants/{MERCHANT}/products",
+            json={
+                "sku": SHIRT_SKU,
+                "name": "Trail tee",
+                "description": "A quick-drying running tee.",
+                "price": SHIRT_PRICE,
+                "attributes": {
+                    "brand": "Acme",
+                    "condition": "new",
+                    "link": "https://shop.acme.example/products/tee-1",
+                },
+                "options": ["color", "size"],
+                "variants": list(SHIRT_VARIANTS),
+                "channel_overrides": {
+                    "mercadolibre": {
+                        "attributes": {
+                            "category_id": SHIRT_CATEGORY,
+                            "listing_type_id": "gold_special",
+                            # Mercado Libre's declaration asks every product for one, but each
+                            # variation lists its variant's stock: this is only the fallback of
+                            # a variant without stock, which then lists none, not a guess.
+                            "available_quantity": 0,
+                        }
+                    }
+                },
+            },
+        ),
+        201,
+    )
+    path = f"/v1/merchants/{MERCHANT}/products/{shirt['id']}"
+    vid = {variant["sku"]: variant["id"] for variant in shirt["variants"]}
+    # Variant ids are made per run; the output names variants by SKU instead.
+    stack.variant_skus.update({variant_id: sku for sku, variant_id in vid.items()})
+    expect(api.post(f"{path}/images", files={"file": ("tee.png", png(), "image/png")}), 201)
+    expect(api.post(f"{path}/status", json={"status": "READY"}), 200)
+    shirt = stack.settle(path)
+    show(shirt)
+    for variant in shirt["variants"]:
+        print(f"    variant {variant['sku']}: {described_variant(variant)}")
+    report["registered"] = shirt
+
+    step("9. Publish the shirt: one Mercado Libre item with variations, one Meta item per variant")
+    for channel in CHANNELS:
+        expect(api.post(f"{path}/channels/{channel}/publish"), 202)
+    stack.wait_for_product(
+        path,
+        "both of the shirt's listings PUBLISHED and the shirt ACTIVE",
+        lambda p: p["status"] == "ACTIVE" and listing_states(p) == ["PUBLISHED", "PUBLISHED"],
+    )
+    shirt = stack.settle(path)
+    show(shirt)
+    ml_item_id = shirt["listings"]["mercadolibre"]["external_id"]
+    group = shirt["listings"]["meta"]["external_id"]
+    show_ml_variations(stack.mercadolibre.items[ml_item_id])
+    show_meta_group(stack.meta, group)
+    report["published"] = observed(stack, shirt, ml_item_id, group)
+
+    step(
+        f"10. Give {REPRICED_SKU} its own price: Meta lists it, Mercado Libre refuses (one price "
+        "per item)"
+    )
+    expect(
+        api.patch(
+            f"{path}/variants/{vid[REPRICED_SKU]}",
+            content=json.dumps({"price": {"amount": 2700, "currency": "USD"}}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        ),
+        200,
+    )
+    stack.wait_for_product(
+        path,
+        "Mercado Libre's refusal of the differing prices",
+        lambda p: bool(p["listings"]["mercadolibre"]["message"]),
+    )
+    shirt = stack.settle(path)
+    show(shirt)
+    listing = shirt["listings"]["mercadolibre"]
+    # A resync that fails leaves a published listing live: PUBLISHED, with the message.
+    print(f"    Mercado Libre listing {listing['state']}, message: {listing['message']}")
+    show_ml_price(stack.mercadolibre.items[ml_item_id], "unchanged")
+    show_meta_prices(stack.meta, group)
+    report["price_differs"] = observed(stack, shirt, ml_item_id, group)
+
+    step(
+        f"11. Give {REPRICED_SKU} the shirt's price on Mercado Libre only (a channel override): "
+        "PUBLISHED again"
+    )
+    expect(
+        api.patch(
+            path,
+            json={
+                "channel_overrides": {
+                    "mercadolibre": {"variants": {vid[REPRICED_SKU]: {"price": SHIRT_PRICE}}}
+                }
+            },
+        ),
+        200,
+    )
+    stack.wait_for_product(
+        path,
+        "Mercado Libre's listing confirmed again",
+        lambda p: p["listings"]["mercadolibre"]["message"] is None,
+    )
+    shirt = stack.settle(path)
+    show(shirt)
+    listing = shirt["listings"]["mercadolibre"]
+    print(f"    Mercado Libre listing {listing['state']}, no message")
+    show_ml_price(stack.mercadolibre.items[ml_item_id], "one price again")
+    show_meta_prices(stack.meta, group)
+    report["overridden"] = observed(stack, shirt, ml_item_id, group)
+
+    step(f"12. Remove {REMOVED_SKU}: Meta deletes its item, Mercado Libre drops its variation")
+    expect(api.delete(f"{path}/variants/{vid[REMOVED_SKU]}"), 200)
+    stack.wait(
+        f"{REMOVED_SKU} gone from both channels",
+        lambda: (
+            REMOVED_SKU not in stack.meta.items
+            and len(stack.mercadolibre.items[ml_item_id]["variations"]) == 2
+        ),
+    )
+    shirt = stack.settle(path)
+    show(shirt)
+    show_ml_variations(stack.mercadolibre.items[ml_item_id])
+    show_meta_group(stack.meta, group)
+    report["removed"] = observed(stack, shirt, ml_item_id, group)
+
+    step("13. Look variants up by SKU")
+    held = expect(api.get(f"/v1/merchants/{MERCHANT}/skus/{REPRICED_SKU}"), 200)
+    product = expect(api.get(f"/v1/merchants/{MERCHANT}/products/{held['product_id']}"), 200)
+    variant = next(v for v in product["variants"] if v["id"] == held["variant_id"])
+    print(f"    SKU {REPRICED_SKU}: a variant of {product['sku']}, {described_options(variant)}")
+    # Removing the variant gave up its SKU.
+    freed = expect(api.get(f"/v1/merchants/{MERCHANT}/skus/{REMOVED_SKU}"), 404)
+    print(f"    SKU {REMOVED_SKU}: 404, nothing holds it (removed with its variant)")
+    report["skus"] = {REPRICED_SKU: held, REMOVED_SKU: freed}
+    return report
+
+
+def observed(stack: Stack, product: dict[str, Any], ml_item_id: str, group: str) -> dict[str, Any]:
+    """The shirt and what both fakes hold of it, for the report."""
+    return {
+        "product": product,
+        "mercadolibre_item": dict(stack.mercadolibre.items[ml_item_id]),
+        "meta_items": meta_group(stack.meta, group),
+        # Everything Meta holds, to show no item is named by the product (the group).
+        "meta_retailer_ids": sorted(stack.meta.items),
+    }
+
+
+def meta_group(meta: FakeMetaCatalog, group: str) -> dict[str, dict[str, Any]]:
+    """The Meta items of a group, by retailer id: one per variant (the group has no item)."""
+    return {
+        retailer_id: dict(item)
+        for retailer_id, item in sorted(meta.items.items())
+        if item.get("item_group_id") == group
+    }
+
+
+def described_options(variant: Mapping[str, Any]) -> str:
+    return ", ".join(f"{axis}={value}" for axis, value in variant["options"].items())
+
+
+def described_variant(variant: Mapping[str, Any]) -> str:
+    stock = variant["stock"]
+    barcode = variant["barcode"]
+    return (
+        described_options(variant)
+        + (f"; stock {stock}" if stock is not None else "")
+        + (f"; barcode {barcode}" if barcode else "")
+    )
+
+
+def show_ml_variations(item: Mapping[str, Any]) -> None:
+    variations = item["variations"]
+    print(
+        f"    Mercado Libre item {item['id']}: {item['status']}, {item['price']:.2f} "
+        f"{item['currency_id']}, {item['available_quantity']} available in "
+        f"{len(variations)} variations"
+    )
+    for variation in variations:
+        combination = ", ".join(
+            f"{part['id']}={part['value_name']}" for part in variation["attribute_combinations"]
+        )
+        attributes = ", ".join(f"{a['id']} {a['value_name']}" for a in variation["attributes"])
+        print(
+            f"      variation {combination}: {variation['available_quantity']} available, "
+            f"{attributes}"
+        )
+
+
+def show_ml_price(item: Mapping[str, Any], note: str) -> None:
+    prices = sorted({f"{v['price']:.2f} {item['currency_id']}" for v in item["variations"]})
+    print(f"    Mercado Libre item {item['id']}: every variation at {', '.join(prices)} ({note})")
+
+
+def show_meta_group(meta: FakeMetaCatalog, group: str) -> None:
+    print(f"    Meta catalog items of group {group}:")
+    for retailer_id, item in meta_group(meta, group).items():
+        gtin = f", GTIN {item['gtin']}" if item.get("gtin") else ""
+        print(
+            f"      {retailer_id}: color={item['color']}, size={item['size']}, "
+            f"{item['price']}, {item['availability']}{gtin}"
+        )
+
+
+def show_meta_prices(meta: FakeMetaCatalog, group: str) -> None:
+    prices = ", ".join(
+        f"{retailer_id} {item['price']}" for retailer_id, item in meta_group(meta, group).items()
+    )
+    print(f"    Meta catalog items of group {group}: {prices}")
 
 
 def listing_states(product: dict[str, Any]) -> list[str | None]:
@@ -339,7 +583,7 @@ def in_life_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(events, key=key)
 
 
-def describe(event: dict[str, Any]) -> str:
+def describe(event: dict[str, Any], variant_skus: Mapping[str, str]) -> str:
     data = event["data"]
     channel = CHANNEL_NAMES.get(data.get("channel"), data.get("channel"))
     extra = {
@@ -347,7 +591,7 @@ def describe(event: dict[str, Any]) -> str:
         "ProductCreated": lambda: f"SKU {data.get('sku')}",
         "ProductStatusChanged": lambda: f"{data.get('from_status')} -> {data.get('to_status')}",
         "ProductDeactivated": lambda: f"{data.get('from_status')} -> INACTIVE",
-        "ProductUpdated": lambda: updated(data),
+        "ProductUpdated": lambda: updated(data, variant_skus),
         "ProductPublicationRequested": lambda: f"on {channel}",
         "ProductUnpublicationRequested": lambda: f"on {channel}",
         "ProductPublished": lambda: f"on {channel} as {data.get('external_id')}",
@@ -360,12 +604,22 @@ def describe(event: dict[str, Any]) -> str:
 CHANNEL_NAMES = {"mercadolibre": "Mercado Libre", "meta": "Meta"}
 
 
-def updated(data: dict[str, Any]) -> str:
-    fields = ", ".join(data.get("changed_fields") or []) or "nothing"
+def updated(data: dict[str, Any], variant_skus: Mapping[str, str]) -> str:
+    fields = (
+        ", ".join(named_variants(field, variant_skus) for field in data.get("changed_fields") or [])
+        or "nothing"
+    )
     channels = [CHANNEL_NAMES.get(c, c) for c in data.get("channels") or []]
     if not channels:
         return f"changed {fields}"
     return f"changed {fields}; {' and '.join(channels)} follow"
+
+
+def named_variants(pointer: str, variant_skus: Mapping[str, str]) -> str:
+    """`/variants/<id>/price` as `/variants/<SKU>/price`: ids differ run to run, SKUs do not."""
+    return "/".join(
+        f"<{variant_skus[part]}>" if part in variant_skus else part for part in pointer.split("/")
+    )
 
 
 # --------------------------------------------------------------------------- the stack
@@ -391,10 +645,17 @@ class Stack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        self.mercadolibre = FakeMercadoLibre()
+        self.mercadolibre = FakeMercadoLibre(
+            categories={**DEFAULT_CATEGORIES, SHIRT_CATEGORY: ("BRAND",)},
+            variation_attributes={
+                **DEFAULT_VARIATION_ATTRIBUTES,
+                SHIRT_CATEGORY: ("COLOR", "SIZE"),
+            },
+        )
         self.meta = FakeMetaCatalog()
         self.events: list[dict[str, Any]] = []
         self.printed = 0  # how many of the events are printed
+        self.variant_skus: dict[str, str] = {}  # variant id -> SKU, to print events
         self.adapters: list[Recorded] = []
         self._exit = ExitStack()
 
@@ -581,7 +842,7 @@ class Stack:
 
     def _print_new_events(self) -> None:
         for event in in_life_order(self.events[self.printed :]):
-            print(describe(event), flush=True)
+            print(describe(event, self.variant_skus), flush=True)
         self.printed = len(self.events)
 
     def wait_for_product(
