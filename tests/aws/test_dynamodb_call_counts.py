@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,26 +19,35 @@ from catalog.adapters.aws.dynamodb_store import DynamoDbStore
 from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
+from catalog.domain.errors import DuplicateSku, InvalidField, SkuNotFound
 from catalog.domain.lifecycle import Status
-from catalog.service import images, product_types, products
+from catalog.domain.variants import VariantBody
+from catalog.service import images, product_types, products, variants
 from catalog.service.commands import (
     AddImage,
+    AddVariant,
     ChangeStatus,
     CreateProductType,
     DeactivateProduct,
+    FindSku,
     GetProduct,
     ListProducts,
     PatchProduct,
+    PatchVariant,
     ReadHistory,
     RegisterProduct,
+    RemoveVariant,
     ReportOutcome,
     RequestPublication,
     RequestUnpublication,
 )
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
+from catalog.service.ports import SkuOwner
 from tests.api.support import png
+from tests.api.variant_support import with_variants
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.backends import CatalogStore
 from tests.contract.conftest import create_change
 from tests.contract.test_type_pages_contract import typed
 from tests.principals import ALICE, adapter
@@ -433,8 +442,10 @@ def test_a_page_of_one_type_on_a_channel_is_one_query_and_one_batch_read(
     apparel = product_types.create_product_type(
         ctx, ALICE, CreateProductType.from_json("acme", APPAREL)
     )
+    # typed() commits and reads back the product only; it asks for a CatalogStore because the
+    # contract suites run it on every backend, and DynamoDbStore is no Outbox.
     for _ in range(3):
-        typed(store, apparel, listings={"mercadolibre": "PUBLISHED"})
+        typed(cast(CatalogStore, store), apparel, listings={"mercadolibre": "PUBLISHED"})
     store.commit(create_change(listings={"mercadolibre": "PUBLISHED"}))  # untyped
     two_calls = Counter({"Query": 1, "BatchGetItem": 1})
 
@@ -477,3 +488,191 @@ def test_a_sku_lookup_is_one_read(
 
     assert calls.counts() == ONE_READ
     assert owner is not None and owner.product_id == registered.product.id
+
+
+# ---------------------------------------------------------------------- variants
+# DESIGN.md section 10: get stays 1 read with 250 variants; a variant change reads the product
+# (and its type when it has one: at most 2 reads) and writes once; a SKU lookup is 1 read.
+
+SHIRT = {**PAYLOAD, "sku": "SH", "options": ["color", "size"]}
+NO_CALLS: Counter[str] = Counter()
+
+
+def variant_json(n: int) -> dict[str, Any]:
+    return {"sku": f"SH-{n}", "options": {"color": f"c{n // 10}", "size": f"s{n % 10}"}}
+
+
+def add_command(product_id: str, n: int, key: str | None = None) -> AddVariant:
+    return AddVariant.from_json("acme", product_id, UlidIds().new_id(), variant_json(n), None, key)
+
+
+def test_a_product_with_250_variants_is_one_read_to_get_and_one_read_and_write_to_change(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    registration = {**SHIRT, "variants": [variant_json(n) for n in range(60)]}
+    calls.reset()
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", registration)
+    ).product
+    assert calls.counts() == ONE_WRITE  # the most variants one request may bring: one transaction
+    # The rest in commits of at most 40 new variants (a SKU item and an event item each, in a
+    # transaction of at most 100 items), as the add-variant use case would commit them. Built
+    # once for every count of this size: moto copies the whole table for each action of a
+    # transaction, so these commits take seconds.
+    rest = [VariantBody(**variant_json(n)) for n in range(60, 250)]
+    for start in range(0, len(rest), 40):
+        with_variants(ctx, "acme", product.id, rest[start : start + 40])
+
+    calls.reset()
+    found = products.get_product(ctx, ALICE, GetProduct("acme", product.id))
+    assert calls.counts() == ONE_READ
+    assert [v.sku for v in found.variants] == [f"SH-{n}" for n in range(250)]
+
+    first, last = found.variants[0], found.variants[-1]
+    calls.reset()
+    owner = variants.find_sku(ctx, ALICE, FindSku("acme", last.sku))
+    assert calls.counts() == ONE_READ
+    assert owner == SkuOwner(last.sku, product.id, last.id)
+
+    calls.reset()
+    with pytest.raises(InvalidField):
+        variants.add_variant(ctx, ALICE, add_command(product.id, 250))
+    assert calls.counts() == ONE_READ  # the 251st is refused before anything is written
+
+    calls.reset()
+    variants.patch_variant(ctx, ALICE, PatchVariant("acme", product.id, first.id, {"stock": 3}))
+    assert calls.counts() == READ_THEN_WRITE
+
+    calls.reset()
+    left = variants.remove_variant(ctx, ALICE, RemoveVariant("acme", product.id, first.id))
+    assert calls.counts() == READ_THEN_WRITE
+    assert len(left.variants) == 249
+
+
+def test_adding_patching_and_removing_a_variant_are_one_read_and_one_write_each(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", SHIRT)
+    ).product
+
+    calls.reset()
+    added = variants.add_variant(ctx, ALICE, add_command(product.id, 1)).product.variants[-1]
+    assert calls.counts() == READ_THEN_WRITE
+
+    calls.reset()
+    variants.patch_variant(
+        ctx, ALICE, PatchVariant("acme", product.id, added.id, {"sku": "SH-1B", "stock": 5})
+    )
+    assert calls.counts() == READ_THEN_WRITE  # the SKU moves in the same transaction
+
+    calls.reset()
+    variants.remove_variant(ctx, ALICE, RemoveVariant("acme", product.id, added.id, if_match=3))
+    assert calls.counts() == READ_THEN_WRITE
+
+
+def test_a_keyed_add_variant_adds_one_read_of_its_idempotency_record(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    """2 GetItem (idempotency record, product) + 1 TransactWriteItems: the budget's 2 reads,
+    one of them the record a key costs; the replay is that read alone."""
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", SHIRT)
+    ).product
+    command = add_command(product.id, 1, key="add-1")
+
+    calls.reset()
+    first = variants.add_variant(ctx, ALICE, command)
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    retry = variants.add_variant(ctx, ALICE, command)
+    assert calls.counts() == ONE_READ
+    assert (retry.replayed, retry.product.version) == (True, first.product.version)
+
+
+SHIRT_TYPE = {
+    "key": "shirt",
+    "name": "Shirt",
+    "attributes": {
+        "color": {"type": "string", "variant_axis": True},
+        "size": {"type": "string", "variant_axis": True},
+    },
+}
+
+
+def test_variant_writes_of_a_typed_product_read_the_product_and_its_type_and_write_once(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    """2 GetItem + 1 TransactWriteItems each: the whole budget. With a key, add_variant reads
+    its idempotency record too: 3 GetItem, one over the budget of an unkeyed write."""
+    product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", SHIRT_TYPE))
+    body = {**SHIRT, "product_type": "shirt"}
+    product = products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", body)).product
+
+    calls.reset()
+    added = variants.add_variant(ctx, ALICE, add_command(product.id, 1)).product.variants[-1]
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    variants.patch_variant(ctx, ALICE, PatchVariant("acme", product.id, added.id, {"stock": 1}))
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    variants.remove_variant(ctx, ALICE, RemoveVariant("acme", product.id, added.id))
+    assert calls.counts() == TWO_READS_THEN_WRITE
+
+    calls.reset()
+    variants.add_variant(ctx, ALICE, add_command(product.id, 2, key="typed-add"))
+    assert calls.counts() == Counter({"GetItem": 3, "TransactWriteItems": 1})
+
+
+def test_a_sku_another_product_holds_costs_one_read_and_one_refused_transaction(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    """Only the transaction's condition knows another product's SKUs: the refusal is its
+    cancellation, never retried, and no extra read to find the holder."""
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", SHIRT)
+    ).product
+    holder = {**PAYLOAD, "sku": "SH-1"}
+    products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", holder))
+
+    calls.reset()
+    with pytest.raises(DuplicateSku):
+        variants.add_variant(ctx, ALICE, add_command(product.id, 1))
+    assert calls.counts() == READ_THEN_WRITE
+
+    added = variants.add_variant(ctx, ALICE, add_command(product.id, 2)).product.variants[-1]
+    calls.reset()
+    with pytest.raises(DuplicateSku):
+        variants.patch_variant(
+            ctx, ALICE, PatchVariant("acme", product.id, added.id, {"sku": "SH-1"})
+        )
+    assert calls.counts() == READ_THEN_WRITE
+
+
+def test_finding_a_variants_sku_is_one_read_and_an_impossible_sku_none(
+    ctx: CatalogContext, calls: CallCounter
+) -> None:
+    registration = {**SHIRT, "variants": [variant_json(1)]}
+    product = products.register_product(
+        ctx, ALICE, RegisterProduct.from_json("acme", registration)
+    ).product
+    (variant,) = product.variants
+
+    for sku, holder in (("SH-1", variant.id), ("SH", None)):
+        calls.reset()
+        owner = variants.find_sku(ctx, ALICE, FindSku("acme", sku))
+        assert calls.counts() == ONE_READ
+        assert owner == SkuOwner(sku, product.id, holder)
+
+    calls.reset()
+    with pytest.raises(SkuNotFound):
+        variants.find_sku(ctx, ALICE, FindSku("acme", "SH-2"))
+    assert calls.counts() == ONE_READ
+
+    calls.reset()
+    with pytest.raises(SkuNotFound):
+        variants.find_sku(ctx, ALICE, FindSku("acme", "not a sku!"))
+    assert calls.counts() == NO_CALLS
