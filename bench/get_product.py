@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """GET product on the embedded server against a bare FastAPI endpoint, in one run.
 
-Starts both as separate uvicorn processes on 127.0.0.1, creates one product with one PNG
-image on the embedded server, checks the bare app returns the very same document, then
-drives both with wrk (warm-up first, then timed rounds in alternating order) and prints
-requests/second of each and their ratio. See bench/README.md.
+Starts both as separate uvicorn processes on 127.0.0.1, creates two products on the embedded
+server (a plain one with one PNG image, and the same with 50 variants), checks the bare app
+answers the very same bytes for each, then drives all four with wrk under each shape (warm-up
+first, then timed rounds in alternating order) and prints requests/second of each and the
+ratio embedded/bare per product and shape. See bench/README.md.
 
-    .venv/bin/python bench/get_product.py [--duration 10] [--rounds 2] [--bare-only]
+    .venv/bin/python bench/get_product.py [--duration 10] [--rounds 2] [--shapes 1x16,2x32]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ WRK_MISSING = """wrk is not installed; this benchmark drives the servers with it
   macOS:         brew install wrk
   From source:   https://github.com/wg/wrk"""
 
-PRODUCT = {
+PRODUCT: dict[str, Any] = {
     "sku": "BENCH-1",
     "name": "Trail shoe",
     "description": "A light trail running shoe with a grippy outsole.",
@@ -49,13 +50,63 @@ PRODUCT = {
     "channel_overrides": {"mercadolibre": {"price": {"amount": 11999, "currency": "USD"}}},
 }
 
-# --bare-only has no catalog to ask: it serves a document shaped like the real one.
+VARIANT_COUNT = 50
+COLORS = ("black", "white", "red", "blue", "green", "yellow", "grey", "navy", "olive", "sand")
+SIZES = ("XS", "S", "M", "L", "XL")
+DEFAULT_SHAPES = "1x16,2x32"
+NAME_WIDTH = 18  # server names in the tables
+# The two products measured: their label in the report and the suffix of their servers' names.
+KINDS = (("plain", ""), (f"{VARIANT_COUNT} variants", f" {VARIANT_COUNT}v"))
+
+
+def gtin13(serial: int) -> str:
+    """A valid GTIN-13 (the catalog checks the GS1 check digit of every barcode)."""
+    body = f"400638{serial:06d}"
+    total = sum(int(digit) * (3 if index % 2 else 1) for index, digit in enumerate(body))
+    return body + str(-total % 10)
+
+
+def variant_bodies(count: int) -> list[dict[str, Any]]:
+    """`count` distinct colour x size combinations, each with its SKU, stock and barcode;
+    every other one has its own price (the rest inherit the product's)."""
+    combinations = [(color, size) for color in COLORS for size in SIZES]
+    if count > len(combinations):
+        raise BenchError(f"at most {len(combinations)} variants, not {count}")
+    bodies: list[dict[str, Any]] = []
+    for serial, (color, size) in enumerate(combinations[:count]):
+        body: dict[str, Any] = {
+            "sku": f"BENCH-2-{color.upper()}-{size}",
+            "options": {"color": color, "size": size},
+            "stock": serial * 7 % 40,
+            "barcode": gtin13(serial),
+        }
+        if serial % 2:
+            body["price"] = {"amount": 12999 + 500 * (serial % 5), "currency": "USD"}
+        bodies.append(body)
+    return bodies
+
+
+# The plain product plus options and variants; its attributes leave out the two axes, which
+# each variant names instead.
+PRODUCT_WITH_VARIANTS: dict[str, Any] = {
+    **PRODUCT,
+    "sku": "BENCH-2",
+    "attributes": {"materials": ["mesh", "rubber"]},
+    "options": ["color", "size"],
+    "variants": variant_bodies(VARIANT_COUNT),
+}
+
+# --bare-only has no catalog to ask: it serves documents shaped like the real ones.
 SAMPLE_DOCUMENT: dict[str, Any] = {
     "id": "01JDBENCHPRODUCT0000000000",
     "merchant_id": MERCHANT,
+    "sku": PRODUCT["sku"],
+    "product_type": None,
     "status": "DRAFT",
     "version": 2,
-    **PRODUCT,
+    **{key: value for key, value in PRODUCT.items() if key != "sku"},
+    "options": [],
+    "variants": [],
     "images": [
         {
             "id": "01JDBENCHIMAGE000000000000",
@@ -69,8 +120,31 @@ SAMPLE_DOCUMENT: dict[str, Any] = {
         }
     ],
     "listings": {},
+    "completeness": {
+        "ready": {"complete": True, "missing": []},
+        "channels": {"mercadolibre": {"complete": True, "missing": []}},
+    },
     "created_at": "2026-11-30T12:00:00Z",
     "updated_at": "2026-11-30T12:00:01Z",
+}
+SAMPLE_VARIANTS_DOCUMENT: dict[str, Any] = {
+    **SAMPLE_DOCUMENT,
+    "id": "01JDBENCHPRODUCT0000000050",
+    "sku": PRODUCT_WITH_VARIANTS["sku"],
+    "attributes": PRODUCT_WITH_VARIANTS["attributes"],
+    "options": PRODUCT_WITH_VARIANTS["options"],
+    "variants": [
+        {
+            "id": f"01JDBENCHVARIANT{serial:010d}",
+            "price": None,
+            "attributes": None,
+            "image_ids": [],
+            "barcode": None,
+            "stock": None,
+            **body,
+        }
+        for serial, body in enumerate(PRODUCT_WITH_VARIANTS["variants"])
+    ],
 }
 
 
@@ -178,22 +252,83 @@ def expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
     return body
 
 
-def prepare_product(base_url: str, token: str) -> tuple[str, dict[str, Any]]:
-    """Creates the product and its image; returns the GET path and the document it serves."""
+@dataclass
+class Document:
+    """One product as GET answers it: the bytes both servers must send for `path`."""
+
+    label: str  # in the report: "plain", "50 variants"
+    suffix: str  # of its two servers' names in the tables: "", " 50v"
+    path: str
+    body: bytes
+
+    @property
+    def server_names(self) -> tuple[str, str]:
+        return "embedded" + self.suffix, "bare" + self.suffix
+
+    @property
+    def content(self) -> dict[str, Any]:
+        content: dict[str, Any] = json.loads(self.body)
+        return content
+
+
+def prepare_products(base_url: str, token: str) -> list[Document]:
+    """Creates the plain product and the one with variants, each with one image; returns
+    what GET answers for each."""
     auth = {"Authorization": f"Bearer {token}"}
+    products = f"/v1/merchants/{MERCHANT}/products"
+    documents = []
     with httpx.Client(base_url=base_url, headers=auth, timeout=30.0) as client:
-        products = f"/v1/merchants/{MERCHANT}/products"
-        created = expect(client.post(products, json=PRODUCT), 201, "create product")
-        path = f"{products}/{created['id']}"
-        upload = client.post(
-            f"{path}/images", files={IMAGE_FIELD: ("shoe.png", png_bytes(), "image/png")}
+        for (label, suffix), body in zip(KINDS, (PRODUCT, PRODUCT_WITH_VARIANTS), strict=True):
+            created = expect(client.post(products, json=body), 201, f"create product ({label})")
+            path = f"{products}/{created['id']}"
+            upload = client.post(
+                f"{path}/images", files={IMAGE_FIELD: ("shoe.png", png_bytes(), "image/png")}
+            )
+            if upload.status_code >= 300:
+                raise BenchError(f"upload image: got {upload.status_code}: {upload.text}")
+            got = client.get(path)
+            expect(got, 200, f"get product ({label})")
+            documents.append(Document(label, suffix, path, got.content))
+    for document in documents:
+        if not document.content.get("images"):
+            raise BenchError(f"the {document.label} product has no image after the upload")
+    if len(documents[1].content["variants"]) != VARIANT_COUNT:
+        raise BenchError(f"the product does not show its {VARIANT_COUNT} variants")
+    return documents
+
+
+def sample_documents() -> list[Document]:
+    """What --bare-only serves, encoded as the catalog encodes its views (compact, UTF-8)."""
+    return [
+        Document(
+            label,
+            suffix,
+            f"/v1/merchants/{MERCHANT}/products/{content['id']}",
+            json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode(),
         )
-        if upload.status_code >= 300:
-            raise BenchError(f"upload image: got {upload.status_code}: {upload.text}")
-        document = expect(client.get(path), 200, "get product")
-    if not document.get("images"):
-        raise BenchError(f"the product has no image after the upload: {document}")
-    return path, document
+        for (label, suffix), content in zip(
+            KINDS, (SAMPLE_DOCUMENT, SAMPLE_VARIANTS_DOCUMENT), strict=True
+        )
+    ]
+
+
+def check_same_bytes(document: Document, served: httpx.Response) -> None:
+    if served.status_code != 200:
+        raise BenchError(f"bare GET ({document.label}): got {served.status_code}: {served.text}")
+    if served.content != document.body:
+        at = next(
+            (
+                i
+                for i, (a, b) in enumerate(zip(served.content, document.body, strict=False))
+                if a != b
+            ),
+            min(len(served.content), len(document.body)),
+        )
+        raise BenchError(
+            f"the bare app does not answer the catalog's bytes for the {document.label} product"
+            f" ({len(served.content)} vs {len(document.body)} bytes, first difference at {at}:"
+            f" {served.content[at - 20 : at + 20]!r} vs {document.body[at - 20 : at + 20]!r})"
+        )
 
 
 def wrk_version(wrk: str) -> str:
@@ -255,22 +390,50 @@ class Target:
     headers: dict[str, str]
 
 
-def measure(wrk: str, targets: list[Target], args: argparse.Namespace) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class Shape:
+    """wrk's load: threads and connections."""
+
+    threads: int
+    connections: int
+
+    def __str__(self) -> str:
+        return f"-t{self.threads} -c{self.connections}"
+
+
+def parse_shapes(text: str) -> list[Shape]:
+    shapes = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)x(\d+)\s*", part)
+        if match is None or int(match[1]) < 1 or int(match[2]) < int(match[1]):
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: a shape is THREADSxCONNECTIONS, e.g. 2x32 (connections >= threads)"
+            )
+        shapes.append(Shape(int(match[1]), int(match[2])))
+    return shapes
+
+
+def measure(
+    wrk: str, targets: list[Target], shape: Shape, args: argparse.Namespace
+) -> dict[str, list[WrkResult]]:
+    print(f"\nwrk {shape}: {args.rounds} round(s) of {args.duration:g} s per server and product")
     for target in targets:
         print(f"warming up {target.name} ({args.warmup:g} s)...", flush=True)
-        run_wrk(wrk, target.url, target.headers, args.warmup, args.threads, args.connections)
-    print(f"\n{'round':>5}  {'server':<9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    results: dict[str, list[float]] = {target.name: [] for target in targets}
+        run_wrk(wrk, target.url, target.headers, args.warmup, shape.threads, shape.connections)
+    print(f"\n{'round':>5}  {'server':<{NAME_WIDTH}} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    results: dict[str, list[WrkResult]] = {target.name: [] for target in targets}
     for round_number in range(args.rounds):
-        # Alternate who goes first (ABBA...), so drift of the machine hits both alike.
+        # Alternate who goes first (ABBA...), so drift of the machine hits both alike; each
+        # product's two servers stay next to each other in both orders.
         order = targets if round_number % 2 == 0 else list(reversed(targets))
         for target in order:
             result = run_wrk(
-                wrk, target.url, target.headers, args.duration, args.threads, args.connections
+                wrk, target.url, target.headers, args.duration, shape.threads, shape.connections
             )
-            results[target.name].append(result.requests_per_second)
+            results[target.name].append(result)
             print(
-                f"{round_number + 1:>5}  {target.name:<9} {result.requests_per_second:>10.0f}"
+                f"{round_number + 1:>5}  {target.name:<{NAME_WIDTH}}"
+                f" {result.requests_per_second:>10.0f}"
                 f" {result.p50_ms:>8.2f} {result.p99_ms:>8.2f}"
                 + (f"  ({result.socket_errors} socket errors)" if result.socket_errors else ""),
                 flush=True,
@@ -298,9 +461,10 @@ def bare_command(port: int) -> list[str]:
 
 
 def run(args: argparse.Namespace, wrk: str) -> None:
+    shapes = ", ".join(str(shape) for shape in args.shapes)
     print(
-        f"GET product: {args.rounds} round(s) of {args.duration:g} s per server, "
-        f"{args.threads} threads, {args.connections} connections ({wrk_version(wrk)}), "
+        f"GET product: {args.rounds} round(s) of {args.duration:g} s per server, plain and with"
+        f" {VARIANT_COUNT} variants, wrk {shapes} ({wrk_version(wrk)}), "
         f"CATALOG_RATE_LIMIT={args.rate_limit}",
         flush=True,
     )
@@ -318,29 +482,36 @@ def run(args: argparse.Namespace, wrk: str) -> None:
             "CATALOG_RATE_LIMIT": args.rate_limit,
         }
         with _embedded(args, env, data_dir, embedded_port, work) as embedded:
+            auth: dict[str, str] = {}
             if embedded is None:
-                path, document, auth = (
-                    f"/v1/merchants/{MERCHANT}/products/{SAMPLE_DOCUMENT['id']}",
-                    SAMPLE_DOCUMENT,
-                    {},
-                )
+                documents = sample_documents()
             else:
                 token = issue_token(data_dir, env)
-                path, document = prepare_product(embedded.base_url, token)
+                documents = prepare_products(embedded.base_url, token)
                 auth = {"Authorization": f"Bearer {token}"}
-            (work / "document.json").write_text(json.dumps(document))
-            bare_env = {**os.environ, "BENCH_DOCUMENT": str(work / "document.json")}
+            # The bare app decodes these once and encodes the same content on every request.
+            served_by_id = {
+                document.path.rsplit("/", 1)[1]: document.content for document in documents
+            }
+            (work / "documents.json").write_text(json.dumps(served_by_id))
+            bare_env = {**os.environ, "BENCH_DOCUMENTS": str(work / "documents.json")}
             with serving("bare", bare_command(bare_port), bare_env, bare_port, work) as bare:
-                served = expect(httpx.get(bare.base_url + path), 200, "bare GET")
-                if served != document:
-                    raise BenchError("the bare app does not serve the catalog's document")
-                size = len(json.dumps(document))
-                print(f"document: {size} bytes of JSON, {len(document['images'])} image(s)\n")
-                targets = [Target("bare", bare.base_url + path, auth)]
-                if embedded is not None:
-                    targets.insert(0, Target("embedded", embedded.base_url + path, auth))
-                results = measure(wrk, targets, args)
-    report(results)
+                targets = []
+                for document in documents:
+                    check_same_bytes(document, httpx.get(bare.base_url + document.path))
+                    content = document.content
+                    print(
+                        f"document {document.label}: {len(document.body)} bytes of JSON,"
+                        f" {len(content['images'])} image(s), {len(content['variants'])} variant(s)"
+                    )
+                    embedded_name, bare_name = document.server_names
+                    if embedded is not None:
+                        targets.append(
+                            Target(embedded_name, embedded.base_url + document.path, auth)
+                        )
+                    targets.append(Target(bare_name, bare.base_url + document.path, auth))
+                results = {shape: measure(wrk, targets, shape, args) for shape in args.shapes}
+    report(documents, results)
 
 
 @contextmanager
@@ -357,15 +528,37 @@ def _embedded(
         yield server
 
 
-def report(results: dict[str, list[float]]) -> None:
-    means = {name: statistics.fmean(values) for name, values in results.items()}
-    print()
-    for name, mean in means.items():
-        spread = f" (rounds: {', '.join(f'{v:.0f}' for v in results[name])})"
-        print(f"{name:<9} {mean:>10.0f} req/s{spread}")
-    if "embedded" in means:
-        ratio = means["embedded"] / means["bare"]
-        print(f"ratio embedded/bare: {ratio:.2f} ({ratio:.0%} of the bare endpoint's throughput)")
+def report(documents: list[Document], results: dict[Shape, dict[str, list[WrkResult]]]) -> None:
+    ratios: dict[tuple[Shape, str], float] = {}
+    for shape, by_name in results.items():
+        for document in documents:
+            print(f"\nwrk {shape}, {document.label} ({len(document.body)} bytes):")
+            names = document.server_names
+            means = {}
+            for name in names:
+                if name not in by_name:
+                    continue
+                rates = [result.requests_per_second for result in by_name[name]]
+                means[name] = statistics.fmean(rates)
+                spread = f" (rounds: {', '.join(f'{rate:.0f}' for rate in rates)})"
+                print(f"{name:<{NAME_WIDTH}} {means[name]:>10.0f} req/s{spread}")
+            if names[0] in means:
+                ratio = means[names[0]] / means[names[1]]
+                ratios[shape, document.label] = ratio
+                print(
+                    f"ratio embedded/bare: {ratio:.2f}"
+                    f" ({ratio:.0%} of the bare endpoint's throughput)"
+                )
+    if not ratios:
+        return
+    print(
+        f"\n{'ratio embedded/bare':<{NAME_WIDTH}}" + "".join(f" {shape!s:>10}" for shape in results)
+    )
+    for document in documents:
+        print(
+            f"{document.label:<{NAME_WIDTH}}"
+            + "".join(f" {ratios[shape, document.label]:>10.2f}" for shape in results)
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -373,8 +566,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--shapes",
+        type=parse_shapes,
+        default=parse_shapes(DEFAULT_SHAPES),
+        help=f"wrk loads to measure, THREADSxCONNECTIONS separated by commas ({DEFAULT_SHAPES})",
+    )
+    parser.add_argument("--threads", type=int, help="wrk threads: one shape instead of --shapes")
+    parser.add_argument(
+        "--connections", type=int, help="wrk connections: one shape instead of --shapes"
+    )
     parser.add_argument(
         "--rate-limit",
         default="off",
@@ -386,6 +587,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only the bare endpoint, with a sample document (checks the machine and wrk)",
     )
     args = parser.parse_args(argv)
+    if args.threads is not None or args.connections is not None:
+        # The single shape of earlier versions of this script (and of the figures recorded
+        # with it): 2 threads, 32 connections unless told.
+        args.shapes = [Shape(args.threads or 2, args.connections or 32)]
     wrk = shutil.which("wrk")
     if wrk is None:
         print(WRK_MISSING, file=sys.stderr)
