@@ -83,3 +83,20 @@ def test_a_channel_event_reads_back_and_data_cannot_make_it_a_merchants() -> Non
         "mercadolibre",
         {"required": ["/images"]},
     )
+
+
+def test_a_job_event_reads_back_from_its_envelope() -> None:
+    job_event = DomainEvent(
+        id="01JD8X5J9ZK8Q5W6V2C3N4M5P7",
+        name=EventName.JOB_FINISHED,
+        merchant_id="acme",
+        product_id=None,
+        version=3,
+        occurred_at=EVENT.occurred_at,
+        data={"kind": "import", "status": "SUCCEEDED", "created": 2},
+        job_id="01JD8X5J9ZK8Q5W6V2C3N4M5P8",
+    )
+    envelope = to_cloudevent(job_event)
+    assert envelope["subject"] == "jobs/01JD8X5J9ZK8Q5W6V2C3N4M5P8"
+    assert envelope["data"]["job_id"] == "01JD8X5J9ZK8Q5W6V2C3N4M5P8"
+    assert from_cloudevent(envelope) == job_event

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from catalog.adapters.cloudevents import to_cloudevent
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.events import DomainEvent, EventName
+from catalog.domain.jobs import Job, JobKind, RowError, RowOutcome, RowResult
 from catalog.domain.lifecycle import Status
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ChannelOverride, ImageRef, Money
@@ -160,8 +161,39 @@ def test_the_lifetime_covers_every_product_event_in_order() -> None:
     assert all(data["variants"] == [added] for data in variant_updates)
 
 
+def finished_jobs() -> list[DomainEvent]:
+    """JobFinished as each way a job ends emits it: SUCCEEDED with failed rows, CANCELLED, and
+    FAILED before it counted its rows."""
+    finished = []
+    for end in ("succeeded", "cancelled", "failed"):
+        job = Job(ids.new_id(), "acme", JobKind.IMPORT, T0, params={"format": "jsonl"})
+        job.start()
+        if end != "failed":
+            job.counted(2)
+            job.record(RowResult(1, RowOutcome.CREATED))
+            problem = {"type": "/problems/validation-error", "status": 422}
+            job.record(RowResult(2, RowOutcome.FAILED, RowError(2, "B", problem)))
+            job.finish(T0 + timedelta(minutes=1), cancelled=end == "cancelled")
+        else:
+            job.fail("the job's file is gone", T0 + timedelta(minutes=1))
+        job.version += 1
+        finished.append(job.finished_event(ids.new_id()))
+    return finished
+
+
+def test_a_finished_job_reports_its_counts() -> None:
+    succeeded, cancelled, failed = (to_cloudevent(e) for e in finished_jobs())
+    assert succeeded["subject"] == f"jobs/{succeeded['data']['job_id']}"
+    counts = {k: succeeded["data"][k] for k in ("total", "processed", "created", "failed")}
+    assert counts == {"total": 2, "processed": 2, "created": 1, "failed": 1}
+    assert (succeeded["data"]["status"], cancelled["data"]["status"]) == ("SUCCEEDED", "CANCELLED")
+    assert (failed["data"]["status"], failed["data"]["total"]) == ("FAILED", None)
+
+
 @pytest.mark.parametrize(
-    "event", LIFETIME + publication_examples(), ids=lambda event: event.name.value
+    "event",
+    LIFETIME + publication_examples() + finished_jobs(),
+    ids=lambda event: event.name.value,
 )
 def test_emitted_events_match_their_schema(event: DomainEvent) -> None:
     assert errors(to_cloudevent(event)) == []

@@ -17,7 +17,8 @@ SOURCE = "catalog"
 DATA_CONTENT_TYPE = "application/json"
 # Set on every event by the envelope itself; an event's own data never overrides them.
 # Product events carry product_id; product type events product_type (the type's key) instead;
-# a channel's requirements events `channel` and no merchant_id (they belong to no merchant).
+# a channel's requirements events `channel` and no merchant_id (they belong to no merchant);
+# a job's events job_id.
 _CORE_DATA = ("merchant_id", "product_id", "version", "occurred_at")
 
 CloudEvent = dict[str, Any]
@@ -29,6 +30,8 @@ def to_cloudevent(event: DomainEvent) -> CloudEvent:
         about = {"merchant_id": event.merchant_id, "product_id": event.product_id}
     elif event.product_type is not None:
         about = {"merchant_id": event.merchant_id, "product_type": event.product_type}
+    elif event.job_id is not None:
+        about = {"merchant_id": event.merchant_id, "job_id": event.job_id}
     else:
         about = {"channel": event.channel}
     core: dict[str, Any] = {
@@ -57,7 +60,8 @@ def from_cloudevent(envelope: CloudEvent) -> DomainEvent:
         raise ValueError("not a catalog CloudEvent")
     data = dict(envelope["data"])
     about_channel = data.pop("channel") if "merchant_id" not in data else None
-    about_product = "product_id" in data or about_channel is not None
+    about_job = data.pop("job_id") if "job_id" in data and "product_id" not in data else None
+    about_product = "product_id" in data or about_channel is not None or about_job is not None
     about_type = None if about_product else data.pop("product_type")
     return DomainEvent(
         id=envelope["id"],
@@ -69,4 +73,5 @@ def from_cloudevent(envelope: CloudEvent) -> DomainEvent:
         data={key: value for key, value in data.items() if key not in _CORE_DATA},
         product_type=about_type,
         channel=about_channel,
+        job_id=about_job,
     )

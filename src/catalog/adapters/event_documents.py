@@ -22,6 +22,7 @@ def event_to_document(event: DomainEvent) -> Document:
         "data": event.data,
         **({"product_type": event.product_type} if event.product_type is not None else {}),
         **({"channel": event.channel} if event.channel is not None else {}),
+        **({"job_id": event.job_id} if event.job_id is not None else {}),
     }
 
 
@@ -36,4 +37,5 @@ def event_from_document(doc: Document) -> DomainEvent:
         data=doc["data"],
         product_type=doc.get("product_type"),
         channel=doc.get("channel"),
+        job_id=doc.get("job_id"),
     )

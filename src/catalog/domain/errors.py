@@ -87,6 +87,12 @@ class SkuNotFound(DomainError):
         self.sku = sku
 
 
+class JobNotFound(DomainError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job {job_id}")
+        self.job_id = job_id
+
+
 class VariantNotFound(DomainError):
     def __init__(self, product_id: str, variant_id: str) -> None:
         super().__init__(f"product {product_id} has no variant {variant_id}")

@@ -24,13 +24,15 @@ class EventName(StrEnum):
     PRODUCT_TYPE_UPDATED = "ProductTypeUpdated"
     PRODUCT_TYPE_DELETED = "ProductTypeDeleted"
     CHANNEL_REQUIREMENTS_CHANGED = "ChannelRequirementsChanged"
+    JOB_FINISHED = "JobFinished"
 
 
 @dataclass(frozen=True)
 class DomainEvent:
     """One fact about one version of a product, of a merchant's product type (`product_type`
-    set, `product_id` None), or of a channel's requirements (`channel` set; platform-wide, so
-    `merchant_id` None). `id` is stable so consumers can deduplicate."""
+    set, `product_id` None), of a channel's requirements (`channel` set; platform-wide, so
+    `merchant_id` None), or of a merchant's job (`job_id` set). `id` is stable so consumers
+    can deduplicate."""
 
     id: str
     name: EventName
@@ -41,20 +43,23 @@ class DomainEvent:
     data: dict[str, Any] = field(default_factory=dict)
     product_type: str | None = None
     channel: str | None = None
+    job_id: str | None = None
 
     def __post_init__(self) -> None:
-        named = [self.product_id, self.product_type, self.channel]
+        named = [self.product_id, self.product_type, self.channel, self.job_id]
         if sum(about is not None for about in named) != 1:
-            raise ValueError("an event is about a product, a product type or a channel: one")
+            raise ValueError("an event is about a product, a product type, a channel or a job")
         if (self.merchant_id is None) != (self.channel is not None):
             raise ValueError("every event but a channel's belongs to a merchant")
 
     @property
     def subject(self) -> str:
         """What the event is about, as the CloudEvents `subject`: the product id,
-        `product-types/<key>` or `channels/<slug>`."""
+        `product-types/<key>`, `channels/<slug>` or `jobs/<id>`."""
         if self.product_id is not None:
             return self.product_id
         if self.product_type is not None:
             return f"product-types/{self.product_type}"
+        if self.job_id is not None:
+            return f"jobs/{self.job_id}"
         return f"channels/{self.channel}"

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from catalog.domain.errors import InvalidField
+from catalog.domain.events import DomainEvent, EventName
 
 #: The errors a job keeps inline; every one of them is at its `errors_url`.
 MAX_INLINE_ERRORS = 100
@@ -80,6 +81,8 @@ class Job:
     kind: JobKind
     created_at: datetime
     params: Mapping[str, Any] = field(default_factory=dict)  # format, filter, action...
+    # Who started it, as {"subject", "merchant_id", "roles"}: its rows are changed as by them.
+    started_by: Mapping[str, Any] = field(default_factory=dict)
     status: JobStatus = JobStatus.QUEUED
     total: int | None = None
     processed: int = 0
@@ -94,6 +97,7 @@ class Job:
     version: int = 1
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    cancel_requested: bool = False
 
     def start(self) -> None:
         if self.status is JobStatus.QUEUED:
@@ -136,9 +140,22 @@ class Job:
         """A copy a store may keep while this one goes on changing."""
         return replace(self, errors=list(self.errors), params=dict(self.params))
 
-    def finished_event_data(self) -> dict[str, Any]:
+    def finished_event(self, event_id: str) -> DomainEvent:
+        """JobFinished, for a job that has finished (its schema: docs/events/)."""
+        assert self.finished_at is not None, "the job has not finished"
+        return DomainEvent(
+            id=event_id,
+            name=EventName.JOB_FINISHED,
+            merchant_id=self.merchant_id,
+            product_id=None,
+            version=self.version,
+            occurred_at=self.finished_at,
+            data=self._finished_data(),
+            job_id=self.id,
+        )
+
+    def _finished_data(self) -> dict[str, Any]:
         return {
-            "job_id": self.id,
             "kind": self.kind.value,
             "status": self.status.value,
             "total": self.total,

@@ -22,6 +22,7 @@ from catalog.domain.editable import (
     reject_unknown,
 )
 from catalog.domain.errors import FieldErrors, InvalidField
+from catalog.domain.jobs import ImportFormat, JobKind, JobStatus
 from catalog.domain.lifecycle import Status, parse_requested_status
 from catalog.domain.listing import ListingOutcome, parse_outcome
 from catalog.domain.product import EDITABLE_FIELDS
@@ -433,3 +434,43 @@ class FindSku:
 
     merchant_id: str
     sku: str
+
+
+# ------------------------------------------------------------------ jobs
+
+
+@dataclass(frozen=True)
+class StartImport:
+    """An import of `content`, a file of `format` sent inline."""
+
+    merchant_id: str
+    format: ImportFormat
+    content: bytes
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class GetJob:
+    merchant_id: str
+    job_id: str
+
+
+@dataclass(frozen=True)
+class ListJobs:
+    merchant_id: str
+    kind: JobKind | None = None
+    status: JobStatus | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    merchant_id: str
+    job_id: str
+
+
+@dataclass(frozen=True)
+class ReadJobErrors:
+    merchant_id: str
+    job_id: str

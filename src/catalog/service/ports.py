@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
+from catalog.domain.jobs import Job, JobKind, JobStatus, RowError
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
@@ -396,3 +397,92 @@ class BackgroundWorker(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float = ...) -> None: ...
+
+
+# ------------------------------------------------------------------ jobs (DESIGN.md section 11)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """Jobs of one page, newest first, and the position after them (None: last page)."""
+
+    items: list[Job]
+    position: str | None
+
+
+class JobStore(Protocol):
+    """Jobs of every merchant, and the atomic write of a batch of a job's rows.
+
+    A job's record is written by the worker running it (`commit_rows`, conditioned on its
+    version) and by `cancel` (which only stops a job that has not started, or asks a running
+    one to stop). Every method takes the merchant id but `unfinished_jobs`, which names the
+    jobs a restarted worker resumes.
+    """
+
+    def create_job(self, job: Job) -> None:
+        """Store a new job; IdempotencyKeyRaced when another job of the merchant has its
+        `idempotency_key`."""
+        ...
+
+    def job(self, merchant_id: str, job_id: str) -> Job | None: ...
+
+    def job_by_key(self, merchant_id: str, key: str) -> Job | None: ...
+
+    def jobs(
+        self,
+        merchant_id: str,
+        *,
+        kind: JobKind | None,
+        status: JobStatus | None,
+        limit: int,
+        position: str | None,
+    ) -> JobPage: ...
+
+    def commit_rows(
+        self,
+        job: Job,
+        expected_version: int,
+        changes: Sequence[Change],
+        errors: Sequence[RowError],
+        events: Sequence[DomainEvent] = (),
+    ) -> None:
+        """In one transaction: each change as `ProductStore.commit` writes it, the job's
+        record (`job.version` is the new version; VersionConflict when the stored one is not
+        `expected_version`), the rows' errors and the job's own events. Nothing is written
+        when any condition fails; the error is the first change's that failed."""
+        ...
+
+    def cancel(self, merchant_id: str, job_id: str, now: datetime) -> None:
+        """A QUEUED job is CANCELLED at once; a RUNNING one is asked to stop
+        (`cancel_requested`); a finished one is left as it is."""
+        ...
+
+    def cancel_requested(self, merchant_id: str, job_id: str) -> bool: ...
+
+    def job_errors(
+        self, merchant_id: str, job_id: str, *, after_line: int, limit: int
+    ) -> list[RowError]:
+        """The job's row errors in line order, after `after_line`."""
+        ...
+
+    def unfinished_jobs(self) -> list[tuple[str, str]]:
+        """(merchant id, job id) of every QUEUED or RUNNING job, oldest first."""
+        ...
+
+
+class JobFiles(Protocol):
+    """The files of jobs: what an import reads, what an export writes."""
+
+    def save(self, key: str, stream: IO[bytes]) -> int:
+        """Store the stream's bytes under `key`, read in chunks; the number of bytes."""
+        ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """The file under `key`, for reading from its start; FileNotFoundError if none."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Where a new job goes to be run (the embedded worker's queue; SQS on AWS)."""
+
+    def enqueue(self, merchant_id: str, job_id: str) -> None: ...

@@ -84,6 +84,7 @@ DOMAIN_PROBLEMS: dict[type[domain.DomainError], ProblemKind] = {
     ),
     domain.VariantNotFound: ProblemKind(404, "not-found", "Not found"),
     domain.SkuNotFound: ProblemKind(404, "not-found", "Not found"),
+    domain.JobNotFound: ProblemKind(404, "not-found", "Not found"),
     domain.PreconditionFailed: ProblemKind(
         412,
         "precondition-failed",

@@ -7,6 +7,7 @@ as with a database.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -33,6 +34,7 @@ from catalog.domain.errors import (
     ProductTypeInUse,
     VersionConflict,
 )
+from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import LIVE_STATES
@@ -63,6 +65,7 @@ class _KeptRecord(NamedTuple):
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.lock = self._lock  # what MemoryJobStore writes under, with commit_locked
         self._products: dict[tuple[str, str], dict[str, Any]] = {}
         self._skus: dict[tuple[str, str], SkuOwner] = {}
         self._history: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -135,47 +138,66 @@ class MemoryStore:
 
     def commit(self, change: Change) -> None:
         refuse_oversized(change)
+        with self._lock:
+            self.commit_locked(change, [])
+
+    def commit_locked(self, change: Change, undo: list[Callable[[], None]]) -> None:
+        """Check every condition of the change, then write it, noting in `undo` how to take
+        each write back (a batch of changes is all or nothing: JobStore.commit_rows). The
+        caller holds `lock`."""
         product = change.product
         key = (product.merchant_id, product.id)
-        with self._lock:
-            stored = self._products.get(key)
-            stored_version = stored["version"] if stored else 0
-            if stored_version != change.expected_version:
-                raise VersionConflict(product.id, change.expected_version)
-            record = change.idempotency
-            if record is not None:
-                existing = self._idempotency.get((record.merchant_id, record.key))
-                if existing is not None and existing.expires_at > change.history.at:
-                    raise IdempotencyKeyRaced(record.key)
-            sku_key = (product.merchant_id, product.sku)
-            if change.expected_version == 0 and sku_key in self._skus:
-                raise DuplicateSku(product.sku)
-            released = set(change.skus_released)
-            for claim in change.skus_claimed:
-                holder = self._skus.get((product.merchant_id, claim.sku))
-                moving = claim.sku in released and holder and holder.product_id == product.id
-                if holder is not None and not moving:
-                    raise DuplicateSku(claim.sku)
-            type_key = (product.merchant_id, product.product_type or "")
-            if product.product_type is not None and type_key not in self._types:
-                # Deleted since the use case read it: as the other stores, refuse.
-                raise InvalidField(
-                    "/product_type", f"the merchant has no product type {product.product_type}"
-                )
-            # All conditions hold: write everything.
-            self._products[key] = product_to_document(product)
-            if change.expected_version == 0:
-                self._skus[sku_key] = SkuOwner(product.sku, product.id)
-            for sku in released:
-                self._skus.pop((product.merchant_id, sku), None)
-            for claim in change.skus_claimed:
-                self._skus[(product.merchant_id, claim.sku)] = claim
-            self._history.setdefault(key, []).append(history_to_document(change.history))
-            if record is not None:
-                self._idempotency[(record.merchant_id, record.key)] = _KeptRecord(
-                    record.fingerprint, product_to_document(record.product), record.expires_at
-                )
-            self._outbox.extend(event_to_document(event) for event in change.events)
+        stored = self._products.get(key)
+        stored_version = stored["version"] if stored else 0
+        if stored_version != change.expected_version:
+            raise VersionConflict(product.id, change.expected_version)
+        record = change.idempotency
+        if record is not None:
+            existing = self._idempotency.get((record.merchant_id, record.key))
+            if existing is not None and existing.expires_at > change.history.at:
+                raise IdempotencyKeyRaced(record.key)
+        sku_key = (product.merchant_id, product.sku)
+        if change.expected_version == 0 and sku_key in self._skus:
+            raise DuplicateSku(product.sku)
+        released = set(change.skus_released)
+        for claim in change.skus_claimed:
+            holder = self._skus.get((product.merchant_id, claim.sku))
+            moving = claim.sku in released and holder and holder.product_id == product.id
+            if holder is not None and not moving:
+                raise DuplicateSku(claim.sku)
+        type_key = (product.merchant_id, product.product_type or "")
+        if product.product_type is not None and type_key not in self._types:
+            # Deleted since the use case read it: as the other stores, refuse.
+            raise InvalidField(
+                "/product_type", f"the merchant has no product type {product.product_type}"
+            )
+        # All conditions hold: write everything.
+        touched_skus = [sku_key, *((product.merchant_id, sku) for sku in released)]
+        touched_skus += [(product.merchant_id, claim.sku) for claim in change.skus_claimed]
+        undo.append(_restorer(self._products, [key]))
+        undo.append(_restorer(self._skus, touched_skus))
+        history = self._history.setdefault(key, [])
+        undo.append(_truncator(history, len(history)))
+        undo.append(_truncator(self._outbox, len(self._outbox)))
+        self._products[key] = product_to_document(product)
+        if change.expected_version == 0:
+            self._skus[sku_key] = SkuOwner(product.sku, product.id)
+        for sku in released:
+            self._skus.pop((product.merchant_id, sku), None)
+        for claim in change.skus_claimed:
+            self._skus[(product.merchant_id, claim.sku)] = claim
+        history.append(history_to_document(change.history))
+        if record is not None:
+            idempotency_key = (record.merchant_id, record.key)
+            undo.append(_restorer(self._idempotency, [idempotency_key]))
+            self._idempotency[idempotency_key] = _KeptRecord(
+                record.fingerprint, product_to_document(record.product), record.expires_at
+            )
+        self._outbox.extend(event_to_document(event) for event in change.events)
+
+    def append_events(self, events: Sequence[DomainEvent]) -> None:
+        """Events of no product change (a job's), into the outbox. The caller holds `lock`."""
+        self._outbox.extend(event_to_document(event) for event in events)
 
     def sku_owner(self, merchant_id: str, sku: str) -> SkuOwner | None:
         with self._lock:
@@ -260,3 +282,24 @@ class MemoryStore:
     def save_offset(self, sink: str, seq: int) -> None:
         with self._lock:
             self._offsets[sink] = seq
+
+
+def _restorer(table: dict[Any, Any], keys: list[Any]) -> Callable[[], None]:
+    """How to put `keys` of `table` back as they are now (absent ones removed)."""
+    kept = {key: table[key] for key in keys if key in table}
+
+    def restore() -> None:
+        for key in keys:
+            if key in kept:
+                table[key] = kept[key]
+            else:
+                table.pop(key, None)
+
+    return restore
+
+
+def _truncator(rows: list[Any], length: int) -> Callable[[], None]:
+    def truncate() -> None:
+        del rows[length:]
+
+    return truncate

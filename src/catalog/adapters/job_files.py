@@ -1,0 +1,61 @@
+"""JobFiles on a local folder (the embedded deployment) and in memory (tests).
+
+A file is written under a temporary name and renamed into place, so a crash mid-write never
+leaves a job a file it would read half of.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import threading
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+_CHUNK = 1024 * 1024
+
+
+class LocalJobFiles:
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root)
+
+    def save(self, key: str, stream: IO[bytes]) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as out:
+            shutil.copyfileobj(stream, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+            size = out.tell()
+        partial.replace(path)
+        return size
+
+    def open(self, key: str) -> IO[bytes]:
+        return self._path(key).open("rb")
+
+    def _path(self, key: str) -> Path:
+        relative = PurePosixPath(key)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"not a job file key: {key!r}")
+        return self._root.joinpath(*relative.parts)
+
+
+class MemoryJobFiles:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, bytes] = {}
+
+    def save(self, key: str, stream: IO[bytes]) -> int:
+        data = stream.read()
+        with self._lock:
+            self._files[key] = data
+        return len(data)
+
+    def open(self, key: str) -> IO[bytes]:
+        with self._lock:
+            data = self._files.get(key)
+        if data is None:
+            raise FileNotFoundError(key)
+        return io.BytesIO(data)

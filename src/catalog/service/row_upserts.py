@@ -1,0 +1,66 @@
+"""One import row, upserted by SKU through the API's use cases (DESIGN.md section 11).
+
+A row is a register body. A SKU no product or variant of the merchant holds registers the
+product (`register_product`, variants included); a product's SKU merge-patches the fields
+the row gives (`update_product`) and, for each variant of the row, merge-patches the variant
+holding its SKU or adds it (`patch_variant`, `add_variant`); variants the row does not name
+are left as they are. A row that changes nothing makes no version and no event: importing a
+file twice leaves every row `unchanged` the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from catalog.domain.errors import DuplicateSku, InvalidField
+from catalog.domain.jobs import RowOutcome
+from catalog.domain.values import JSON, parse_sku
+from catalog.service import variants
+from catalog.service.commands import AddVariant, PatchProduct, PatchVariant, RegisterProduct
+from catalog.service.context import CatalogContext
+from catalog.service.principals import Principal
+from catalog.service.products import register_product, stored_product, update_product
+
+_NOT_PATCHED = ("sku", "variants")
+
+
+def upsert_row(
+    ctx: CatalogContext, principal: Principal, merchant_id: str, body: Mapping[str, JSON]
+) -> RowOutcome:
+    """Apply one row; raises the DomainError the API would answer for it."""
+    sku = parse_sku(body.get("sku"))
+    owner = ctx.store.sku_owner(merchant_id, sku)
+    if owner is None:
+        register_product(ctx, principal, RegisterProduct.from_json(merchant_id, dict(body)))
+        return RowOutcome.CREATED
+    if owner.variant_id is not None:
+        raise DuplicateSku(sku, "a variant of another product")
+    product_id = owner.product_id
+    version = stored_product(ctx, merchant_id, product_id).version
+    patch = {name: value for name, value in body.items() if name not in _NOT_PATCHED}
+    product = update_product(ctx, principal, PatchProduct.from_json(merchant_id, product_id, patch))
+    for index, variant_body in enumerate(_variant_bodies(body)):
+        at = f"/variants/{index}"
+        held = {variant.sku: variant.id for variant in product.variants}
+        variant_sku = parse_sku(variant_body.get("sku"), f"{at}/sku")
+        variant_id = held.get(variant_sku)
+        if variant_id is None:
+            command = AddVariant.from_json(merchant_id, product_id, ctx.ids.new_id(), variant_body)
+            product = variants.add_variant(ctx, principal, command).product
+        else:
+            fields = {name: value for name, value in variant_body.items() if name != "sku"}
+            revision = PatchVariant.from_json(merchant_id, product_id, variant_id, fields)
+            product = variants.patch_variant(ctx, principal, revision)
+    return RowOutcome.UNCHANGED if product.version == version else RowOutcome.UPDATED
+
+
+def _variant_bodies(body: Mapping[str, JSON]) -> list[Mapping[str, JSON]]:
+    bodies = body.get("variants")
+    if bodies is None:
+        return []
+    if not isinstance(bodies, list):
+        raise InvalidField("/variants", "must be a list of variants")
+    for index, variant in enumerate(bodies):
+        if not isinstance(variant, dict):
+            raise InvalidField(f"/variants/{index}", "a variant must be a JSON object")
+    return bodies
