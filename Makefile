@@ -63,7 +63,8 @@ $(ADAPTERS_STAMP): $(RUN_STAMP) channel-adapters/pyproject.toml
 
 # One product through DRAFT -> READY -> ACTIVE on Mercado Libre and Meta (local fakes of their
 # APIs) -> updated -> INACTIVE, with the embedded catalog and both adapters, every event printed
-# as it is delivered. Everything runs on random 127.0.0.1 ports and a temporary data folder.
+# as it is delivered. Then a shirt with three variants: one ML item with variations, one Meta
+# item per variant. Everything runs on random 127.0.0.1 ports and a temporary data folder.
 demo: $(ADAPTERS_STAMP)
 	$(BIN)/python demo/demo.py
 
