@@ -47,7 +47,7 @@ def test_a_version_3_data_folder_gains_requirements_and_keeps_its_data(tmp_path:
         store.close()
 
     with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     reopened = SqliteStore(path)
     try:
         assert reopened.channel_requirements() == written.requirements

@@ -84,7 +84,7 @@ def test_a_version_2_data_folder_is_upgraded_in_place_and_keeps_its_data(tmp_pat
 
     store = SqliteStore(path)
     try:
-        assert schema_version(path) == SCHEMA_VERSION == 5
+        assert schema_version(path) == SCHEMA_VERSION == 6
         assert "product_type" in columns(path, "products")
         assert store.get("acme", product.id) == product
         assert [r.event.name for r in store.read_after(0, 10)] == ["ProductCreated"]

@@ -10,11 +10,14 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from catalog.adapters.job_files import MemoryJobFiles
+from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
+from catalog.adapters.embedded.sqlite_store import SqliteStore
+from catalog.adapters.job_files import LocalJobFiles, MemoryJobFiles
 from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.memory.jobs import MemoryJobStore
 from catalog.adapters.memory.store import MemoryStore
@@ -35,7 +38,7 @@ from catalog.service.commands import (
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.jobs import JobsContext
-from catalog.service.ports import Change
+from catalog.service.ports import Change, JobFiles, JobStore
 from catalog.service.products import register_product
 from catalog.service.variants import find_sku
 from tests.principals import ALICE, merchant
@@ -62,7 +65,7 @@ class ListQueue:
 class Setup:
     ctx: CatalogContext
     jobs: JobsContext
-    store: MemoryStore
+    store: MemoryStore | SqliteStore
     queue: ListQueue
 
     def start(self, rows: Sequence[Any], key: str | None = None) -> Job:
@@ -85,9 +88,16 @@ class Setup:
         return product
 
 
-@pytest.fixture
-def setup() -> Iterator[Setup]:
-    store = MemoryStore()
+@pytest.fixture(params=["memory", "sqlite"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
+    store: MemoryStore | SqliteStore
+    if request.param == "memory":
+        store = MemoryStore()
+        jobs: JobStore = MemoryJobStore(store)
+        files: JobFiles = MemoryJobFiles()
+    else:
+        store = SqliteStore(tmp_path / "catalog.db")
+        jobs, files = SqliteJobStore(store), LocalJobFiles(tmp_path / "jobs")
     ctx = CatalogContext(
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
@@ -97,7 +107,9 @@ def setup() -> Iterator[Setup]:
         cursors=CursorCodec(b"k" * 32),
     )
     queue = ListQueue()
-    yield Setup(ctx, JobsContext(MemoryJobStore(store), MemoryJobFiles(), queue), store, queue)
+    yield Setup(ctx, JobsContext(jobs, files, queue), store, queue)
+    if isinstance(store, SqliteStore):
+        store.close()
 
 
 def shoe(sku: str, **fields: Any) -> dict[str, Any]:

@@ -115,5 +115,33 @@ CREATE TABLE IF NOT EXISTS variant_skus (
     PRIMARY KEY (merchant_id, sku)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 5;
+-- Jobs (DESIGN.md section 11): doc is the job document (catalog.adapters.job_documents),
+-- written by the worker running the job with each batch of its rows; cancel_requested is set
+-- by a cancel and read by the worker between batches. Pages walk (merchant_id, id) newest
+-- first; a key is a merchant's Idempotency-Key. Added in version 6.
+CREATE TABLE IF NOT EXISTS jobs (
+    merchant_id      TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    idempotency_key  TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    doc              TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_key ON jobs (merchant_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS unfinished_jobs ON jobs (status) WHERE status IN ('QUEUED', 'RUNNING');
+
+-- Every row error of a job, in line order (the first 100 are also in the job's doc).
+CREATE TABLE IF NOT EXISTS job_errors (
+    merchant_id TEXT NOT NULL,
+    job_id      TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, job_id, line)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 6;
 COMMIT;

@@ -21,7 +21,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -72,8 +72,8 @@ from catalog.service.ports import (
 logger = logging.getLogger(__name__)
 
 # The PRAGMA user_version that schema.sql sets (2: dead_letters; 3: product types; 4: channel
-# requirements).
-SCHEMA_VERSION = 5
+# requirements; 5: variant SKUs; 6: jobs).
+SCHEMA_VERSION = 6
 # Columns added to a table after files with that table existed: (table, column, declaration).
 # schema.sql creates them in new files; older files get them before the script runs.
 ADDED_COLUMNS = (("products", "product_type", "TEXT"),)
@@ -300,6 +300,26 @@ class SqliteStore:
             # AUTOINCREMENT: the sequence never goes back, even once these rows are gone.
             db.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
 
+    # ----------------------------------------------------------------- for the job store
+
+    # SqliteJobStore (sqlite_jobs.py) keeps jobs in this file and writes a batch of a job's
+    # rows with the changes it carries, in one transaction of this store.
+
+    def transaction(
+        self, write: Callable[[sqlite3.Connection], None], events: tuple[DomainEvent, ...]
+    ) -> None:
+        """Run `write` in one BEGIN IMMEDIATE transaction under the write lock."""
+        self._commit(write, events)
+
+    def write_change(self, db: sqlite3.Connection, change: Change) -> None:
+        """A change's conditions and writes, inside `transaction` (the caller has refused
+        oversized changes)."""
+        self._write(db, change)
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A pooled connection for reads in autocommit."""
+        return self._connection()
+
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
@@ -432,7 +452,7 @@ class SqliteStore:
                 compact_json(history_to_document(change.history)),
             ),
         )
-        _write_events(db, change.events)
+        write_events(db, change.events)
         if record is not None:
             # Replaces an expired record for the same key, if any.
             db.execute(
@@ -482,7 +502,7 @@ class SqliteStore:
                     compact_json(type_to_document(product_type)),
                 ),
             )
-        _write_events(db, change.events)
+        write_events(db, change.events)
 
     @staticmethod
     def _write_requirements(db: sqlite3.Connection, change: RequirementsChange, doc: str) -> None:
@@ -496,7 +516,7 @@ class SqliteStore:
             " ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, doc = excluded.doc",
             (change.requirements.version, doc),
         )
-        _write_events(db, change.events)
+        write_events(db, change.events)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; commit() issues BEGIN IMMEDIATE.
@@ -609,7 +629,7 @@ def _write_skus(db: sqlite3.Connection, change: Change) -> None:
         )
 
 
-def _write_events(db: sqlite3.Connection, events: tuple[DomainEvent, ...]) -> None:
+def write_events(db: sqlite3.Connection, events: tuple[DomainEvent, ...]) -> None:
     """The outbox rows of a change, in the transaction of what they report."""
     db.executemany(
         "INSERT INTO outbox (event_id, doc) VALUES (?, ?)",
