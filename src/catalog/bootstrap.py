@@ -23,7 +23,7 @@ from catalog.adapters.embedded.secrets import (
     derive_key,
     load_or_create_secret,
 )
-from catalog.service.context import CatalogContext
+from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
     AssetStore,
@@ -56,6 +56,8 @@ class Container:
     tokens: TokenVerifier
     # Served by GET /assets/... on the embedded deployment only.
     local_assets: SignedAssetFiles | None = None
+    # Imports, exports and bulk actions (DESIGN.md section 11).
+    jobs: JobsContext | None = None
     workers: list[BackgroundWorker] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -170,11 +172,15 @@ def _embedded_container(settings: Settings) -> Container:
     from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
     from catalog.adapters.embedded.event_handlers import HandlerSink
     from catalog.adapters.embedded.event_log import EventLogSink
+    from catalog.adapters.embedded.job_worker import JobWorker
     from catalog.adapters.embedded.local_assets import LocalAssetStore
     from catalog.adapters.embedded.relay import OutboxRelay, RetryPolicy, WebhookSink
+    from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
     from catalog.adapters.embedded.sqlite_store import SqliteStore
     from catalog.adapters.embedded.upload_sweeper import UploadSweeper
+    from catalog.adapters.job_files import LocalJobFiles
     from catalog.adapters.webhook_targets import webhook_client
+    from catalog.service.jobs import run_job
     from catalog.service.reevaluation import reevaluate_after
     from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS
 
@@ -200,14 +206,24 @@ def _embedded_container(settings: Settings) -> Container:
         dead_letters=SqliteDeadLetters(data_dir / "catalog.db"),
     )
     ctx = _catalog_context(store, assets, CursorCodec(derive_key(secret, "cursors")))
+    job_store = SqliteJobStore(store)
+    # The closure reads `jobs` at call time: the worker is also the jobs' queue.
+    worker = JobWorker(
+        lambda merchant_id, job_id, stopping: run_job(
+            ctx, jobs, merchant_id, job_id, stopping=stopping
+        ),
+        job_store.unfinished_jobs,
+    )
+    jobs = JobsContext(job_store, LocalJobFiles(data_dir / "jobs"), worker)
     return Container(
         settings=settings,
         ctx=ctx,
         tokens=token_verifier(settings),
         local_assets=assets,
+        jobs=jobs,
         # The sweeper stands in for S3's lifecycle rule: direct uploads never confirmed go
         # once their ticket has expired.
-        workers=[relay, UploadSweeper(assets, STAGING_PREFIX, UPLOAD_TICKET_SECONDS)],
+        workers=[relay, UploadSweeper(assets, STAGING_PREFIX, UPLOAD_TICKET_SECONDS), worker],
         closers=[store.close, http.close],
     )
 

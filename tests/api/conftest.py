@@ -17,14 +17,21 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
+from catalog.adapters.embedded.sqlite_store import SqliteStore
+from catalog.adapters.job_files import MemoryJobFiles
 from catalog.adapters.local_tokens import LocalTokens
 from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.adapters.memory.jobs import MemoryJobStore
+from catalog.adapters.memory.store import MemoryStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.bootstrap import Container
 from catalog.entrypoints.api.app import create_app
-from catalog.service.context import CatalogContext
+from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.cursors import CursorCodec
+from catalog.service.jobs import run_job
+from catalog.service.ports import JobStore
 from catalog.settings import Settings
 from tests.api.support import Api
 from tests.backends import BACKENDS, CatalogStore
@@ -78,7 +85,33 @@ def container(
     # The limit per caller is off: its own tests (test_caller_limits.py) drive it with a clock
     # of their own; here it would make outcomes depend on how fast the machine is.
     settings = Settings(data_dir=tmp_path, rate_limit=None)
-    return Container(settings=settings, ctx=ctx, tokens=tokens)
+    return Container(settings=settings, ctx=ctx, tokens=tokens, jobs=jobs_for(backend, ctx))
+
+
+class InlineJobQueue:
+    """Runs each job as it is queued, inside the request that started it: an import's answer
+    then shows the job finished (the embedded worker's thread is tested on its own)."""
+
+    def __init__(self, ctx: CatalogContext) -> None:
+        self.ctx = ctx
+        self.jobs: JobsContext | None = None
+
+    def enqueue(self, merchant_id: str, job_id: str) -> None:
+        assert self.jobs is not None
+        run_job(self.ctx, self.jobs, merchant_id, job_id)
+
+
+def jobs_for(backend: CatalogStore, ctx: CatalogContext) -> JobsContext | None:
+    store: JobStore
+    if isinstance(backend, MemoryStore):
+        store = MemoryJobStore(backend)
+    elif isinstance(backend, SqliteStore):
+        store = SqliteJobStore(backend)
+    else:
+        return None
+    queue = InlineJobQueue(ctx)
+    queue.jobs = JobsContext(store, MemoryJobFiles(), queue)
+    return queue.jobs
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ ABSENT_PRODUCT = "01JD0000000000000000000000"
 ABSENT_IMAGE = "01JD0000000000000000000001"
 ABSENT_UPLOAD = "01JD0000000000000000000002"
 ABSENT_VARIANT = "01JD0000000000000000000003"
+ABSENT_JOB = "01JD0000000000000000000004"
 NEVER_A_MERCHANT = "nobody"
 MERCHANT_ROUTES = "/v1/merchants/{merchant_id}"
 
@@ -59,6 +60,7 @@ def _request(
         channel=CHANNEL,
         key=TYPE_KEY,
         variant_id=ABSENT_VARIANT,
+        job_id=ABSENT_JOB,
         sku=target.sku,
     )
     headers = bearer(token)
@@ -106,6 +108,14 @@ def _request(
             "headers": {**headers, "Content-Type": "application/merge-patch+json"},
         },
         ("DELETE", "/product-types/{key}"): {},
+        ("POST", "/imports"): {
+            "content": json.dumps({"sku": "PROBE-2", "name": "Probe"}),
+            "headers": {**headers, "Content-Type": "application/x-ndjson"},
+        },
+        ("GET", "/jobs"): {},
+        ("GET", "/jobs/{job_id}"): {},
+        ("POST", "/jobs/{job_id}/cancel"): {},
+        ("GET", "/jobs/{job_id}/errors"): {},
     }
     recipe = "GET" if method == "HEAD" else method
     request = bodies[(recipe, path.removeprefix(MERCHANT_ROUTES))]

@@ -94,7 +94,14 @@ def generated(
         document = json.load(response)
     (folder / "openapi.json").write_text(json.dumps(document))
     # No post hooks: formatting the output with ruff is the integrator's business.
-    (folder / "config.yaml").write_text(f"post_hooks: []\npackage_name_override: {PACKAGE}\n")
+    # As docs/api.md tells integrators: an import's file types are bytes to the generator.
+    overrides = (
+        "content_type_overrides:\n"
+        "  application/x-ndjson: application/octet-stream\n"
+        "  text/csv: application/octet-stream\n"
+    )
+    config = f"post_hooks: []\npackage_name_override: {PACKAGE}\n{overrides}"
+    (folder / "config.yaml").write_text(config)
     run = subprocess.run(
         [
             str(generator),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.service.cursors import CursorCodec
-from catalog.service.ports import AssetStore, Clock, IdGenerator, ImageInspector, ProductStore
+from catalog.service.ports import (
+    AssetStore,
+    Clock,
+    IdGenerator,
+    ImageInspector,
+    JobFiles,
+    JobQueue,
+    JobStore,
+    ProductStore,
+)
 
 
 @dataclass(frozen=True)
@@ -16,3 +25,12 @@ class CatalogContext:
     clock: Clock
     ids: IdGenerator
     cursors: CursorCodec
+
+
+@dataclass(frozen=True)
+class JobsContext:
+    """The ports of jobs, beside the catalog's."""
+
+    store: JobStore
+    files: JobFiles
+    queue: JobQueue

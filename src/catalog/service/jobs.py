@@ -33,9 +33,9 @@ from catalog.domain.jobs import (
     RowResult,
 )
 from catalog.service.commands import CancelJob, GetJob, ListJobs, ReadJobErrors, StartImport
-from catalog.service.context import CatalogContext
+from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.import_files import ImportRow, count_jsonl_rows, jsonl_rows
-from catalog.service.ports import Change, JobFiles, JobQueue, JobStore
+from catalog.service.ports import Change
 from catalog.service.principals import Principal, require_read, require_write
 from catalog.service.problems import problem_of
 from catalog.service.row_batch import RowBatch
@@ -44,15 +44,6 @@ from catalog.service.row_upserts import upsert_row
 #: Rows written per transaction: enough to pay for the commit many times over, few enough
 #: that a crash loses little work and a batch's changes stay small in memory.
 BATCH_SIZE = 200
-
-
-@dataclass(frozen=True)
-class JobsContext:
-    """The ports of jobs, beside the catalog's."""
-
-    store: JobStore
-    files: JobFiles
-    queue: JobQueue
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from catalog.entrypoints.api.routers import (
     channels,
     history,
     images,
+    jobs,
     product_types,
     products,
     skus,
@@ -113,6 +114,12 @@ TAGS = [
         "description": "What each channel needs of a product to publish it: JSON pointers into "
         "its view, declared by the platform or the channel, read by anyone (DESIGN.md section 9).",
     },
+    {
+        "name": "jobs",
+        "description": "Long work, run asynchronously: imports of many products (JSONL or "
+        "CSV), followed by their counters, with every bad row reported at its line "
+        "(DESIGN.md section 11, docs/jobs.md).",
+    },
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -164,7 +171,10 @@ def create_app(container: Container) -> FastAPI:
     app.state.inline_reads = container.settings.backend != "aws"
 
     install_problem_handlers(app)
-    upload_limits = [("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES)]
+    upload_limits = [
+        ("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES),
+        ("POST", jobs.IMPORT_PATH_PATTERN, jobs.MAX_IMPORT_BODY_BYTES),
+    ]
 
     # Routes are matched in order: the hottest (GET product) first, then /health, so that
     # a cold Lambda's health check prepares no router but the products' (install_health).
@@ -179,6 +189,7 @@ def create_app(container: Container) -> FastAPI:
         uploads.router,
         channels.router,
         product_types.router,
+        jobs.router,
     )
     for router in routers:
         add_routes(app, router)

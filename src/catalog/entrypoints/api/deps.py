@@ -26,7 +26,7 @@ from catalog.domain.errors import ImageNotFound, ProductNotFound, VariantNotFoun
 from catalog.domain.limits import MERCHANT_ID_PATTERN
 from catalog.entrypoints.api.auth import authenticate
 from catalog.entrypoints.api.problems import ApiProblem
-from catalog.service.context import CatalogContext
+from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.principals import Principal, hidden, require_read, require_write
 
 # Crockford base32, as python-ulid writes it (upper case).
@@ -58,6 +58,15 @@ async def current_principal(request: Request) -> Principal:
 def catalog_of(request: Request) -> CatalogContext:
     ctx: CatalogContext = request.app.state.container.ctx
     return ctx
+
+
+def jobs_of(request: Request) -> JobsContext:
+    jobs: JobsContext | None = request.app.state.container.jobs
+    if jobs is None:
+        raise ApiProblem(
+            501, "jobs-unavailable", "Jobs unavailable", "this deployment runs no jobs"
+        )
+    return jobs
 
 
 P = ParamSpec("P")

@@ -61,6 +61,8 @@ class Operation:
 _READ = (QUERY, AUTHENTICATED, HIDDEN)
 _READ_WITH_QUERY = (QUERY_PARAMETERS, AUTHENTICATED, HIDDEN)
 _WRITE = (QUERY, AUTHENTICATED, HIDDEN, WRITER, BODY_LIMIT, RETRIED)
+# A deployment built without a job store (none today: both have one).
+_NO_JOBS = {501: ("jobs-unavailable",)}
 
 # In the order a user meets them; the document lists paths and Swagger UI operations so.
 OPERATIONS: dict[str, Operation] = {
@@ -191,6 +193,20 @@ OPERATIONS: dict[str, Operation] = {
         problems(*_WRITE, IF_MATCH, JSON_BODY, {413: ("requirements-too-large",)}),
     ),
     # A ticket writes nothing: no version to race for.
+    "import_products": Operation(
+        "jobs",
+        problems(
+            *_WRITE,
+            {415: ("unsupported-media-type",), 422: ("idempotency-key-reused",)},
+            _NO_JOBS,
+        ),
+    ),
+    "list_jobs": Operation(
+        "jobs", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID, _NO_JOBS)
+    ),
+    "get_job": Operation("jobs", problems(*_READ, _NO_JOBS)),
+    "cancel_job": Operation("jobs", problems(*_WRITE, _NO_JOBS)),
+    "job_errors": Operation("jobs", problems(*_READ, _NO_JOBS)),
     "request_upload": Operation(
         "uploads",
         problems(QUERY, AUTHENTICATED, HIDDEN, WRITER, JSON_BODY, {409: ("product-inactive",)}),
@@ -264,6 +280,7 @@ STATUS_DESCRIPTIONS = {
     422: "Invalid field(s), named as JSON pointers",
     429: "Too many requests from this caller: retry after `Retry-After` seconds",
     431: "The request headers are larger than the limit",
+    501: "Not available on this deployment",
     503: "Busy: nothing was written; retry after `Retry-After` seconds",
 }
 
@@ -380,6 +397,7 @@ PROBLEM_EXAMPLES: dict[str, ProblemExample] = {
     "unsupported-media-type": ProblemExample(
         "Unsupported media type", "send the body as application/json"
     ),
+    "jobs-unavailable": ProblemExample("Jobs unavailable", "this deployment runs no jobs"),
     "unsupported-image": ProblemExample(
         "Unsupported image", "the file is not a PNG, JPEG, WebP or GIF image"
     ),

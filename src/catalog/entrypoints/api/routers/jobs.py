@@ -1,0 +1,162 @@
+"""Jobs (DESIGN.md section 11): start an import, follow a job, read its errors, cancel it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from catalog.domain import limits
+from catalog.domain.jobs import ImportFormat, JobKind, JobStatus
+from catalog.entrypoints.api.deps import IdempotencyKey, MerchantReader, MerchantWriter, jobs_of
+from catalog.entrypoints.api.job_presenter import job_view
+from catalog.entrypoints.api.job_schemas import JobKindName, JobPage, JobStatusName, JobView
+from catalog.entrypoints.api.problems import ApiProblem
+from catalog.entrypoints.api.responses import ViewResponse
+from catalog.entrypoints.api.routing import resource_router
+from catalog.service import jobs as use_cases
+from catalog.service.commands import CancelJob, GetJob, ListJobs, ReadJobErrors, StartImport
+
+router = resource_router(prefix="/v1/merchants/{merchant_id}", tags=["jobs"])
+
+NDJSON_MEDIA = "application/x-ndjson"
+CSV_MEDIA = "text/csv"
+IMPORT_MEDIA = {NDJSON_MEDIA: ImportFormat.JSONL, CSV_MEDIA: ImportFormat.CSV}
+#: Inline import files: larger ones go through a direct upload.
+MAX_INLINE_IMPORT_BYTES = 10 * 1024 * 1024
+IMPORT_PATH_PATTERN = r"^/v1/merchants/[^/]+/imports$"
+# The file's bytes, and the body limit's allowance for a proxy's framing around them.
+MAX_IMPORT_BODY_BYTES = MAX_INLINE_IMPORT_BYTES
+
+
+def _no_store(view: dict[str, object], status_code: int = 200, **headers: str) -> Response:
+    return ViewResponse(
+        view, status_code=status_code, headers={"Cache-Control": "no-store", **headers}
+    )
+
+
+@router.post(
+    "/imports",
+    status_code=202,
+    response_model=JobView,
+    summary="Import products",
+    description=(
+        f"The file is the body: `{NDJSON_MEDIA}` (one register body a line) or `{CSV_MEDIA}` "
+        f"(docs/jobs.md), up to {MAX_INLINE_IMPORT_BYTES} bytes. Each row is upserted by "
+        "`sku` through the same rules as the API: a new SKU registers the product, a known "
+        "one merge-patches the fields the row gives. A bad row writes nothing and is reported "
+        "at its line; the others go on. The answer is the QUEUED job: follow it at its "
+        "`Location`. With an `Idempotency-Key`, the same file again answers the same job."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                NDJSON_MEDIA: {"schema": {"type": "string", "format": "binary"}},
+                CSV_MEDIA: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def import_products(
+    request: Request, access: MerchantWriter, idempotency_key: IdempotencyKey = None
+) -> Response:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    file_format = IMPORT_MEDIA.get(media)
+    if file_format is None:
+        raise ApiProblem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"send the file as {NDJSON_MEDIA} or {CSV_MEDIA}",
+        )
+    content = await request.body()
+    command = StartImport(access.merchant_id, file_format, content, idempotency_key)
+    jobs = jobs_of(request)
+    started = use_cases.start_import(access.ctx, jobs, access.principal, command)
+    root = request.scope.get("root_path", "")
+    view = job_view(started.job, root)
+    headers = {"Location": view["errors_url"].removesuffix("/errors")}
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _no_store(view, 202, **headers)
+
+
+@router.get(
+    "/jobs",
+    response_model=JobPage,
+    summary="List jobs",
+    description="The merchant's jobs, newest first, one page at a time.",
+)
+def list_jobs(
+    request: Request,
+    access: MerchantReader,
+    kind: Annotated[JobKindName | None, Query(description="Only jobs of this kind.")] = None,
+    status: Annotated[JobStatusName | None, Query(description="Only jobs in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
+) -> Response:
+    query = ListJobs(
+        access.merchant_id,
+        JobKind(kind) if kind else None,
+        JobStatus(status) if status else None,
+        limit,
+        cursor,
+    )
+    page = use_cases.list_jobs(access.ctx, jobs_of(request), access.principal, query)
+    root = request.scope.get("root_path", "")
+    items = [job_view(job, root) for job in page.items]
+    return _no_store({"items": items, "next_cursor": page.next_cursor})
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobView,
+    summary="Get a job",
+    description="The job's status and counters (they only grow) and its first 100 row errors.",
+)
+def get_job(request: Request, access: MerchantReader, job_id: str) -> Response:
+    job = use_cases.get_job(jobs_of(request), access.principal, GetJob(access.merchant_id, job_id))
+    return _no_store(job_view(job, request.scope.get("root_path", "")))
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobView,
+    summary="Cancel a job",
+    description=(
+        "A QUEUED job is CANCELLED at once; a RUNNING one stops after the rows it is writing "
+        "(what it wrote stays); a finished job is left as it is. Safe to repeat."
+    ),
+)
+def cancel_job(request: Request, access: MerchantWriter, job_id: str) -> Response:
+    command = CancelJob(access.merchant_id, job_id)
+    job = use_cases.cancel_job(access.ctx, jobs_of(request), access.principal, command)
+    return _no_store(job_view(job, request.scope.get("root_path", "")))
+
+
+@router.get(
+    "/jobs/{job_id}/errors",
+    summary="A job's row errors",
+    description="Every row error of the job, in line order, as JSON lines "
+    '(`{"line", "sku", "problem"}`).',
+    responses={200: {"content": {NDJSON_MEDIA: {"schema": {"type": "string"}}}}},
+)
+def job_errors(request: Request, access: MerchantReader, job_id: str) -> Response:
+    query = ReadJobErrors(access.merchant_id, job_id)
+    errors = use_cases.job_errors(jobs_of(request), access.principal, query)
+    first = next(errors, None)  # a 404 for an unknown job before the stream starts
+
+    def lines() -> Iterator[bytes]:
+        if first is None:
+            return
+        yield (json.dumps(first.to_json()) + "\n").encode()
+        for error in errors:
+            yield (json.dumps(error.to_json()) + "\n").encode()
+
+    return StreamingResponse(
+        lines(), media_type=NDJSON_MEDIA, headers={"Cache-Control": "no-store"}
+    )
