@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from catalog.entrypoints.cli import aws, events, serve, tokens
+from catalog.entrypoints.cli import aws, events, jobs, serve, tokens
 from catalog.entrypoints.cli.options import CatalogGroup
 
 app = typer.Typer(
@@ -43,6 +43,8 @@ def catalog(
 app.command()(serve.serve)
 app.command()(tokens.token)
 app.command("webhook-secret")(tokens.webhook_secret)
+app.command("import")(jobs.import_file)
+app.command("jobs")(jobs.list_jobs)
 app.add_typer(events.app, name="events", cls=CatalogGroup)
 app.add_typer(aws.app, name="aws", cls=CatalogGroup)
 
