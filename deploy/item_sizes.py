@@ -11,6 +11,12 @@ or wrote and their sizes (`dynamodb_items.item_size`, the bound the store enforc
 log bytes each invocation prints. From those it computes DynamoDB request units by
 DynamoDB's billing rules and dollars per million operations at the PRICES below.
 
+Then the same product sold in colours and sizes (DESIGN.md section 10): with 1, 50 and 250
+variants (VARIANT_COUNTS), a GET, the add of the variant that makes that many, and a variant's
+merge patch (its stock); a registration with the most variants one request may carry
+(MAX_NEW_VARIANT_SKUS); and, computed without AWS, the worst case of 250 variants with every
+field at its limit against the 400 KB item (docs/dynamodb.md "Variants" quotes it).
+
 docs/deploy.md quotes its output. Lambda durations are estimates: the handler's CPU time per
 warm invocation is measured here (moto runs in its own process), scaled to the function's
 share of a vCPU, plus an assumed latency per DynamoDB call (LATENCY_MS); take real ones from
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import io
 import json
 import math
@@ -31,11 +38,15 @@ import statistics
 import subprocess
 import sys
 import time
+import unittest.mock
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog.domain.product import Product
 
 # Public on-demand prices, us-east-1, as published in 2025 (USD). DynamoDB: after the
 # November 2024 on-demand price cut. Lambda: arm64, first pricing tier.
@@ -62,6 +73,7 @@ MERCHANT = "acme"
 PRODUCTS = f"/v1/merchants/{MERCHANT}/products"
 CHANNELS = ("mercadolibre", "instagram")
 TABLE, BUCKET, BUS = "catalog-cost", "catalog-cost-assets", "catalog-cost"
+JSON, MERGE_PATCH = "application/json", "application/merge-patch+json"
 
 # API Gateway's access log line (template.yaml HttpApi AccessLogSettings), filled in.
 ACCESS_LOG_BYTES = len(
@@ -75,6 +87,13 @@ ACCESS_LOG_BYTES = len(
 # adds to the handler's CPU time. Measure yours with X-Ray or the Latency metric.
 LATENCY_MS = {"GetItem": 5.0, "Query": 8.0, "BatchGetItem": 8.0, "TransactWriteItems": 15.0}
 FULL_VCPU_MB = 1769  # Lambda memory that buys one full vCPU; less memory, less CPU
+
+# moto is not DynamoDB: it copies the whole table for every action of a transaction, so on a
+# busy machine a write of a large product can outlast the handler's 5 s read timeout, and it
+# ignores ClientRequestToken, so botocore's retry of a write that did happen fails its
+# version condition (a 500 where DynamoDB would answer the first success). The emulated
+# clients wait this long instead; what a call reads and writes is the same.
+EMULATOR_READ_TIMEOUT = 120.0
 
 # The relay's one JSON line per batch ("relayed stream batch", records, failed, bus).
 RELAY_LOG_BYTES = 400
@@ -113,6 +132,21 @@ TYPICAL_PRODUCT: dict[str, Any] = {
 }
 IMAGES = 4
 
+# The same shoe sold in 10 colours and 25 sizes: its options are the axes (no longer
+# attributes of the product), each variant as merchants keep them (variant_body).
+VARIANT_COUNTS = (1, 50, 250)
+VARIANT_PRODUCT: dict[str, Any] = {
+    **TYPICAL_PRODUCT,
+    "attributes": {
+        name: value
+        for name, value in TYPICAL_PRODUCT["attributes"].items()
+        if name not in ("color", "size", "gtin")
+    },
+    "options": ["color", "size"],
+}
+COLORS = ("black", "red", "blue", "grey", "green", "orange", "white", "navy", "olive", "purple")
+SIZES = tuple(f"{half / 2:g}" for half in range(72, 97))  # EU 36 to 48 in half sizes
+
 
 @dataclass
 class Call:
@@ -121,7 +155,9 @@ class Call:
     read_item_bytes: list[int] = field(default_factory=list)
     consistent: bool = False
     written_item_bytes: list[int] = field(default_factory=list)
+    written_item_types: list[str] = field(default_factory=list)  # beside written_item_bytes
     transactional: bool = False
+    actions: int = 0  # of a transaction, the 100 DynamoDB accepts at most
 
 
 @dataclass
@@ -130,6 +166,20 @@ class Measured:
     calls: list[Call]
     log_bytes: int
     status: int
+    response_bytes: int = 0  # the body the client receives
+    cpu_ms: float = 0.0  # of this one invocation
+
+    def written(self, item_type: str) -> list[int]:
+        """The sizes of the items of that type the operation wrote (DELETE: deletes)."""
+        return [
+            size
+            for call in self.dynamodb()
+            for size, kind in zip(call.written_item_bytes, call.written_item_types, strict=True)
+            if kind == item_type
+        ]
+
+    def transaction_actions(self) -> int:
+        return sum(call.actions for call in self.dynamodb())
 
     def dynamodb(self) -> list[Call]:
         return [call for call in self.calls if call.service == "dynamodb"]
@@ -206,10 +256,12 @@ class Recorder:
                 call.read_item_bytes += [item_size(item) for item in found]
         elif operation == "TransactWriteItems":
             call.transactional = True
+            call.actions = len(params["TransactItems"])
             for action in params["TransactItems"]:
                 if "Put" in action:
                     item = action["Put"]["Item"]
                     call.written_item_bytes.append(item_size(item))
+                    call.written_item_types.append(item.get("item_type", {}).get("S", "?"))
                     if item.get("item_type") == {"S": "EVENT"}:
                         self.events += 1
                     # Every product and listing item is in a GSI: one more write there each.
@@ -221,6 +273,7 @@ class Recorder:
                         self.index_writes.append(item_size(item))
                 elif "Delete" in action:
                     call.written_item_bytes.append(1)  # a delete costs one unit
+                    call.written_item_types.append("DELETE")
         self.calls.append(call)
 
 
@@ -342,9 +395,14 @@ def upload_image(product_id: str, seed: int) -> None:
 def typical_product(sku: str) -> dict[str, Any]:
     """A product as merchants keep them: complete, four images, ACTIVE on two channels."""
     created = call_json("POST", PRODUCTS, {"sku": sku, **TYPICAL_PRODUCT})
-    url = f"{PRODUCTS}/{created['id']}"
     for seed in range(IMAGES):
         upload_image(created["id"], seed)
+    return go_live(created, sku)
+
+
+def go_live(created: dict[str, Any], sku: str) -> dict[str, Any]:
+    """The complete product READY, then published on every channel of CHANNELS."""
+    url = f"{PRODUCTS}/{created['id']}"
     call_json("POST", f"{url}/status", {"status": "READY"})
     product = created
     for channel in CHANNELS:
@@ -361,21 +419,238 @@ def typical_product(sku: str) -> dict[str, Any]:
     return product
 
 
-def create_event(sku: str, idempotency_key: str) -> dict[str, Any]:
+def create_event(
+    sku: str, idempotency_key: str, fields: dict[str, Any] = TYPICAL_PRODUCT
+) -> dict[str, Any]:
     """A POST of the typical product's fields (images and listings come later), keyed."""
     return http_event(
         "POST",
         PRODUCTS,
-        body=json.dumps({"sku": sku, **TYPICAL_PRODUCT}).encode(),
+        body=json.dumps({"sku": sku, **fields}).encode(),
         headers={"content-type": "application/json", "idempotency-key": idempotency_key},
     )
+
+
+def variant_body(number: int, image_ids: list[str], model: str = "RDG3") -> dict[str, Any]:
+    """The number-th variant of the shoe (0 to 249): a colour and a size, a price of its own
+    for the largest sizes, three attributes, one image, a GTIN-13 and a stock."""
+    from catalog.domain.variants import gtin_check_digit
+
+    color, size = COLORS[number // len(SIZES)], SIZES[number % len(SIZES)]
+    payload = f"761234{number:06d}"
+    return {
+        "sku": f"{model}-{color.upper()}-{size}",
+        "options": {"color": color, "size": size},
+        "price": {"amount": 13999, "currency": "USD"} if float(size) >= 46 else None,
+        "attributes": {
+            "color_name": f"{color.title()} with black sole",
+            "size_us": f"{float(size) - 33:g}",
+            "weight_g": 255 + number % len(SIZES) * 2,
+        },
+        "image_ids": [image_ids[number % len(image_ids)]] if image_ids else [],
+        "barcode": payload + str(gtin_check_digit(payload)),
+        "stock": number * 7 % 40,
+    }
+
+
+def variants_text(count: int) -> str:
+    return f"{count} variant{'' if count == 1 else 's'}"
+
+
+def json_event(method: str, path: str, payload: Any, content_type: str) -> dict[str, Any]:
+    body = json.dumps(payload).encode()
+    return http_event(method, path, body=body, headers={"content-type": content_type})
+
+
+def stock_patch(url: str, variant_id: str, stock: int) -> dict[str, Any]:
+    """The commonest variant write: its stock, as a merge patch."""
+    patch = {"stock": stock}
+    return json_event("PATCH", f"{url}/variants/{variant_id}", patch, MERGE_PATCH)
+
+
+@dataclass
+class VariantCase:
+    """What a product with `count` variants spends: a GET, the add of its count-th variant
+    and a merge patch of one variant's stock."""
+
+    count: int
+    get: tuple[Measured, Recorder]
+    add: tuple[Measured, Recorder]
+    patch: tuple[Measured, Recorder]
+
+    def rows(self) -> list[tuple[Measured, Recorder]]:
+        return [self.get, self.add, self.patch]
+
+
+def variant_cases(
+    created: dict[str, Any], counts: tuple[int, ...]
+) -> tuple[list[VariantCase], dict[str, float]]:
+    """The product registered as `created` (VARIANT_PRODUCT, no variants yet) grown to each
+    count in turn, measured at each; also the CPU of each operation (the add's of its one
+    invocation: adding another would change the count)."""
+    url = f"{PRODUCTS}/{created['id']}"
+    for seed in range(IMAGES):
+        upload_image(created["id"], seed)
+    image_ids = [image["id"] for image in call_json("GET", url)["images"]]
+    cases: list[VariantCase] = []
+    cpu: dict[str, float] = {}
+    added = 0
+    for count in counts:
+        while added < count - 1:
+            call_json("POST", f"{url}/variants", variant_body(added, image_ids))
+            added += 1
+        # The first variant is added to the DRAFT product (it cannot go live without one).
+        body = variant_body(added, image_ids)
+        add = measure(
+            f"variant add ({variants_text(count)})",
+            json_event("POST", f"{url}/variants", body, JSON),
+        )
+        assert add[0].status == 201, add[0]
+        added += 1
+        if not cases:
+            go_live(call_json("GET", url), "RDG3")
+        first = call_json("GET", url)["variants"][0]["id"]
+        get = measure(f"get ({variants_text(count)})", http_event("GET", url))
+        patch = measure(
+            f"variant patch ({variants_text(count)})", stock_patch(url, first, 1000 + count)
+        )
+        cases.append(VariantCase(count, get, add, patch))
+        cpu[get[0].name] = cpu_ms(lambda run: http_event("GET", url), 30)
+        cpu[patch[0].name] = cpu_ms(functools.partial(stock_patch, url, first), 15)
+        cpu[add[0].name] = add[0].cpu_ms
+    return cases, cpu
+
+
+def registration_with_variants(count: int) -> tuple[tuple[Measured, Recorder], float]:
+    """A keyed registration of the shoe with `count` variants (no images yet: a registration
+    cannot name any), and its CPU."""
+
+    def fields(model: str) -> dict[str, Any]:
+        return {**VARIANT_PRODUCT, "variants": [variant_body(n, [], model) for n in range(count)]}
+
+    measured = measure(
+        f"create ({variants_text(count)})", create_event("RDG4", "variants-first", fields("RDG4"))
+    )
+    assert measured[0].status == 201, measured[0]
+    spent = cpu_ms(lambda run: create_event(f"R5{run}", f"v-{run}", fields(f"R5{run}")), 5)
+    return measured, spent
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """The product with variants at their field limits, as DynamoDB would store it."""
+
+    variants: int
+    document_bytes: int  # what refuse_oversized compares with limits.MAX_DOCUMENT_BYTES
+    item_bytes: int  # the product item, DynamoDB's limit of 400 KB
+    variant_bytes: int  # one variant in the document
+
+
+def worst_cases(product_id: str) -> tuple[WorstCase, WorstCase, WorstCase, WorstCase]:
+    """The stored product given 20 images and 3 axes of the longest names, and variants with
+    every field at its limit: 250 of them without attributes, the most of them that fit the
+    document limit; then the same two with attributes at their limits too (100 strings of
+    2,000 characters, within one request's body)."""
+    from catalog.adapters.aws.clients import aws_client
+    from catalog.adapters.aws.dynamodb_items import product_from_item, product_key
+
+    item = aws_client("dynamodb").get_item(
+        TableName=TABLE, Key=product_key(MERCHANT, product_id), ConsistentRead=True
+    )["Item"]
+    product = product_from_item(item)
+    flat = [worst_case(product, n, attributes=False) for n in (250, fitting(product, False))]
+    full = [worst_case(product, n, attributes=True) for n in (250, fitting(product, True))]
+    return flat[0], flat[1], full[0], full[1]
+
+
+def at_limits(product: Product, count: int, *, attributes: bool) -> Product:
+    """A copy of `product` with 20 images, 3 axes and `count` variants at their limits."""
+    import dataclasses
+
+    from catalog.adapters.ulid_ids import UlidIds
+    from catalog.domain import limits
+    from catalog.domain.variants import gtin_check_digit, parse_variant_body
+
+    ids = UlidIds()
+    image = product.images[0]
+    images = [
+        dataclasses.replace(image, id=ids.new_id(), alt="a" * limits.MAX_ALT_LENGTH)
+        for _ in range(limits.MAX_IMAGES)
+    ]
+    axes = tuple(f"axis{k}".ljust(64, "x") for k in range(limits.MAX_OPTIONS))
+    payload = "7" * 13
+    variants = []
+    for number in range(count):
+        raw = {
+            "sku": f"V{number:03d}".ljust(limits.MAX_SKU_LENGTH, "X"),
+            "options": {
+                axis: f"{number:03d}".ljust(limits.MAX_OPTION_VALUE_LENGTH, "v") for axis in axes
+            },
+            "price": {"amount": limits.MAX_AMOUNT, "currency": "USD"},
+            "attributes": (
+                {
+                    f"{k:03d}".ljust(limits.MAX_ATTRIBUTE_KEY_LENGTH, "k"): "s"
+                    * limits.MAX_ATTRIBUTE_STRING_LENGTH
+                    for k in range(limits.MAX_ATTRIBUTES)
+                }
+                if attributes
+                else {}
+            ),
+            "image_ids": [image.id for image in images],
+            "barcode": payload + str(gtin_check_digit(payload)),
+            "stock": limits.MAX_STOCK,
+        }
+        # Parsed as the API parses a body: each value is one the catalog accepts.
+        body = parse_variant_body(raw, f"/variants/{number}")
+        variants.append(body.identified(ids.new_id()))
+    return dataclasses.replace(product, images=images, options=axes, variants=variants)
+
+
+def worst_case(product: Product, count: int, *, attributes: bool) -> WorstCase:
+    from catalog.adapters.aws.dynamodb_items import item_size, product_item
+    from catalog.adapters.product_documents import product_to_document
+    from catalog.adapters.stored_values import compact_json
+
+    grown = at_limits(product, count, attributes=attributes)
+    one = at_limits(product, 1, attributes=attributes).variants[0]
+    return WorstCase(
+        count,
+        len(compact_json(product_to_document(grown)).encode()),
+        item_size(product_item(grown)),
+        len(compact_json(one.to_json()).encode()),
+    )
+
+
+def fitting(product: Product, attributes: bool) -> int:
+    """The most variants at their limits whose product stays within the document limit."""
+    from catalog.adapters.product_documents import product_to_document
+    from catalog.adapters.stored_values import compact_json
+    from catalog.domain import limits
+
+    def fits(count: int) -> bool:
+        grown = at_limits(product, count, attributes=attributes)
+        return len(compact_json(product_to_document(grown)).encode()) <= limits.MAX_DOCUMENT_BYTES
+
+    low, high = 0, limits.MAX_VARIANTS  # fits(low); the answer is at most high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def measure(name: str, event: dict[str, Any]) -> tuple[Measured, Recorder]:
     recorder = Recorder()
     with recorder.installed():
+        started = time.process_time()
         response, log_bytes = invoke(event)
-    return Measured(name, recorder.calls, log_bytes, response["statusCode"]), recorder
+        spent = (time.process_time() - started) * 1000
+    raw = response.get("body", "")
+    body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
+    measured = Measured(name, recorder.calls, log_bytes, response["statusCode"], len(body), spent)
+    return measured, recorder
 
 
 @dataclass(frozen=True)
@@ -394,7 +669,6 @@ def billed_ms(measured: Measured, cpu_ms: float, memory_mb: int) -> float:
 
 
 def dollars(measured: Measured, recorder: Recorder, assumed: Assumptions) -> dict[str, float]:
-    index_units = sum(max(1, math.ceil(size / 1024)) for size in recorder.index_writes)
     gb_seconds = assumed.memory_mb / 1024 * math.ceil(assumed.duration_ms[measured.name]) / 1000
     logs_gb = (measured.log_bytes + PLATFORM_LOG_BYTES + ACCESS_LOG_BYTES) / 1e9
     lambda_cost = PRICES["lambda_request"] + gb_seconds * PRICES["lambda_arm64_gb_second"]
@@ -408,7 +682,7 @@ def dollars(measured: Measured, recorder: Recorder, assumed: Assumptions) -> dic
         events = recorder.events * PRICES["eventbridge_custom_event"]
     return {
         "dynamodb_reads": measured.read_units() * PRICES["dynamodb_read_request_unit"],
-        "dynamodb_writes": (measured.write_units() + index_units)
+        "dynamodb_writes": (measured.write_units() + index_units(recorder))
         * PRICES["dynamodb_write_request_unit"],
         "lambda": lambda_cost,
         "http_api": PRICES["http_api_request"],
@@ -441,6 +715,10 @@ def emulated_aws() -> Iterator[None]:
         "CATALOG_TABLE_NAME": TABLE,
         "CATALOG_BUCKET_NAME": BUCKET,
         "CATALOG_EVENT_BUS_NAME": BUS,
+        # A process reads the channels' requirements for a write at most once per this many
+        # seconds; under load that read is shared by many writes, so none is counted here
+        # (with the default 5 s, whether a measured write makes it depends on the machine).
+        "CATALOG_REQUIREMENTS_MAX_AGE": "300",
     }
     saved = {name: os.environ.get(name) for name in [*settings, "AWS_PROFILE"]}
     os.environ.update(settings)
@@ -455,15 +733,24 @@ def emulated_aws() -> Iterator[None]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("moto's server did not start") from None
                 time.sleep(0.2)
+        from catalog import bootstrap
         from catalog.adapters.aws.clients import aws_client
         from catalog.adapters.aws.provisioning import ensure_bucket, ensure_catalog_table
         from catalog.entrypoints import lambda_api
 
         ensure_catalog_table(aws_client("dynamodb"), TABLE)
         ensure_bucket(aws_client("s3"), BUCKET, "us-east-1")
-        lambda_api.reset()
-        yield
-        lambda_api.reset()
+
+        def patient_client(service: str, *, read_timeout: float = 5.0, **options: Any) -> Any:
+            return aws_client(
+                service, read_timeout=max(read_timeout, EMULATOR_READ_TIMEOUT), **options
+            )
+
+        # The handler's clients, as the composition root makes them, with a longer wait.
+        with unittest.mock.patch.object(bootstrap, "aws_client", patient_client):
+            lambda_api.reset()
+            yield
+            lambda_api.reset()
     finally:
         server.kill()  # an emulator holding nothing worth a clean shutdown
         server.wait(timeout=10)
@@ -493,7 +780,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--relay-memory-mb", type=int, default=256)
     parser.add_argument("--relay-ms", type=float, default=40.0, help="one PutEvents batch")
+    parser.add_argument(
+        "--no-variants",
+        dest="variants",
+        action="store_false",
+        help="skip the product with variants (its 250 adds take most of the run)",
+    )
     args = parser.parse_args(argv)
+    from catalog.adapters.aws.dynamodb_store import MAX_ITEM_BYTES
+    from catalog.domain.limits import MAX_DOCUMENT_BYTES, MAX_NEW_VARIANT_SKUS
 
     with emulated_aws():
         product = typical_product("TS-0")
@@ -543,17 +838,23 @@ def main(argv: list[str] | None = None) -> None:
             ),
             "create": cpu_ms(lambda run: create_event(f"TS-cpu-{run}", f"cpu-{run}"), 15),
         }
+    cases: list[VariantCase] = []
+    if args.variants:
+        # On a table of their own: moto copies the whole table for every action of a
+        # transaction (EMULATOR_READ_TIMEOUT), so a small table keeps the run short.
+        with emulated_aws():
+            shoe = call_json("POST", PRODUCTS, {"sku": "RDG3", **VARIANT_PRODUCT})
+            registration, registration_cpu = registration_with_variants(MAX_NEW_VARIANT_SKUS)
+            cpu[registration[0].name] = registration_cpu
+            cases, variant_cpu = variant_cases(shoe, VARIANT_COUNTS)
+            cpu.update(variant_cpu)
+            worst = worst_cases(shoe["id"])
 
     print(
         f"typical product: {len(json.dumps(product))} bytes of JSON view, {IMAGES} images, "
         f"{len(CHANNELS)} live listings, version {product['version']}"
     )
     print()
-    print(
-        "| operation | status | AWS calls | items read (bytes) | items written (bytes) "
-        "| RRU | WRU table | WRU GSIs | log bytes |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
     rows = [
         (get, get_index),
         (page, page_index),
@@ -561,33 +862,19 @@ def main(argv: list[str] | None = None) -> None:
         (update, update_index),
         (create, create_index),
     ]
-    for measured, recorder in rows:
-        calls = ", ".join(
-            f"{c.service}.{c.operation}{' (consistent)' if c.consistent else ''}"
-            for c in measured.calls
-        )
-        read = [size for c in measured.dynamodb() for size in c.read_item_bytes]
-        written = [size for c in measured.dynamodb() for size in c.written_item_bytes]
-        index_units = sum(max(1, math.ceil(size / 1024)) for size in recorder.index_writes)
-        read_text = (
-            f"{len(read)} x ~{sum(read) // max(1, len(read))} = {sum(read)}"
-            if len(read) > 1
-            else ", ".join(map(str, read)) or "-"
-        )
-        print(
-            f"| {measured.name} | {measured.status} | {calls} | {read_text} "
-            f"| {', '.join(map(str, written)) or '-'} | {measured.read_units():g} "
-            f"| {measured.write_units():g} | {index_units} | {measured.log_bytes} |"
-        )
+    print_calls(rows)
     print()
     print(
         "handler CPU per warm invocation on this machine (one full core, median): "
-        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu.items())
+        + ", ".join(f"{measured.name} {cpu[measured.name]:.1f} ms" for measured, _ in rows)
     )
     print()
+    variant_rows = [row for case in cases for row in case.rows()]
+    if cases:
+        variant_rows.append(registration)
     durations = {
         measured.name: billed_ms(measured, cpu[measured.name], args.memory_mb)
-        for measured, _ in rows
+        for measured, _ in rows + variant_rows
     }
     assumed = Assumptions(args.memory_mb, durations, args.relay_memory_mb, args.relay_ms)
     print(
@@ -596,10 +883,106 @@ def main(argv: list[str] | None = None) -> None:
         "+ DynamoDB latency ("
         + ", ".join(f"{op} {ms:g} ms" for op, ms in LATENCY_MS.items())
         + "): "
-        + ", ".join(f"{name} {ms:g} ms" for name, ms in durations.items())
+        + ", ".join(f"{measured.name} {durations[measured.name]:g} ms" for measured, _ in rows)
         + f"; relay {args.relay_memory_mb} MB, {args.relay_ms:g} ms per change)"
     )
     print()
+    print_dollars(rows, assumed)
+    if not cases:
+        return
+
+    print()
+    print(
+        f"product with variants: the typical product with options {VARIANT_PRODUCT['options']} "
+        f"({len(COLORS)} colours x {len(SIZES)} sizes), {IMAGES} images, live on "
+        f"{len(CHANNELS)} channels; each variant a SKU, 2 option values, 3 attributes, 1 image "
+        "id, a GTIN-13, a stock, and a price of its own for sizes 46 and up; the first variant "
+        "is added before the product goes live (it cannot without one)"
+    )
+    print()
+    print_variants(cases)
+    print()
+    reg = registration[0]
+    print(
+        f"registration with {MAX_NEW_VARIANT_SKUS} variants (MAX_NEW_VARIANT_SKUS, keyed): "
+        f"{reg.transaction_actions()} items in its transaction "
+        f"({len(reg.written('SKU'))} SKU guards: the product's and its variants'), "
+        f"product item {reg.written('PRODUCT')[0]} bytes, "
+        f"history item {reg.written('HISTORY')[0]} bytes, {reg.write_units():g} WRU table + "
+        f"{index_units(registration[1])} WRU GSIs"
+    )
+    print()
+    print_calls(variant_rows)
+    print()
+    print(
+        "handler CPU on this machine (one full core; get and patch the median of warm "
+        "invocations, add and create one invocation): "
+        + ", ".join(f"{measured.name} {cpu[measured.name]:.1f} ms" for measured, _ in variant_rows)
+    )
+    print()
+    print(
+        "billed duration: "
+        + ", ".join(f"{m.name} {durations[m.name]:g} ms" for m, _ in variant_rows)
+    )
+    print()
+    print_dollars(variant_rows, assumed)
+    print()
+    flat, flat_fit, full, full_fit = worst
+    print(
+        "worst case (computed, the stored product above given 20 images with 500-character alt "
+        "texts and 3 axes of 64-character names; each variant: a 64-character SKU, 3 option "
+        "values of 200 characters, price 10^15, 20 image ids, a GTIN-14, stock 10^9):"
+    )
+    for case, what in (
+        (flat, "no attributes"),
+        (flat_fit, "no attributes"),
+        (full, "100 attributes of 2,000 characters"),
+        (full_fit, "100 attributes of 2,000 characters"),
+    ):
+        print(
+            f"- {variants_text(case.variants)}, {what} ({case.variant_bytes} bytes each): document "
+            f"{case.document_bytes} bytes (limit {MAX_DOCUMENT_BYTES}), product item "
+            f"{case.item_bytes} bytes (DynamoDB's limit {MAX_ITEM_BYTES})"
+        )
+
+
+def index_units(recorder: Recorder) -> int:
+    """Standard writes of the product item into each index that holds it."""
+    return sum(max(1, math.ceil(size / 1024)) for size in recorder.index_writes)
+
+
+def print_calls(rows: list[tuple[Measured, Recorder]]) -> None:
+    print(
+        "| operation | status | AWS calls | items read (bytes) | items written (bytes) "
+        "| RRU | WRU table | WRU GSIs | log bytes |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for measured, recorder in rows:
+        calls = ", ".join(
+            f"{c.service}.{c.operation}{' (consistent)' if c.consistent else ''}"
+            for c in measured.calls
+        )
+        read = [size for c in measured.dynamodb() for size in c.read_item_bytes]
+        written = [size for c in measured.dynamodb() for size in c.written_item_bytes]
+        read_text = (
+            f"{len(read)} x ~{sum(read) // max(1, len(read))} = {sum(read)}"
+            if len(read) > 1
+            else ", ".join(map(str, read)) or "-"
+        )
+        written_text = (
+            f"{', '.join(map(str, written[:6]))} and {len(written) - 6} more"
+            f" ({sum(written)} in all)"
+            if len(written) > 8
+            else ", ".join(map(str, written)) or "-"
+        )
+        print(
+            f"| {measured.name} | {measured.status} | {calls} | {read_text} "
+            f"| {written_text} | {measured.read_units():g} "
+            f"| {measured.write_units():g} | {index_units(recorder)} | {measured.log_bytes} |"
+        )
+
+
+def print_dollars(rows: list[tuple[Measured, Recorder]], assumed: Assumptions) -> None:
     print(
         "| operation | DynamoDB reads | DynamoDB writes | Lambda | HTTP API | EventBridge "
         "| logs | total |"
@@ -609,6 +992,24 @@ def main(argv: list[str] | None = None) -> None:
         cost = dollars(measured, recorder, assumed)
         line = " | ".join(f"{value * 1e6:.2f}" for value in cost.values())
         print(f"| {measured.name} | {line} | {sum(cost.values()) * 1e6:.2f} |")
+
+
+def print_variants(cases: list[VariantCase]) -> None:
+    print(
+        "| variants | product item (bytes) | GET response (bytes) | GET RRU "
+        "| add: items, WRU table + GSIs | patch: items, history item (bytes) "
+        "| patch WRU table + GSIs |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for case in cases:
+        get, add, patch = case.get[0], case.add[0], case.patch[0]
+        item = get.dynamodb()[0].read_item_bytes[0]
+        print(
+            f"| {case.count} | {item} | {get.response_bytes} | {get.read_units():g} "
+            f"| {add.transaction_actions()}, {add.write_units():g} + {index_units(case.add[1])} "
+            f"| {patch.transaction_actions()}, {patch.written('HISTORY')[0]} "
+            f"| {patch.write_units():g} + {index_units(case.patch[1])} |"
+        )
 
 
 if __name__ == "__main__":
