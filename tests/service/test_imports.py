@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from catalog.adapters.aws.dynamodb_jobs import DynamoDbJobStore
 from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
 from catalog.adapters.embedded.sqlite_store import SqliteStore
 from catalog.adapters.job_files import LocalJobFiles, MemoryJobFiles
@@ -41,6 +43,7 @@ from catalog.service.jobs import JobsContext
 from catalog.service.ports import Change, JobFiles, JobStore
 from catalog.service.products import register_product
 from catalog.service.variants import find_sku
+from tests.backends import aws_backend
 from tests.principals import ALICE, merchant
 
 
@@ -88,28 +91,32 @@ class Setup:
         return product
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "aws"])
 def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    store: MemoryStore | SqliteStore
-    if request.param == "memory":
-        store = MemoryStore()
-        jobs: JobStore = MemoryJobStore(store)
-        files: JobFiles = MemoryJobFiles()
-    else:
-        store = SqliteStore(tmp_path / "catalog.db")
-        jobs, files = SqliteJobStore(store), LocalJobFiles(tmp_path / "jobs")
-    ctx = CatalogContext(
-        store=store,
-        assets=MemoryAssetStore("https://cdn.example.test"),
-        images=PillowImageInspector(),
-        clock=SteppingClock(),
-        ids=UlidIds(),
-        cursors=CursorCodec(b"k" * 32),
-    )
-    queue = ListQueue()
-    yield Setup(ctx, JobsContext(jobs, files, queue), store, queue)
-    if isinstance(store, SqliteStore):
-        store.close()
+    with ExitStack() as closing:
+        store: Any
+        if request.param == "memory":
+            store = MemoryStore()
+            jobs: JobStore = MemoryJobStore(store)
+            files: JobFiles = MemoryJobFiles()
+        elif request.param == "sqlite":
+            store = SqliteStore(tmp_path / "catalog.db")
+            closing.callback(store.close)
+            jobs, files = SqliteJobStore(store), LocalJobFiles(tmp_path / "jobs")
+        else:
+            # DynamoDB on moto, its events read back from the table's stream.
+            store = closing.enter_context(aws_backend(request, tmp_path))
+            jobs, files = DynamoDbJobStore(store.store), MemoryJobFiles()
+        ctx = CatalogContext(
+            store=store,
+            assets=MemoryAssetStore("https://cdn.example.test"),
+            images=PillowImageInspector(),
+            clock=SteppingClock(),
+            ids=UlidIds(),
+            cursors=CursorCodec(b"k" * 32),
+        )
+        queue = ListQueue()
+        yield Setup(ctx, JobsContext(jobs, files, queue), store, queue)
 
 
 def shoe(sku: str, **fields: Any) -> dict[str, Any]:

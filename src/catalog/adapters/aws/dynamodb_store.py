@@ -124,6 +124,11 @@ class _Write:
     sku: str | None = None  # the SKU a guard write is about (its DuplicateSku)
 
 
+# One item of a transaction, as `change_writes` gives it: for a store that writes product
+# changes inside a transaction of its own (DynamoDbJobStore, a batch of a job's rows).
+TransactionWrite = _Write
+
+
 class DynamoDbStore:
     """Products, product types, history, outbox items, sku guards and idempotency records of
     every merchant.
@@ -257,6 +262,51 @@ class DynamoDbStore:
         self._commit_writes(writes, raise_domain_error, change.product.id)
         if change.expected_version == 0:
             self._registered.add(change.product.merchant_id)
+
+    # ----------------------------------------------------------------- shared transactions
+
+    # DynamoDbJobStore writes a batch of a job's rows (many changes) and the job's progress in
+    # one transaction: these give it the items `commit` would write for each change, the
+    # call `commit` makes, and what `commit` remembers once a change is written.
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client
+
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    def change_writes(self, change: Change) -> list[TransactionWrite]:
+        """The items `commit(change)` writes, in its order, each checked against the item
+        size (ProductTooLarge); nothing is written."""
+        refuse_oversized(change)
+        return self._writes(change)
+
+    @staticmethod
+    def raise_change_error(
+        change: Change, writes: Sequence[TransactionWrite], reasons: Sequence[dict[str, Any]]
+    ) -> None:
+        """Raise the domain error `commit` raises when the conditions of `writes` (the
+        change's, one cancellation reason each) failed; returns when none of them did."""
+        _raise_domain_error(change, writes, reasons)
+
+    def commit_transaction(
+        self,
+        writes: Sequence[TransactionWrite],
+        raise_domain_error: Callable[[Sequence[dict[str, Any]]], None],
+        subject: str,
+    ) -> None:
+        """One TransactWriteItems of `writes`, retried on conflicts as `commit` is;
+        `raise_domain_error` gets the cancellation reasons, one per write in order."""
+        self._commit_writes(writes, raise_domain_error, subject)
+
+    def changes_committed(self, changes: Sequence[Change]) -> None:
+        """What `commit` remembers of the changes it wrote: the merchants whose registry
+        entry is now written, so later creations leave it out."""
+        for change in changes:
+            if change.expected_version == 0:
+                self._registered.add(change.product.merchant_id)
 
     # ----------------------------------------------------------------- product types
 
