@@ -214,7 +214,9 @@ def _embedded_container(settings: Settings) -> Container:
         ),
         job_store.unfinished_jobs,
     )
-    jobs = JobsContext(job_store, LocalJobFiles(data_dir / "jobs"), worker)
+    # Job files live in the asset store's folder, so its signed GET /assets serves exports.
+    files = LocalJobFiles(data_dir / "assets" / "jobs", assets.url_for, "jobs")
+    jobs = JobsContext(job_store, files, worker)
     return Container(
         settings=settings,
         ctx=ctx,

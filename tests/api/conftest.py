@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from catalog.adapters.aws.dynamodb_jobs import DynamoDbJobStore
 from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
 from catalog.adapters.embedded.sqlite_store import SqliteStore
 from catalog.adapters.job_files import MemoryJobFiles
@@ -34,6 +35,7 @@ from catalog.service.jobs import run_job
 from catalog.service.ports import JobStore
 from catalog.settings import Settings
 from tests.api.support import Api
+from tests.aws.outbox_reader import DynamoDbStoreWithStreamOutbox
 from tests.backends import BACKENDS, CatalogStore
 
 ASSET_BASE_URL = "https://cdn.example.test/catalog"
@@ -107,6 +109,8 @@ def jobs_for(backend: CatalogStore, ctx: CatalogContext) -> JobsContext | None:
         store = MemoryJobStore(backend)
     elif isinstance(backend, SqliteStore):
         store = SqliteJobStore(backend)
+    elif isinstance(backend, DynamoDbStoreWithStreamOutbox):
+        store = DynamoDbJobStore(backend.store)
     else:
         return None
     queue = InlineJobQueue(ctx)

@@ -112,6 +112,8 @@ def _request(
             "content": json.dumps({"sku": "PROBE-2", "name": "Probe"}),
             "headers": {**headers, "Content-Type": "application/x-ndjson"},
         },
+        ("POST", "/exports"): {"json": {"format": "jsonl"}},
+        ("POST", "/bulk-actions"): {"json": {"action": "status", "status": "DRAFT", "filter": {}}},
         ("GET", "/jobs"): {},
         ("GET", "/jobs/{job_id}"): {},
         ("POST", "/jobs/{job_id}/cancel"): {},

@@ -1,28 +1,20 @@
 """Imports over HTTP (DESIGN.md section 11): POST the file, follow the job, read its errors,
-list and cancel jobs; each row through the API's own rules, on every backend with a job
-store. The jobs run as they are queued here (tests/api/conftest.py, InlineJobQueue)."""
+list and cancel jobs; each row through the API's own rules, on every backend. The jobs run
+as they are queued here (tests/api/conftest.py, InlineJobQueue)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from catalog.domain.events import EventName
 from tests.api.support import Api, VariantsApi, assert_problem
-from tests.backends import BACKENDS, CatalogStore
 
 NDJSON = "application/x-ndjson"
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
-    with BACKENDS[request.param](request, tmp_path) as store:
-        yield store
 
 
 def jsonl(*rows: Any) -> str:
@@ -159,3 +151,34 @@ def test_another_merchant_finds_no_job(acme: Api, globex: Api) -> None:
     assert_problem(
         acme._send("get", "/v1/merchants/acme/jobs/01JDNOSUCHJOB", headers=acme.headers), 404
     )
+
+
+EXAMPLE_CSV = (
+    Path(__file__).resolve().parents[2] / "docs" / "examples" / "products-with-variants.csv"
+)
+
+
+def test_the_documented_csv_example_imports_and_imports_again_as_unchanged(acme: Api) -> None:
+    content = EXAMPLE_CSV.read_text(encoding="utf-8")
+    first = job(acme, post_import(acme, content, media="text/csv").headers["Location"])
+    assert (first["status"], first["created"], first["failed"]) == ("SUCCEEDED", 2, 0), first
+    products = {p["sku"]: p for p in acme.list().json()["items"]}
+    with_variants = [p for p in products.values() if p["variants"]]
+    assert len(with_variants) == 1 and len(with_variants[0]["variants"]) == 3
+    again = job(
+        acme, post_import(acme, content, media="text/csv; charset=utf-8").headers["Location"]
+    )
+    assert (again["unchanged"], again["created"], again["updated"]) == (2, 0, 0)
+
+
+def test_a_new_product_may_bring_more_variants_than_one_registration_takes(acme: Api) -> None:
+    row = {
+        "sku": "BIG",
+        "name": "Many sizes",
+        "options": ["size"],
+        "variants": [{"sku": f"BIG-{n}", "options": {"size": str(n)}} for n in range(75)],
+    }
+    done = job(acme, post_import(acme, jsonl(row)).headers["Location"])
+    assert (done["created"], done["failed"]) == (1, 0), done["errors"]
+    found = VariantsApi(acme).find_sku("BIG-74").json()
+    assert len(acme.get(found["product_id"]).json()["variants"]) == 75

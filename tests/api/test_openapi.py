@@ -41,6 +41,8 @@ USER_ORDER = [
     "get_channel_requirements",
     "put_channel_requirements",
     "import_products",
+    "export_products",
+    "bulk_action",
     "list_jobs",
     "get_job",
     "cancel_job",

@@ -102,7 +102,10 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         elif request.param == "sqlite":
             store = SqliteStore(tmp_path / "catalog.db")
             closing.callback(store.close)
-            jobs, files = SqliteJobStore(store), LocalJobFiles(tmp_path / "jobs")
+            files = LocalJobFiles(
+                tmp_path / "jobs", lambda key: f"https://files.example.test/{key}"
+            )
+            jobs = SqliteJobStore(store)
         else:
             # DynamoDB on moto, its events read back from the table's stream.
             store = closing.enter_context(aws_backend(request, tmp_path))

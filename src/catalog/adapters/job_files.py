@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -17,8 +18,15 @@ _CHUNK = 1024 * 1024
 
 
 class LocalJobFiles:
-    def __init__(self, root: Path) -> None:
+    """Job files under `root`, served by `signed_url(relative key)` (the asset store's signed
+    GET /assets URLs, when root is a folder of that store under `url_prefix`)."""
+
+    def __init__(
+        self, root: Path, signed_url: Callable[[str], str], url_prefix: str = "jobs"
+    ) -> None:
         self._root = Path(root)
+        self._signed_url = signed_url
+        self._url_prefix = url_prefix
 
     def save(self, key: str, stream: IO[bytes]) -> int:
         path = self._path(key)
@@ -34,6 +42,20 @@ class LocalJobFiles:
 
     def open(self, key: str) -> IO[bytes]:
         return self._path(key).open("rb")
+
+    def write(self, key: str, offset: int, data: bytes) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("r+b" if path.exists() else "wb") as out:
+            out.truncate(offset)
+            out.seek(offset)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            return out.tell()
+
+    def download_url(self, key: str) -> str:
+        return self._signed_url(f"{self._url_prefix}/{key}")
 
     def _path(self, key: str) -> Path:
         relative = PurePosixPath(key)
@@ -59,3 +81,12 @@ class MemoryJobFiles:
         if data is None:
             raise FileNotFoundError(key)
         return io.BytesIO(data)
+
+    def write(self, key: str, offset: int, data: bytes) -> int:
+        with self._lock:
+            content = self._files.get(key, b"")[:offset] + data
+            self._files[key] = content
+        return len(content)
+
+    def download_url(self, key: str) -> str:
+        return f"https://files.example.test/{key}"

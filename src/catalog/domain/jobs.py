@@ -92,6 +92,12 @@ class Job:
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
     position: int = 0
+    # An export or a bulk action walks the merchant's products in id order: the last one done.
+    resume_after: str | None = None
+    # What the job writes (an export's file, a bulk action's outcomes): its key and the bytes
+    # committed so far, where a resumed job goes on writing.
+    output_key: str | None = None
+    output_bytes: int = 0
     message: str | None = None  # why a job FAILED
     finished_at: datetime | None = None
     version: int = 1
@@ -112,6 +118,10 @@ class Job:
         if result.line <= self.position:
             raise ValueError(f"row {result.line} is not after row {self.position}")
         self.position = result.line
+        self.count(result)
+
+    def count(self, result: RowResult) -> None:
+        """One more row done, in whatever order the job walks them."""
         self.processed += 1
         if result.outcome is RowOutcome.CREATED:
             self.created += 1

@@ -38,3 +38,6 @@ MAX_DOCUMENT_BYTES = 300 * 1024
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+# Ids the server makes (products, images, variants, jobs): ULIDs.
+ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")

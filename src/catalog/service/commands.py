@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.domain import limits
@@ -32,7 +32,7 @@ from catalog.domain.product_types import (
     parse_type_content,
     parse_type_key,
 )
-from catalog.domain.values import JSON, parse_sku, parse_text
+from catalog.domain.values import JSON, parse_channel, parse_sku, parse_text
 from catalog.domain.variants import (
     VariantBody,
     parse_variant_bodies,
@@ -447,6 +447,117 @@ class StartImport:
     format: ImportFormat
     content: bytes
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StartExport:
+    """The products `filter` keeps (`status`, `channel`, `product_type`), to a file."""
+
+    merchant_id: str
+    format: ImportFormat
+    filter: Mapping[str, str]
+    idempotency_key: str | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, body: JSON, idempotency_key: str | None = None
+    ) -> StartExport:
+        document = _object(body, "an export")
+        errors = FieldErrors()
+        reject_unknown(document, ("format", "filter"), errors, "is not a field of an export")
+        file_format = errors.check(parse_file_format, document.get("format", "jsonl"))
+        kept = errors.check(parse_product_filter, document.get("filter"))
+        errors.raise_any()
+        assert file_format is not None and kept is not None
+        return cls(merchant_id, file_format, kept, idempotency_key)
+
+
+BULK_ACTIONS = ("publish", "unpublish", "status")
+MAX_BULK_IDS = 10_000
+
+
+@dataclass(frozen=True)
+class StartBulkAction:
+    """One action for each product `ids` names, or `filter` keeps."""
+
+    merchant_id: str
+    action: str
+    channel: str | None = None
+    status: Status | None = None
+    ids: tuple[str, ...] | None = None
+    filter: Mapping[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    @classmethod
+    def from_json(
+        cls, merchant_id: str, body: JSON, idempotency_key: str | None = None
+    ) -> StartBulkAction:
+        document = _object(body, "a bulk action")
+        errors = FieldErrors()
+        known = ("action", "channel", "status", "ids", "filter")
+        reject_unknown(document, known, errors, "is not a field of a bulk action")
+        action = document.get("action")
+        if action not in BULK_ACTIONS:
+            errors.add("/action", "must be publish, unpublish or status")
+        channel = status = None
+        if action in ("publish", "unpublish"):
+            channel = errors.check(_channel, document.get("channel"), "/channel")
+        elif "channel" in document:
+            errors.add("/channel", "is for publish and unpublish")
+        if action == "status":
+            status = errors.check(parse_requested_status, document.get("status"))
+        elif "status" in document:
+            errors.add("/status", "is for the status action")
+        ids = document.get("ids")
+        if ids is not None and "filter" in document:
+            errors.add("/filter", "give ids or a filter, not both")
+        if ids is not None and (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= MAX_BULK_IDS
+            or not all(isinstance(i, str) and limits.ULID_PATTERN.fullmatch(i) for i in ids)
+        ):
+            errors.add("/ids", f"must be a list of 1 to {MAX_BULK_IDS} product ids")
+            ids = None
+        kept = errors.check(parse_product_filter, document.get("filter"))
+        errors.raise_any()
+        assert isinstance(action, str) and kept is not None
+        chosen = tuple(ids) if ids is not None else None
+        return cls(merchant_id, action, channel, status, chosen, kept, idempotency_key)
+
+
+def _channel(value: JSON, path: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidField(path, "must be a channel slug")
+    return parse_channel(value, path)
+
+
+def parse_file_format(value: JSON) -> ImportFormat:
+    try:
+        return ImportFormat(value)
+    except ValueError:
+        raise InvalidField("/format", "must be jsonl or csv") from None
+
+
+def parse_product_filter(value: JSON) -> dict[str, str]:
+    """`{"status"?, "channel"?, "product_type"?}`: the products a job walks."""
+    if value is None:
+        return {}
+    document = _object(value, "a filter")
+    errors = FieldErrors()
+    reject_unknown(document, ("status", "channel", "product_type"), errors, "is not a filter")
+    kept: dict[str, str] = {}
+    if document.get("status") is not None:
+        try:
+            kept["status"] = Status(document["status"]).value
+        except ValueError:
+            errors.add("/filter/status", "must be DRAFT, READY, ACTIVE or INACTIVE")
+    if document.get("channel") is not None:
+        kept["channel"] = errors.check(_channel, document["channel"], "/filter/channel") or ""
+    if document.get("product_type") is not None:
+        key = errors.check(parse_type_key, document["product_type"], "/filter/product_type")
+        kept["product_type"] = key or ""
+    errors.raise_any()
+    return kept
 
 
 @dataclass(frozen=True)

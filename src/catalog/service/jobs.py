@@ -1,49 +1,40 @@
-"""Use cases of jobs (DESIGN.md section 11): start an import, read jobs and their errors,
-cancel one; and `run_job`, what a worker does with a job it is given.
+"""Use cases of jobs (DESIGN.md section 11): start an import, an export or a bulk action,
+read jobs and their errors, cancel one; and `run_job`, what a worker does with a job it is
+given (job_runs.py).
 
-An import's rows go through the API's own use cases (row_upserts) on a RowBatch; every
-`batch_size` rows the batch's changes, the job's counters and the rows' errors are written
-in one transaction (JobStore.commit_rows). A worker that dies loses only the batch it had not
-written: the next one resumes after the job's `position`, and every row is applied once.
+Starting a job stores it QUEUED and hands it to the queue; with an Idempotency-Key the same
+request again answers the job the first one started (the key with another request: 422).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import IO
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from catalog.domain import limits
 from catalog.domain.errors import (
-    DomainError,
     IdempotencyKeyRaced,
     IdempotencyKeyReused,
     InvalidField,
     JobNotFound,
 )
-from catalog.domain.jobs import (
-    ImportFormat,
-    Job,
-    JobKind,
-    JobStatus,
-    RowError,
-    RowOutcome,
-    RowResult,
+from catalog.domain.jobs import Job, JobKind, RowError
+from catalog.service import job_runs
+from catalog.service.commands import (
+    CancelJob,
+    GetJob,
+    ListJobs,
+    ReadJobErrors,
+    StartBulkAction,
+    StartExport,
+    StartImport,
 )
-from catalog.service.commands import CancelJob, GetJob, ListJobs, ReadJobErrors, StartImport
 from catalog.service.context import CatalogContext, JobsContext
-from catalog.service.import_files import ImportRow, count_jsonl_rows, jsonl_rows
-from catalog.service.ports import Change
 from catalog.service.principals import Principal, require_read, require_write
-from catalog.service.problems import problem_of
-from catalog.service.row_batch import RowBatch
-from catalog.service.row_upserts import upsert_row
-
-#: Rows written per transaction: enough to pay for the commit many times over, few enough
-#: that a crash loses little work and a batch's changes stay small in memory.
-BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -58,19 +49,85 @@ class JobListing:
     next_cursor: str | None
 
 
-def file_key(job: Job) -> str:
-    return f"{job.merchant_id}/{job.id}/input.{job.params['format']}"
-
-
 def start_import(
     ctx: CatalogContext, jobs: JobsContext, principal: Principal, command: StartImport
 ) -> Started:
-    """Keep the file and queue the job; the same Idempotency-Key with the same file answers
-    the job it started (a 422 with another file)."""
-    merchant_id = command.merchant_id
-    require_write(principal, merchant_id)
+    """Keep the file and queue the job."""
+    params = {"format": command.format.value}
     fingerprint = hashlib.sha256(command.content).hexdigest()
-    key = command.idempotency_key
+
+    def keep_file(job: Job) -> None:
+        jobs.files.save(job_runs.input_key(job), io.BytesIO(command.content))
+
+    return _start(
+        ctx,
+        jobs,
+        principal,
+        command.merchant_id,
+        JobKind.IMPORT,
+        params,
+        fingerprint,
+        command.idempotency_key,
+        keep_file,
+    )
+
+
+def start_export(
+    ctx: CatalogContext, jobs: JobsContext, principal: Principal, command: StartExport
+) -> Started:
+    """The merchant's products the filter keeps, to a file at the job's download_url."""
+    params = {"format": command.format.value, "filter": dict(command.filter)}
+    return _start(
+        ctx,
+        jobs,
+        principal,
+        command.merchant_id,
+        JobKind.EXPORT,
+        params,
+        _fingerprint(params),
+        command.idempotency_key,
+    )
+
+
+def start_bulk_action(
+    ctx: CatalogContext, jobs: JobsContext, principal: Principal, command: StartBulkAction
+) -> Started:
+    """One use case for each product `ids` or the filter names, with the API's rules."""
+    params: dict[str, Any] = {"action": command.action}
+    if command.channel is not None:
+        params["channel"] = command.channel
+    if command.status is not None:
+        params["status"] = command.status.value
+    if command.ids is not None:
+        params["ids"] = sorted(set(command.ids))  # the walk goes in id order, as for a filter
+    else:
+        params["filter"] = dict(command.filter)
+    return _start(
+        ctx,
+        jobs,
+        principal,
+        command.merchant_id,
+        JobKind.BULK_ACTION,
+        params,
+        _fingerprint(params),
+        command.idempotency_key,
+    )
+
+
+def _start(
+    ctx: CatalogContext,
+    jobs: JobsContext,
+    principal: Principal,
+    merchant_id: str,
+    kind: JobKind,
+    params: Mapping[str, Any],
+    fingerprint: str,
+    key: str | None,
+    prepare: Callable[[Job], None] = lambda job: None,
+) -> Started:
+    require_write(principal, merchant_id)
+    # The kind is part of what was asked: the key of an import reused for an export is a 422.
+    fingerprint = f"{kind.value}:{fingerprint}"
     if key is not None:
         existing = _job_of_key(jobs, merchant_id, key, fingerprint)
         if existing is not None:
@@ -78,9 +135,9 @@ def start_import(
     job = Job(
         id=ctx.ids.new_id(),
         merchant_id=merchant_id,
-        kind=JobKind.IMPORT,
+        kind=kind,
         created_at=ctx.clock.now(),
-        params={"format": command.format.value},
+        params=params,
         started_by={
             "subject": principal.subject,
             "merchant_id": principal.merchant_id,
@@ -89,7 +146,7 @@ def start_import(
         idempotency_key=key,
         fingerprint=fingerprint,
     )
-    jobs.files.save(file_key(job), io.BytesIO(command.content))
+    prepare(job)
     try:
         jobs.store.create_job(job)
     except IdempotencyKeyRaced:
@@ -100,6 +157,10 @@ def start_import(
         return Started(raced, replayed=True)
     jobs.queue.enqueue(merchant_id, job.id)
     return Started(job, replayed=False)
+
+
+def _fingerprint(params: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
 def get_job(jobs: JobsContext, principal: Principal, query: GetJob) -> Job:
@@ -161,7 +222,7 @@ def run_job(
     merchant_id: str,
     job_id: str,
     *,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> Job | None:
     """Run the job from where it stands to its end (or until `stopping()` says the process
@@ -169,103 +230,8 @@ def run_job(
     job = jobs.store.job(merchant_id, job_id)
     if job is None or job.status.finished:
         return job
-    runner = _ImportRun(ctx, jobs, job, batch_size)
-    return runner.run(stopping)
-
-
-class _ImportRun:
-    def __init__(self, ctx: CatalogContext, jobs: JobsContext, job: Job, batch_size: int) -> None:
-        self.ctx = ctx
-        self.jobs = jobs
-        self.job = job
-        self.batch_size = batch_size
-        started = job.started_by
-        self.principal = Principal(
-            subject=str(started.get("subject", "job")),
-            merchant_id=started.get("merchant_id"),
-            roles=frozenset(started.get("roles", ())),
-        )
-
-    def run(self, stopping: Callable[[], bool]) -> Job:
-        job = self.job
-        try:
-            stream = self.jobs.files.open(file_key(job))
-        except FileNotFoundError:
-            return self._finish(failed="the job's file is gone")
-        with stream:
-            if job.status is JobStatus.QUEUED or job.total is None:
-                job.start()
-                job.counted(_count_rows(job, stream))
-                stream.seek(0)
-                self._write([], [])
-            pending: list[ImportRow] = []
-            for row in _rows(job, stream):
-                if row.line <= job.position:
-                    continue
-                pending.append(row)
-                if len(pending) >= self.batch_size:
-                    self._apply(pending)
-                    pending = []
-                    if stopping():
-                        return job
-                    if self.jobs.store.cancel_requested(job.merchant_id, job.id):
-                        return self._finish(cancelled=True)
-            self._apply(pending)
-        return self._finish()
-
-    def _apply(self, rows: Sequence[ImportRow]) -> None:
-        """The rows as one batch; when the batch cannot be written whole (a product changed
-        or a SKU was taken by another writer since the batch read it) each row on its own."""
-        if not rows:
-            return
-        batch = RowBatch(self.ctx.store)
-        results = [self._upsert(batch, row) for row in rows]
-        try:
-            self._write(batch.changes, results)
-        except DomainError:
-            for row in rows:
-                alone = RowBatch(self.ctx.store)
-                self._write(alone.changes, [self._upsert(alone, row)])
-
-    def _upsert(self, batch: RowBatch, row: ImportRow) -> RowResult:
-        error = row.error
-        if error is None:
-            assert row.body is not None
-            row_ctx = replace(self.ctx, store=batch)
-            try:
-                with batch.row():
-                    outcome = upsert_row(row_ctx, self.principal, self.job.merchant_id, row.body)
-                return RowResult(row.line, outcome)
-            except DomainError as refused:
-                error = refused
-        problem = problem_of(error) or {"title": "Row refused", "detail": str(error)}
-        return RowResult(row.line, RowOutcome.FAILED, RowError(row.line, row.sku, problem))
-
-    def _write(self, changes: Sequence[Change], results: Sequence[RowResult]) -> None:
-        job = self.job
-        before = job.snapshot()
-        for result in results:
-            job.record(result)
-        job.version = before.version + 1
-        errors = [r.error for r in results if r.error is not None]
-        try:
-            self.jobs.store.commit_rows(job, before.version, changes, errors)
-        except BaseException:
-            self.job = before
-            raise
-
-    def _finish(self, *, cancelled: bool = False, failed: str | None = None) -> Job:
-        job = self.job
-        before = job.version
-        now = self.ctx.clock.now()
-        if failed is not None:
-            job.fail(failed, now)
-        else:
-            job.finish(now, cancelled=cancelled)
-        job.version = before + 1
-        event = job.finished_event(self.ctx.ids.new_id())
-        self.jobs.store.commit_rows(job, before, [], [], [event])
-        return job
+    size = batch_size or jobs.store.rows_per_batch
+    return job_runs.run(ctx, jobs, job, size, stopping)
 
 
 def _job_of_key(jobs: JobsContext, merchant_id: str, key: str, fingerprint: str) -> Job | None:
@@ -273,13 +239,3 @@ def _job_of_key(jobs: JobsContext, merchant_id: str, key: str, fingerprint: str)
     if job is not None and job.fingerprint != fingerprint:
         raise IdempotencyKeyReused(key)
     return job
-
-
-def _count_rows(job: Job, stream: IO[bytes]) -> int:
-    if job.params["format"] == ImportFormat.JSONL.value:
-        return count_jsonl_rows(stream)
-    raise InvalidField("/format", "csv is not read yet")
-
-
-def _rows(job: Job, stream: IO[bytes]) -> Iterator[ImportRow]:
-    return jsonl_rows(stream)

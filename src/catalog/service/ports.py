@@ -416,8 +416,11 @@ class JobStore(Protocol):
     A job's record is written by the worker running it (`commit_rows`, conditioned on its
     version) and by `cancel` (which only stops a job that has not started, or asks a running
     one to stop). Every method takes the merchant id but `unfinished_jobs`, which names the
-    jobs a restarted worker resumes.
+    jobs a restarted worker resumes. `rows_per_batch` is how many rows of a job its worker
+    writes in one `commit_rows`: what one transaction of the backend holds with room to spare.
     """
+
+    rows_per_batch: int
 
     def create_job(self, job: Job) -> None:
         """Store a new job; IdempotencyKeyRaced when another job of the merchant has its
@@ -479,6 +482,16 @@ class JobFiles(Protocol):
 
     def open(self, key: str) -> IO[bytes]:
         """The file under `key`, for reading from its start; FileNotFoundError if none."""
+        ...
+
+    def write(self, key: str, offset: int, data: bytes) -> int:
+        """Cut the file under `key` (created if none) at `offset` and append `data`; the new
+        size. A job resumed after a crash cuts what it wrote past its last committed batch."""
+        ...
+
+    def download_url(self, key: str) -> str:
+        """A URL that serves the file without credentials for a while (signed), computed
+        without any call to the storage."""
         ...
 
 

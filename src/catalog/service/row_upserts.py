@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from catalog.domain import limits
 from catalog.domain.errors import DuplicateSku, InvalidField
 from catalog.domain.jobs import RowOutcome
+from catalog.domain.product import Product
 from catalog.domain.values import JSON, parse_sku
 from catalog.service import variants
 from catalog.service.commands import AddVariant, PatchProduct, PatchVariant, RegisterProduct
@@ -31,7 +33,7 @@ def upsert_row(
     sku = parse_sku(body.get("sku"))
     owner = ctx.store.sku_owner(merchant_id, sku)
     if owner is None:
-        register_product(ctx, principal, RegisterProduct.from_json(merchant_id, dict(body)))
+        _register(ctx, principal, merchant_id, body)
         return RowOutcome.CREATED
     if owner.variant_id is not None:
         raise DuplicateSku(sku, "a variant of another product")
@@ -39,19 +41,62 @@ def upsert_row(
     version = stored_product(ctx, merchant_id, product_id).version
     patch = {name: value for name, value in body.items() if name not in _NOT_PATCHED}
     product = update_product(ctx, principal, PatchProduct.from_json(merchant_id, product_id, patch))
+    added: list[Mapping[str, JSON]] = []
+    held = {variant.sku: variant.id for variant in product.variants}
     for index, variant_body in enumerate(_variant_bodies(body)):
-        at = f"/variants/{index}"
-        held = {variant.sku: variant.id for variant in product.variants}
-        variant_sku = parse_sku(variant_body.get("sku"), f"{at}/sku")
+        variant_sku = parse_sku(variant_body.get("sku"), f"/variants/{index}/sku")
         variant_id = held.get(variant_sku)
         if variant_id is None:
-            command = AddVariant.from_json(merchant_id, product_id, ctx.ids.new_id(), variant_body)
-            product = variants.add_variant(ctx, principal, command).product
-        else:
-            fields = {name: value for name, value in variant_body.items() if name != "sku"}
-            revision = PatchVariant.from_json(merchant_id, product_id, variant_id, fields)
-            product = variants.patch_variant(ctx, principal, revision)
+            added.append(variant_body)
+            continue
+        fields = {name: value for name, value in variant_body.items() if name != "sku"}
+        revision = PatchVariant.from_json(merchant_id, product_id, variant_id, fields)
+        product = variants.patch_variant(ctx, principal, revision)
+    if added:
+        product = _add_variants_product(ctx, principal, merchant_id, product_id, added)
     return RowOutcome.UNCHANGED if product.version == version else RowOutcome.UPDATED
+
+
+def _register(
+    ctx: CatalogContext, principal: Principal, merchant_id: str, body: Mapping[str, JSON]
+) -> None:
+    """Register the row's product; variants past what one registration takes
+    (limits.MAX_NEW_VARIANT_SKUS) are added after it, in one more version of the same row."""
+    bodies = _variant_bodies(body)
+    first, rest = bodies[: limits.MAX_NEW_VARIANT_SKUS], bodies[limits.MAX_NEW_VARIANT_SKUS :]
+    registration = dict(body)
+    if rest:
+        registration["variants"] = first
+    command = RegisterProduct.from_json(merchant_id, registration)
+    product = register_product(ctx, principal, command).product
+    if rest:
+        _add_variants(ctx, principal, merchant_id, product.id, rest)
+
+
+def _add_variants(
+    ctx: CatalogContext,
+    principal: Principal,
+    merchant_id: str,
+    product_id: str,
+    bodies: list[Mapping[str, JSON]],
+) -> None:
+    """New variants of a row, as one version (one change to write, whatever their number)."""
+    commands = [
+        AddVariant.from_json(merchant_id, product_id, ctx.ids.new_id(), variant_body)
+        for variant_body in bodies
+    ]
+    variants.add_variants(ctx, principal, commands)
+
+
+def _add_variants_product(
+    ctx: CatalogContext,
+    principal: Principal,
+    merchant_id: str,
+    product_id: str,
+    bodies: list[Mapping[str, JSON]],
+) -> Product:
+    _add_variants(ctx, principal, merchant_id, product_id, bodies)
+    return stored_product(ctx, merchant_id, product_id)
 
 
 def _variant_bodies(body: Mapping[str, JSON]) -> list[Mapping[str, JSON]]:

@@ -5,6 +5,8 @@ takes and gives up); the stores keep every SKU of a merchant held once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from catalog.domain import limits
 from catalog.domain.errors import IdempotencyKeyRaced, SkuNotFound
 from catalog.domain.product import Product, Stamp
@@ -40,6 +42,25 @@ def add_variant(ctx: CatalogContext, principal: Principal, command: AddVariant) 
         assert keyed is not None
         return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
     return Registered(product, replayed=False)
+
+
+def add_variants(
+    ctx: CatalogContext, principal: Principal, commands: Sequence[AddVariant]
+) -> Product:
+    """Several variants more, of one product, as one version: what an import row adds to a
+    product (no route takes it; each variant is judged as `add_variant` judges it)."""
+    first = commands[0]
+    require_write(principal, first.merchant_id, first.product_id)
+    if any(
+        (c.merchant_id, c.product_id) != (first.merchant_id, first.product_id) for c in commands
+    ):
+        raise ValueError("add_variants adds variants to one product")
+
+    def add(product: Product, stamp: Stamp) -> None:
+        for command in commands:
+            product.add_variant(command.body, command.variant_id, stamp)
+
+    return apply(ctx, principal, first, add)
 
 
 def patch_variant(ctx: CatalogContext, principal: Principal, command: PatchVariant) -> Product:

@@ -189,6 +189,8 @@ class DynamoDbJobStore:
     """Jobs of every merchant on the table of `store`, whose client it uses; stateless
     besides, so one instance serves any number of threads."""
 
+    rows_per_batch = BATCH_SIZE
+
     def __init__(self, store: DynamoDbStore) -> None:
         self._store = store
         self._client: DynamoDBClient = store.client

@@ -32,6 +32,9 @@ CONTENT_TYPES = {
     "jpeg": "image/jpeg",
     "webp": "image/webp",
     "gif": "image/gif",
+    # Job files (exports, bulk action outcomes) are served by the same signed GET /assets.
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
 }
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 

@@ -30,6 +30,10 @@ from catalog.service.ports import Change, JobPage
 
 
 class SqliteJobStore:
+    #: Enough rows to pay for the commit many times over, few enough that a crash loses
+    #: little work.
+    rows_per_batch = 200
+
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
 

@@ -22,6 +22,10 @@ from catalog.service.ports import Change, JobPage
 
 
 class MemoryJobStore:
+    #: Enough rows to pay for the commit many times over, few enough that a crash loses
+    #: little work.
+    rows_per_batch = 200
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._jobs: dict[tuple[str, str], dict[str, Any]] = {}

@@ -13,7 +13,6 @@ I/O, and async ones run on the event loop instead of costing a thread hop each.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -23,14 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from catalog.domain.errors import ImageNotFound, ProductNotFound, VariantNotFound
-from catalog.domain.limits import MERCHANT_ID_PATTERN
+from catalog.domain.limits import MERCHANT_ID_PATTERN, ULID_PATTERN
 from catalog.entrypoints.api.auth import authenticate
 from catalog.entrypoints.api.problems import ApiProblem
 from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.principals import Principal, hidden, require_read, require_write
 
 # Crockford base32, as python-ulid writes it (upper case).
-ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 # Path parameters are read from request.path_params rather than declared on each dependency:

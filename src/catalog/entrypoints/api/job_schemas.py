@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from catalog.entrypoints.api.schemas import ProductStatus
+
 JobKindName = Literal["import", "export", "bulk_action"]
 JobStatusName = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
@@ -76,3 +78,41 @@ class JobView(BaseModel):
 class JobPage(BaseModel):
     items: list[JobView]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
+
+
+class ProductFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ProductStatus | None = None
+    channel: str | None = Field(None, description="Products listed (or being listed) there.")
+    product_type: str | None = Field(None, description="Products of this type (its key).")
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"format": "jsonl", "filter": {"status": "ACTIVE"}}]},
+    )
+
+    format: Literal["jsonl", "csv"] = "jsonl"
+    filter: ProductFilter | None = None
+
+
+class BulkActionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"action": "publish", "channel": "mercadolibre", "filter": {"status": "READY"}}
+            ]
+        },
+    )
+
+    action: Literal["publish", "unpublish", "status"]
+    channel: str | None = Field(None, description="For publish and unpublish.")
+    status: Literal["DRAFT", "READY", "INACTIVE"] | None = Field(None, description="For status.")
+    ids: list[str] | None = Field(None, max_length=10_000, description="Product ids; or a filter.")
+    filter: ProductFilter | None = None
+
+
+REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (ExportRequest, BulkActionRequest)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from catalog.entrypoints.api import requirements_schemas, type_schemas
+from catalog.entrypoints.api import job_schemas, requirements_schemas, type_schemas
 from catalog.entrypoints.api.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
 from catalog.entrypoints.api.deps import MERGE_PATCH_MEDIA, PATH_PARAMETER_DESCRIPTIONS
 from catalog.entrypoints.api.operations import (
@@ -68,6 +68,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 *REQUEST_BODY_MODELS,
                 *type_schemas.REQUEST_BODY_MODELS,
                 *requirements_schemas.REQUEST_BODY_MODELS,
+                *job_schemas.REQUEST_BODY_MODELS,
             )
         ]
         + [(Problem, "serialization")],

@@ -201,6 +201,12 @@ OPERATIONS: dict[str, Operation] = {
             _NO_JOBS,
         ),
     ),
+    "export_products": Operation(
+        "jobs", problems(*_WRITE, JSON_BODY, {422: ("idempotency-key-reused",)}, _NO_JOBS)
+    ),
+    "bulk_action": Operation(
+        "jobs", problems(*_WRITE, JSON_BODY, {422: ("idempotency-key-reused",)}, _NO_JOBS)
+    ),
     "list_jobs": Operation(
         "jobs", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID, _NO_JOBS)
     ),

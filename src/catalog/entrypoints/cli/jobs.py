@@ -44,7 +44,9 @@ Merchant = Annotated[str, typer.Option("--merchant", help="The merchant whose ca
 
 
 def import_file(
-    file: Annotated[Path, typer.Argument(help="A JSONL or CSV file (docs/jobs.md).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A JSONL or CSV file (docs/jobs.md).")
+    ],
     merchant: Merchant,
     file_format: Annotated[
         str | None,

@@ -11,14 +11,38 @@ from fastapi.responses import StreamingResponse
 
 from catalog.domain import limits
 from catalog.domain.jobs import ImportFormat, JobKind, JobStatus
-from catalog.entrypoints.api.deps import IdempotencyKey, MerchantReader, MerchantWriter, jobs_of
+from catalog.entrypoints.api.deps import (
+    JSON_MEDIA,
+    IdempotencyKey,
+    JsonBody,
+    MerchantReader,
+    MerchantWriter,
+    jobs_of,
+)
 from catalog.entrypoints.api.job_presenter import job_view
-from catalog.entrypoints.api.job_schemas import JobKindName, JobPage, JobStatusName, JobView
+from catalog.entrypoints.api.job_schemas import (
+    BulkActionRequest,
+    ExportRequest,
+    JobKindName,
+    JobPage,
+    JobStatusName,
+    JobView,
+)
 from catalog.entrypoints.api.problems import ApiProblem
-from catalog.entrypoints.api.responses import ViewResponse
+from catalog.entrypoints.api.responses import ViewResponse, request_body
 from catalog.entrypoints.api.routing import resource_router
 from catalog.service import jobs as use_cases
-from catalog.service.commands import CancelJob, GetJob, ListJobs, ReadJobErrors, StartImport
+from catalog.service.commands import (
+    CancelJob,
+    GetJob,
+    ListJobs,
+    ReadJobErrors,
+    StartBulkAction,
+    StartExport,
+    StartImport,
+)
+from catalog.service.context import JobsContext
+from catalog.service.jobs import Started
 
 router = resource_router(prefix="/v1/merchants/{merchant_id}", tags=["jobs"])
 
@@ -76,9 +100,58 @@ async def import_products(
     content = await request.body()
     command = StartImport(access.merchant_id, file_format, content, idempotency_key)
     jobs = jobs_of(request)
-    started = use_cases.start_import(access.ctx, jobs, access.principal, command)
-    root = request.scope.get("root_path", "")
-    view = job_view(started.job, root)
+    return _started(
+        request, jobs, use_cases.start_import(access.ctx, jobs, access.principal, command)
+    )
+
+
+@router.post(
+    "/exports",
+    status_code=202,
+    response_model=JobView,
+    summary="Export products",
+    description=(
+        "The merchant's products the `filter` keeps (`status`, `channel`, `product_type`), "
+        "in id order, as JSON lines (`format: jsonl`; each line a register body, so the file "
+        "imports again as all `unchanged`) or CSV. When the job SUCCEEDED its "
+        "`download_url` serves the file (signed, no token needed, for a while)."
+    ),
+    openapi_extra=request_body(ExportRequest, JSON_MEDIA),
+)
+def export_products(
+    request: Request, access: MerchantWriter, body: JsonBody, idempotency_key: IdempotencyKey = None
+) -> Response:
+    command = StartExport.from_json(access.merchant_id, body, idempotency_key)
+    jobs = jobs_of(request)
+    return _started(
+        request, jobs, use_cases.start_export(access.ctx, jobs, access.principal, command)
+    )
+
+
+@router.post(
+    "/bulk-actions",
+    status_code=202,
+    response_model=JobView,
+    summary="Act on many products",
+    description=(
+        "`publish` or `unpublish` on `channel`, or a `status` change, for each product `ids` "
+        "names (up to 10000) or the `filter` keeps, with the API's rules for each product "
+        "(a product the rule refuses is a `failed` row with its problem; the others go on). "
+        "When the job ends, `download_url` serves each product's outcome as JSON lines."
+    ),
+    openapi_extra=request_body(BulkActionRequest, JSON_MEDIA),
+)
+def bulk_action(
+    request: Request, access: MerchantWriter, body: JsonBody, idempotency_key: IdempotencyKey = None
+) -> Response:
+    command = StartBulkAction.from_json(access.merchant_id, body, idempotency_key)
+    jobs = jobs_of(request)
+    started = use_cases.start_bulk_action(access.ctx, jobs, access.principal, command)
+    return _started(request, jobs, started)
+
+
+def _started(request: Request, jobs: JobsContext, started: Started) -> Response:
+    view = job_view(started.job, jobs.files, request.scope.get("root_path", ""))
     headers = {"Location": view["errors_url"].removesuffix("/errors")}
     if started.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -106,9 +179,10 @@ def list_jobs(
         limit,
         cursor,
     )
-    page = use_cases.list_jobs(access.ctx, jobs_of(request), access.principal, query)
+    jobs = jobs_of(request)
+    page = use_cases.list_jobs(access.ctx, jobs, access.principal, query)
     root = request.scope.get("root_path", "")
-    items = [job_view(job, root) for job in page.items]
+    items = [job_view(job, jobs.files, root) for job in page.items]
     return _no_store({"items": items, "next_cursor": page.next_cursor})
 
 
@@ -119,8 +193,9 @@ def list_jobs(
     description="The job's status and counters (they only grow) and its first 100 row errors.",
 )
 def get_job(request: Request, access: MerchantReader, job_id: str) -> Response:
-    job = use_cases.get_job(jobs_of(request), access.principal, GetJob(access.merchant_id, job_id))
-    return _no_store(job_view(job, request.scope.get("root_path", "")))
+    jobs = jobs_of(request)
+    job = use_cases.get_job(jobs, access.principal, GetJob(access.merchant_id, job_id))
+    return _no_store(job_view(job, jobs.files, request.scope.get("root_path", "")))
 
 
 @router.post(
@@ -134,8 +209,9 @@ def get_job(request: Request, access: MerchantReader, job_id: str) -> Response:
 )
 def cancel_job(request: Request, access: MerchantWriter, job_id: str) -> Response:
     command = CancelJob(access.merchant_id, job_id)
-    job = use_cases.cancel_job(access.ctx, jobs_of(request), access.principal, command)
-    return _no_store(job_view(job, request.scope.get("root_path", "")))
+    jobs = jobs_of(request)
+    job = use_cases.cancel_job(access.ctx, jobs, access.principal, command)
+    return _no_store(job_view(job, jobs.files, request.scope.get("root_path", "")))
 
 
 @router.get(

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.domain import limits
 from catalog.domain.errors import ImageNotFound
+from catalog.domain.limits import ULID_PATTERN
 from catalog.domain.timestamps import format_time
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
-    ULID_PATTERN,
     IfMatch,
     JsonBody,
     ProductWriter,
