@@ -46,6 +46,9 @@ def name_values_not_types(params: list[Any]) -> None:
     for param in params:
         if param.metavar is None:
             param.metavar = "" if getattr(param, "is_flag", False) else _value_name(param)
+        if getattr(param, "param_type_name", "") == "argument":
+            # An argument's metavar names it already (FILE): no `<path>` beside it.
+            param.display_type_rich = lambda ctx: None
 
 
 def _value_name(param: Any) -> str:
