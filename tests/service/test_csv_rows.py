@@ -212,6 +212,55 @@ def test_an_attribute_cell_is_a_json_number_or_boolean_or_else_text(cell: str, v
     assert type(body["attributes"]["spec"]) is type(value)
 
 
+def test_the_attributes_columns_hold_json_objects_merged_with_the_named_columns() -> None:
+    content = (
+        "sku,name,attribute.material,attributes,option1_name,option1_value,variant_sku,"
+        "variant_attribute.weight_g,variant_attributes\n"
+        'SH,Shirt,cotton,"{""dims"": {""w"": 50}, ""tags"": [""a"", 2]}",size,M,SH-M,180,'
+        '"{""color"": null}"\n'
+        'SH,,,,,L,SH-L,,"{""finish"": {""sheen"": ""matte""}}"\n'
+    )
+
+    body = body_of(read(content)[0])
+
+    assert body["attributes"] == {"material": "cotton", "dims": {"w": 50}, "tags": ["a", 2]}
+    # A variant's null removes the product's attribute for it, as in a JSONL body.
+    assert [v["attributes"] for v in body["variants"]] == [
+        {"weight_g": 180, "color": None},
+        {"finish": {"sheen": "matte"}},
+    ]
+
+
+@pytest.mark.parametrize("cell", ["cotton", "[1]", "42", "null", '"{}"', '{"a": NaN}', '{"a": 1'])
+def test_an_attributes_cell_that_is_no_json_object_is_an_error_at_its_pointer(cell: str) -> None:
+    quoted = '"' + cell.replace('"', '""') + '"'
+    content = (
+        "sku,attributes,option1_name,option1_value,variant_sku,variant_attributes\n"
+        f"SH,{quoted},size,M,SH-M,{quoted}\n"
+    )
+
+    fields = fields_of(read(content)[0])
+
+    assert list(fields) == ["/attributes", "/variants/0/attributes"]
+    assert "must be a JSON object" in fields["/attributes"]
+    assert "(line 2, column attributes)" in fields["/attributes"]
+    assert "(line 2, column variant_attributes)" in fields["/variants/0/attributes"]
+
+
+def test_an_attribute_given_by_its_column_and_by_the_attributes_column_is_an_error() -> None:
+    content = (
+        "sku,attribute.material,attributes,option1_name,option1_value,variant_sku,"
+        "variant_attribute.weight_g,variant_attributes\n"
+        'SH,cotton,"{""material"": ""wool"", ""fit"": ""slim""}",size,M,SH-M,180,'
+        '"{""weight_g"": 190}"\n'
+    )
+
+    fields = fields_of(read(content)[0])
+
+    assert list(fields) == ["/attributes/material", "/variants/0/attributes/weight_g"]
+    assert "attribute.material and by attributes (line 2)" in fields["/attributes/material"]
+
+
 @pytest.mark.parametrize(
     ("cell", "currency", "amount"),
     [

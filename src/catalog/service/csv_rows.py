@@ -161,6 +161,7 @@ class _Kind(Enum):
     CURRENCY = "currency"
     PRODUCT_TYPE = "product_type"
     ATTRIBUTE = "attribute."
+    ATTRIBUTES = "attributes"
     OPTION_NAME = "option_name"
     OPTION_VALUE = "option_value"
     VARIANT_SKU = "variant_sku"
@@ -168,6 +169,7 @@ class _Kind(Enum):
     VARIANT_BARCODE = "variant_barcode"
     VARIANT_STOCK = "variant_stock"
     VARIANT_ATTRIBUTE = "variant_attribute."
+    VARIANT_ATTRIBUTES = "variant_attributes"
 
 
 _NAMED_KINDS: dict[str, _Kind] = {
@@ -185,6 +187,7 @@ _VARIANT_KINDS = frozenset(
         _Kind.VARIANT_BARCODE,
         _Kind.VARIANT_STOCK,
         _Kind.VARIANT_ATTRIBUTE,
+        _Kind.VARIANT_ATTRIBUTES,
     }
 )
 
@@ -205,6 +208,8 @@ class _Column:
         """Where a product column's value goes in the register body."""
         if self.kind is _Kind.ATTRIBUTE:
             return join_pointer("/attributes", self.key)
+        if self.kind is _Kind.ATTRIBUTES:
+            return "/attributes"
         if self.kind is _Kind.OPTION_NAME:
             return f"/options/{self.axis}"
         if self.kind is _Kind.PRICE:
@@ -408,6 +413,8 @@ class _Product:
             return f"{at}/options"
         if column.kind is _Kind.VARIANT_ATTRIBUTE:
             return join_pointer(f"{at}/attributes", column.key)
+        if column.kind is _Kind.VARIANT_ATTRIBUTES:
+            return f"{at}/attributes"
         if column.kind is _Kind.VARIANT_PRICE:
             return f"{at}/price/amount"
         return f"{at}/{column.kind.value.removeprefix('variant_')}"
@@ -423,6 +430,7 @@ class _Product:
             if column.kind is _Kind.CURRENCY:
                 self._read_currency(record, column, cell)
         attributes: dict[str, JSON] = {}
+        attributes_object: JSON = None
         for column, cell in given:
             if column.of_variant:
                 continue
@@ -437,9 +445,12 @@ class _Product:
                 if price is not None:
                     body["price"] = price
             elif kind is _Kind.ATTRIBUTE:
-                attributes[column.key] = _typed_cell(cell)
+                attributes[column.key] = typed_cell(cell)
+            elif kind is _Kind.ATTRIBUTES:
+                attributes_object = self._object(record, column, cell, "/attributes")
             elif kind is _Kind.OPTION_NAME:
                 self._axes[column.axis] = cell.strip()
+        self._merge_attributes(record, attributes, attributes_object, "attribute", "/attributes")
         if attributes:
             body["attributes"] = attributes
         self._read_options(record)
@@ -499,6 +510,7 @@ class _Product:
         variant: dict[str, JSON] = {}
         options: dict[str, JSON] = {}
         attributes: dict[str, JSON] = {}
+        attributes_object: JSON = None
         for column, cell in cells:
             kind = column.kind
             if kind is _Kind.VARIANT_SKU:
@@ -530,13 +542,41 @@ class _Product:
                 else:
                     variant["stock"] = stock
             elif kind is _Kind.VARIANT_ATTRIBUTE:
-                attributes[column.key] = _typed_cell(cell)
+                attributes[column.key] = typed_cell(cell)
+            elif kind is _Kind.VARIANT_ATTRIBUTES:
+                attributes_object = self._object(record, column, cell, f"{at}/attributes")
+        self._merge_attributes(
+            record, attributes, attributes_object, "variant_attribute", f"{at}/attributes"
+        )
         if options:
             variant["options"] = options
         if attributes:
             variant["attributes"] = attributes
         self._variants.append(variant)
         return True
+
+    def _object(self, record: _Record, column: _Column, cell: str, at: str) -> JSON:
+        """An `attributes` cell's JSON object, or None (the error kept) when it is not one."""
+        value = _json_object_cell(cell)
+        if value is None:
+            message = f'must be a JSON object such as {{"material": "cotton"}}{_at(record, column)}'
+            self._errors.append(InvalidField(at, message))
+        return value
+
+    def _merge_attributes(
+        self, record: _Record, named: dict[str, JSON], whole: JSON, prefix: str, at: str
+    ) -> None:
+        """The `attributes` cell's members added to the `attribute.<name>` cells (`prefix`
+        is `attribute` or `variant_attribute`); a name that both give is an error, since which
+        of the two the file means cannot be known."""
+        if not isinstance(whole, dict):
+            return
+        for name, value in whole.items():
+            if name in named:
+                message = f"is given both by {prefix}.{name} and by {prefix}s (line {record.line})"
+                self._errors.append(InvalidField(join_pointer(at, name), message))
+            else:
+                named[name] = value
 
     def _price(self, record: _Record, column: _Column, cell: str, at: str) -> JSON:
         """{"amount", "currency"} from a decimal in the currency's major units, or None (the
@@ -599,7 +639,7 @@ def _whole_number(cell: str) -> int | None:
     return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
-def _typed_cell(cell: str) -> JSON:
+def typed_cell(cell: str) -> JSON:
     """An attribute cell's value: a JSON number, `true` or `false` is that number or boolean;
     a JSON string in double quotes (`"42"`) is that string; anything else is the text as
     written. So `42` is a number, `"42"` and `007` are text."""
@@ -620,3 +660,17 @@ def _typed_cell(cell: str) -> JSON:
         if isinstance(quoted, str):
             return quoted
     return cell
+
+
+def _no_constant(name: str) -> JSON:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_object_cell(cell: str) -> dict[str, JSON] | None:
+    """The JSON object an `attributes` or `variant_attributes` cell holds, or None when it
+    holds none (NaN and Infinity, which JSON does not have, included)."""
+    try:
+        value = json.loads(cell, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
