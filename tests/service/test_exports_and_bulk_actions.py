@@ -16,7 +16,7 @@ from catalog.domain.events import EventName
 from catalog.domain.jobs import ImportFormat, Job, JobStatus
 from catalog.domain.lifecycle import Status
 from catalog.service import jobs as use_cases
-from catalog.service.commands import ChangeStatus, StartBulkAction, StartExport
+from catalog.service.commands import ChangeStatus, StartBulkAction, StartExport, StartImport
 from catalog.service.products import change_status
 from tests.principals import ALICE
 from tests.service.test_imports import SHIRT, Setup, setup, shoe
@@ -62,15 +62,10 @@ def test_an_export_imports_again_as_all_unchanged(setup: Setup) -> None:
     assert setup.jobs.files.download_url(done.output_key or "").endswith("export.jsonl")
 
     content = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
-    again = use_cases.start_import(setup.ctx, setup.jobs, ALICE, use_cases_import(content)).job
+    command = StartImport("acme", ImportFormat.JSONL, content)
+    again = use_cases.start_import(setup.ctx, setup.jobs, ALICE, command).job
     reimported = setup.run(again)
     assert (reimported.unchanged, reimported.created, reimported.updated) == (3, 0, 0)
-
-
-def use_cases_import(content: bytes) -> Any:
-    from catalog.service.commands import StartImport
-
-    return StartImport("acme", ImportFormat.JSONL, content)
 
 
 def test_an_export_keeps_what_its_filter_names(setup: Setup) -> None:
@@ -133,3 +128,38 @@ def test_a_bulk_action_is_checked_before_it_starts(setup: Setup) -> None:
         with pytest.raises((InvalidField, InvalidFields)):
             bulk(setup, body)
     assert setup.queue.queued == []
+
+
+NULLS = {
+    "sku": "NU",
+    "name": "With nulls",
+    "attributes": {"color": "red", "fit": "slim"},
+    "channel_overrides": {"shop": {"attributes": {"color": None}}},
+    "options": ["size"],
+    "variants": [{"sku": "NU-S", "options": {"size": "S"}, "attributes": {"fit": None}}],
+}
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_exports_of_every_format_import_again_as_unchanged(setup: Setup, file_format: str) -> None:
+    """Nulls that mean "removed here" (an override's attribute, a variant's) survive the trip."""
+    setup.run(setup.start([NULLS, SHIRT, shoe("A", attributes={"weight_g": 180})]))
+    done = setup.run(export(setup, {"format": file_format}), batch_size=2)
+    assert (done.status, done.processed, done.failed) == (JobStatus.SUCCEEDED, 3, 0)
+    assert done.output_key is not None and done.output_key.endswith(f".{file_format}")
+    with setup.jobs.files.open(done.output_key) as stream:
+        content = stream.read()
+    if file_format == "csv":
+        assert content.decode().count("\nsku,") == 0 and content.startswith(b"sku,")
+    command = StartImport("acme", ImportFormat(file_format), content)
+    again = setup.run(use_cases.start_import(setup.ctx, setup.jobs, ALICE, command).job)
+    assert (again.unchanged, again.updated, again.failed) == (3, 0, 0), again.errors
+    assert setup.product("NU").variants[0].attributes == {"fit": None}
+
+
+def test_an_export_that_finds_nothing_is_an_empty_file(setup: Setup) -> None:
+    done = setup.run(export(setup, {"format": "csv", "filter": {"status": "ACTIVE"}}))
+    assert (done.status, done.total) == (JobStatus.SUCCEEDED, 0)
+    assert done.output_key is not None
+    with setup.jobs.files.open(done.output_key) as stream:
+        assert stream.read().startswith(b"sku,name")

@@ -47,6 +47,7 @@ class RowOutcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+    WRITTEN = "written"  # a product an export wrote out: counted as processed only
 
 
 class ImportFormat(StrEnum):
@@ -129,6 +130,8 @@ class Job:
             self.updated += 1
         elif result.outcome is RowOutcome.UNCHANGED:
             self.unchanged += 1
+        elif result.outcome is RowOutcome.WRITTEN:
+            pass
         else:
             self.failed += 1
             if result.error is not None and len(self.errors) < MAX_INLINE_ERRORS:

@@ -11,7 +11,7 @@ each row is applied (and each product written out) exactly once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import IO, Any
 
@@ -30,6 +30,7 @@ from catalog.domain.product import Product
 from catalog.service.channels import request_publication, request_unpublication
 from catalog.service.commands import ChangeStatus, RequestPublication, RequestUnpublication
 from catalog.service.context import CatalogContext, JobsContext
+from catalog.service.csv_export import CsvColumns, CsvExport
 from catalog.service.import_files import ImportRow, count_jsonl_rows, jsonl_rows
 from catalog.service.ports import Change
 from catalog.service.principals import Principal
@@ -278,26 +279,66 @@ def export_row(product: Product) -> dict[str, Any]:
 class _ExportRun(_Run):
     def run(self, stopping: Stopping) -> Job:
         if self.job.status is JobStatus.QUEUED:
+            if self._csv:
+                # A CSV file's header is written once: a first pass names the attributes that
+                # get a column of their own (the rest go to the JSON columns, csv_export.py).
+                rows = (export_row(p) for batch in self.filtered_products() for p in batch)
+                columns = CsvColumns.of_rows(rows).to_json()
+                self.job.params = {**self.job.params, "csv_columns": columns}
             self.start(None)
         for products in self.filtered_products():
-            self._write_out(products)
+            if products:
+                self._write_out(products)
             ended = self.between_batches(stopping)
             if ended is not None:
                 return ended
+        if self._csv and self.job.output_bytes == 0:
+            self._write_header_alone()
         return self.finish()
+
+    @property
+    def _csv(self) -> bool:
+        return self.job.params.get("format") == ImportFormat.CSV.value
+
+    def _writer(self) -> CsvExport:
+        return CsvExport(CsvColumns.from_json(self.job.params.get("csv_columns")))
 
     def _write_out(self, products: Sequence[Product]) -> None:
         job = self.job
         assert job.output_key is not None
-        lines = "".join(json.dumps(export_row(p), separators=(",", ":")) + "\n" for p in products)
-        size = self.jobs.files.write(job.output_key, job.output_bytes, lines.encode())
-        results = [RowResult(0, RowOutcome.UNCHANGED) for _ in products]
+        refused: Mapping[int, DomainError] = {}
+        if self._csv:
+            batch = self._writer().write(
+                [export_row(p) for p in products], header=job.output_bytes == 0
+            )
+            data, refused = batch.data, batch.refused
+        else:
+            lines = (json.dumps(export_row(p), separators=(",", ":")) + "\n" for p in products)
+            data = "".join(lines).encode()
+        size = self.jobs.files.write(job.output_key, job.output_bytes, data)
+        results = [
+            self.outcome(job.processed + 1 + index, product.sku, refused[index])
+            if index in refused
+            else RowResult(0, RowOutcome.WRITTEN)
+            for index, product in enumerate(products)
+        ]
 
         def advance(job: Job) -> None:
             job.resume_after = products[-1].id
             job.output_bytes = size
 
         self.write([], results, advance)
+
+    def _write_header_alone(self) -> None:
+        """An export that found nothing is still a file a spreadsheet opens."""
+        job = self.job
+        assert job.output_key is not None
+        size = self.jobs.files.write(job.output_key, 0, self._writer().header())
+
+        def advance(job: Job) -> None:
+            job.output_bytes = size
+
+        self.write([], [], advance)
 
 
 # ------------------------------------------------------------------ bulk actions
@@ -312,7 +353,8 @@ class _BulkActionRun(_Run):
             ids = self.job.params.get("ids")
             self.start(len(ids) if ids is not None else None)
         for products in self.filtered_products():
-            self._apply(products)
+            if products:
+                self._apply(products)
             ended = self.between_batches(stopping)
             if ended is not None:
                 return ended

@@ -38,20 +38,38 @@ def upsert_row(
     if owner.variant_id is not None:
         raise DuplicateSku(sku, "a variant of another product")
     product_id = owner.product_id
-    version = stored_product(ctx, merchant_id, product_id).version
-    patch = {name: value for name, value in body.items() if name not in _NOT_PATCHED}
-    product = update_product(ctx, principal, PatchProduct.from_json(merchant_id, product_id, patch))
+    stored = stored_product(ctx, merchant_id, product_id)
+    version = stored.version
+    # A member the row gives as it already is, is left out of the patch: a merge patch
+    # cannot say "an attribute set to null" (an override's, a variant's), only "removed".
+    current = stored.editable_document()
+    patch = {
+        name: value
+        for name, value in body.items()
+        if name not in _NOT_PATCHED and current.get(name) != value
+    }
+    product = stored
+    if patch:
+        command = PatchProduct.from_json(merchant_id, product_id, patch)
+        product = update_product(ctx, principal, command)
     added: list[Mapping[str, JSON]] = []
     held = {variant.sku: variant.id for variant in product.variants}
+    as_stored = {variant.id: variant.to_json() for variant in product.variants}
     for index, variant_body in enumerate(_variant_bodies(body)):
         variant_sku = parse_sku(variant_body.get("sku"), f"/variants/{index}/sku")
         variant_id = held.get(variant_sku)
         if variant_id is None:
             added.append(variant_body)
             continue
-        fields = {name: value for name, value in variant_body.items() if name != "sku"}
-        revision = PatchVariant.from_json(merchant_id, product_id, variant_id, fields)
-        product = variants.patch_variant(ctx, principal, revision)
+        own = as_stored[variant_id]
+        fields = {
+            name: value
+            for name, value in variant_body.items()
+            if name != "sku" and own.get(name) != value
+        }
+        if fields:
+            revision = PatchVariant.from_json(merchant_id, product_id, variant_id, fields)
+            product = variants.patch_variant(ctx, principal, revision)
     if added:
         product = _add_variants_product(ctx, principal, merchant_id, product_id, added)
     return RowOutcome.UNCHANGED if product.version == version else RowOutcome.UPDATED
