@@ -1,9 +1,11 @@
-"""`catalog import` and `catalog jobs`: drive a running server's jobs (DESIGN.md section 11).
+"""`catalog import`, `catalog export` and `catalog jobs`: drive a running server's jobs
+(DESIGN.md section 11).
 
 They talk to the server over HTTP (`--url`, default $CATALOG_URL, else the embedded default)
 as any client would, with a token minted from the data folder's secret (the embedded
-deployment) or given with `--token`. `import` follows its job with a progress bar until it
-ends, then prints the counts and where every error is.
+deployment) or given with `--token`. `import` and `export` follow their job with a progress
+bar until it ends, then print the counts and where every error is (an export then downloads
+its file).
 """
 
 from __future__ import annotations
@@ -88,6 +90,49 @@ def import_file(
             return
         final = _follow(client, job, file.name)
     raise typer.Exit(_summarize(final, client_base(url)))
+
+
+def export_products(
+    merchant: Merchant,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the file.")],
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl or csv (default: from --out's extension)."),
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="Only products in this status.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only products listed there.")] = None,
+    product_type: Annotated[str | None, typer.Option(help="Only products of this type.")] = None,
+    url: Url = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export the merchant's products to --out: follow the job, then download its file."""
+    chosen = file_format or EXTENSIONS.get(out.suffix.lower())
+    if chosen not in MEDIA:
+        raise typer.BadParameter("give --format jsonl or csv", param_hint="--format")
+    kept = {"status": status, "channel": channel, "product_type": product_type}
+    body = {"format": chosen, "filter": {k: v for k, v in kept.items() if v}}
+    with _client(url, token, merchant, data_dir) as client:
+        job = _answer(client.post(f"/v1/merchants/{merchant}/exports", json=body))
+        final = _follow(client, job, out.name)
+        status_code = _summarize(final, client_base(url))
+        if final["status"] != "SUCCEEDED" or not final["download_url"]:
+            raise typer.Exit(status_code or 1)
+        download = str(final["download_url"])
+        if download.startswith("/"):
+            download = client_base(url) + download
+    import httpx
+
+    # The signed URL needs no token (it may name another host: S3), so none is sent.
+    with httpx.stream("GET", download, timeout=60.0) as response:
+        if response.status_code != 200:
+            typer.echo(f"the download answered {response.status_code}", err=True)
+            raise typer.Exit(1)
+        with out.open("wb") as file:
+            for chunk in response.iter_bytes():
+                file.write(chunk)
+    typer.echo(f"{final['processed']} products written to {out}")
+    raise typer.Exit(status_code)
 
 
 def list_jobs(
@@ -207,7 +252,10 @@ def _summarize(job: dict[str, Any], base: str) -> int:
     from rich.console import Console
 
     console = Console(soft_wrap=True)
-    counts = ", ".join(f"{job[k]} {k}" for k in ("created", "updated", "unchanged", "failed"))
+    if job["kind"] == "export":
+        counts = f"{job['processed']} products, {job['failed']} failed"
+    else:
+        counts = ", ".join(f"{job[k]} {k}" for k in ("created", "updated", "unchanged", "failed"))
     console.print(f"job {job['id']} {job['status']}: {counts}")
     if job["status"] == "FAILED":
         console.print(f"[red]the job could not run: {job['message']}")
