@@ -215,7 +215,9 @@ def _embedded_container(settings: Settings) -> Container:
         job_store.unfinished_jobs,
     )
     # Job files live in the asset store's folder, so its signed GET /assets serves exports.
-    files = LocalJobFiles(data_dir / "assets" / "jobs", assets.url_for, "jobs")
+    files = LocalJobFiles(
+        data_dir / "assets" / "jobs", assets.url_for, "jobs", presign_upload=assets.presign_upload
+    )
     jobs = JobsContext(job_store, files, worker)
     return Container(
         settings=settings,

@@ -112,6 +112,7 @@ def _request(
             "content": json.dumps({"sku": "PROBE-2", "name": "Probe"}),
             "headers": {**headers, "Content-Type": "application/x-ndjson"},
         },
+        ("POST", "/imports/uploads"): {"json": {"format": "jsonl", "size": 1000}},
         ("POST", "/exports"): {"json": {"format": "jsonl"}},
         ("POST", "/bulk-actions"): {"json": {"action": "status", "status": "DRAFT", "filter": {}}},
         ("GET", "/jobs"): {},

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from catalog.adapters.job_files import MemoryJobFiles
+from catalog.bootstrap import Container
 from catalog.domain.events import EventName
-from tests.api.support import Api, VariantsApi, assert_problem
+from tests.api.support import Api, VariantsApi, assert_problem, error_fields
 
 NDJSON = "application/x-ndjson"
 
@@ -112,8 +114,11 @@ def test_the_same_key_answers_the_same_job(acme: Api) -> None:
 
 
 def test_only_files_of_the_documented_types_are_taken(acme: Api) -> None:
-    refused = post_import(acme, jsonl({"sku": "A", "name": "A"}), media="application/json")
+    refused = post_import(acme, jsonl({"sku": "A", "name": "A"}), media="application/xml")
     assert assert_problem(refused, 415)["type"] == "/problems/unsupported-media-type"
+    # JSON names an uploaded file, nothing else: a row sent so is a clear 422.
+    as_json = post_import(acme, json.dumps({"sku": "A", "name": "A"}), media="application/json")
+    assert error_fields(assert_problem(as_json, 422)) == ["/name", "/sku", "/upload_id"]
     too_large = post_import(acme, "x" * (10 * 1024 * 1024 + 1))
     assert assert_problem(too_large, 413)["type"] == "/problems/content-too-large"
     assert acme.list().json()["items"] == []
@@ -182,3 +187,46 @@ def test_a_new_product_may_bring_more_variants_than_one_registration_takes(acme:
     assert (done["created"], done["failed"]) == (1, 0), done["errors"]
     found = VariantsApi(acme).find_sku("BIG-74").json()
     assert len(acme.get(found["product_id"]).json()["variants"]) == 75
+
+
+def test_a_large_file_goes_through_an_upload_ticket(acme: Api, container: Container) -> None:
+    requested = acme._send(
+        "post",
+        "/v1/merchants/acme/imports/uploads",
+        json={"format": "jsonl", "size": 10 * 1024**3},
+        headers=acme.headers,
+    )
+    assert error_fields(assert_problem(requested, 422)) == ["/size"]
+    content = jsonl(*({"sku": f"U{n}", "name": f"U {n}"} for n in range(3))).encode()
+    ticket = acme._send(
+        "post",
+        "/v1/merchants/acme/imports/uploads",
+        json={"format": "jsonl", "size": len(content)},
+        headers=acme.headers,
+    )
+    assert ticket.status_code == 201, ticket.text
+    view = ticket.json()
+    assert view["max_bytes"] == len(content) and view["url"] and view["fields"]
+    body = {"upload_id": view["upload_id"], "format": "jsonl"}
+
+    def start(key: str | None = None) -> httpx.Response:
+        headers = acme._headers({"Idempotency-Key": key} if key else {})
+        return acme._send("post", "/v1/merchants/acme/imports", json=body, headers=headers)
+
+    assert error_fields(assert_problem(start(), 422)) == ["/upload_id"]  # nothing uploaded yet
+    assert container.jobs is not None
+    files = container.jobs.files
+    assert isinstance(files, MemoryJobFiles)
+    assert files.receive(view["fields"], content)
+    started = start("big-import")
+    assert started.status_code == 202, started.text
+    done = job(acme, started.headers["Location"])
+    assert (done["status"], done["created"]) == ("SUCCEEDED", 3)
+    again = start("big-import")
+    assert again.json()["id"] == done["id"] and again.headers["Idempotent-Replayed"] == "true"
+    # Another merchant cannot import acme's upload: its key is derived from the merchant.
+    globex_body = {"upload_id": view["upload_id"], "format": "jsonl"}
+    other = acme.as_merchant("globex")._send(
+        "post", "/v1/merchants/globex/imports", json=globex_body, headers=acme.headers
+    )
+    assert_problem(other, 404)

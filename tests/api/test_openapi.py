@@ -41,6 +41,7 @@ USER_ORDER = [
     "get_channel_requirements",
     "put_channel_requirements",
     "import_products",
+    "request_import_upload",
     "export_products",
     "bulk_action",
     "list_jobs",

@@ -86,6 +86,13 @@ def test_catalog_import_follows_its_job_and_reports_the_bad_rows(tmp_path: Path)
         assert "/errors" in run.stdout
         assert "50/50" in run.stderr  # the progress bar's last state
 
+        # Through an upload ticket: the embedded server's POST /assets streams it to disk.
+        uploaded = catalog(
+            "import", str(file), "--merchant", "acme", "--url", url, "--upload", data_dir=data_dir
+        )
+        assert uploaded.returncode == 2, uploaded.stdout + uploaded.stderr
+        assert "SUCCEEDED: 0 created, 0 updated, 49 unchanged, 1 failed" in uploaded.stdout
+
         again = catalog(
             "import", str(file), "--merchant", "acme", "--url", url, "--no-wait", data_dir=data_dir
         )
@@ -96,7 +103,7 @@ def test_catalog_import_follows_its_job_and_reports_the_bad_rows(tmp_path: Path)
         assert client.get(f"/jobs/{job_id}").json()["unchanged"] == 49
         listed = catalog("jobs", "--merchant", "acme", "--url", url, data_dir=data_dir)
         assert listed.returncode == 0, listed.stderr
-        assert job_id in listed.stdout and listed.stdout.count("SUCCEEDED") == 2
+        assert job_id in listed.stdout and listed.stdout.count("SUCCEEDED") == 3
 
         for name in ("export.jsonl", "export.csv"):
             out = tmp_path / name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
 import threading
 from collections.abc import Callable
@@ -22,11 +23,16 @@ class LocalJobFiles:
     GET /assets URLs, when root is a folder of that store under `url_prefix`)."""
 
     def __init__(
-        self, root: Path, signed_url: Callable[[str], str], url_prefix: str = "jobs"
+        self,
+        root: Path,
+        signed_url: Callable[[str], str],
+        url_prefix: str = "jobs",
+        presign_upload: Callable[[str, str, int, int], tuple[str, dict[str, str]]] | None = None,
     ) -> None:
         self._root = Path(root)
         self._signed_url = signed_url
         self._url_prefix = url_prefix
+        self._presign_upload = presign_upload
 
     def save(self, key: str, stream: IO[bytes]) -> int:
         path = self._path(key)
@@ -57,6 +63,16 @@ class LocalJobFiles:
     def download_url(self, key: str) -> str:
         return self._signed_url(f"{self._url_prefix}/{key}")
 
+    def upload_ticket(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        # The asset store's POST /assets receives it, into this folder of its own.
+        if self._presign_upload is None:
+            raise RuntimeError("these job files take no direct uploads")
+        return self._presign_upload(
+            f"{self._url_prefix}/{key}", content_type, max_bytes, expires_in
+        )
+
     def _path(self, key: str) -> Path:
         relative = PurePosixPath(key)
         if relative.is_absolute() or ".." in relative.parts:
@@ -68,6 +84,7 @@ class MemoryJobFiles:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: dict[str, bytes] = {}
+        self._tickets: dict[str, tuple[str, int]] = {}
 
     def save(self, key: str, stream: IO[bytes]) -> int:
         data = stream.read()
@@ -90,3 +107,21 @@ class MemoryJobFiles:
 
     def download_url(self, key: str) -> str:
         return f"https://files.example.test/{key}"
+
+    def upload_ticket(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._tickets[token] = (key, max_bytes)
+        return "https://files.example.test/uploads", {"token": token, "Content-Type": content_type}
+
+    def receive(self, fields: dict[str, str], data: bytes) -> bool:
+        """What the storage does with a form POST of a ticket's `fields` (tests): stores the
+        file when the ticket allows it."""
+        with self._lock:
+            ticket = self._tickets.get(fields.get("token", ""))
+            if ticket is None or len(data) > ticket[1]:
+                return False
+            self._files[ticket[0]] = data
+        return True

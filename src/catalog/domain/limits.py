@@ -41,3 +41,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 # Ids the server makes (products, images, variants, jobs): ULIDs.
 ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
+
+# Import files: sent inline up to the first, uploaded with a ticket up to the second.
+MAX_INLINE_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_UPLOAD_BYTES = 2 * 1024**3

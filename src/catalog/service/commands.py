@@ -441,12 +441,58 @@ class FindSku:
 
 @dataclass(frozen=True)
 class StartImport:
-    """An import of `content`, a file of `format` sent inline."""
+    """An import of `content`, a file of `format` sent inline, or of the file uploaded with
+    the ticket `upload_id` (RequestImportUpload)."""
 
     merchant_id: str
     format: ImportFormat
-    content: bytes
+    content: bytes | None = None
     idempotency_key: str | None = None
+    upload_id: str | None = None
+
+    @classmethod
+    def of_upload(
+        cls, merchant_id: str, body: JSON, idempotency_key: str | None = None
+    ) -> StartImport:
+        """`{"upload_id", "format"}`: the file is the one uploaded with that ticket."""
+        document = _object(body, "an import of an uploaded file")
+        errors = FieldErrors()
+        reject_unknown(document, ("upload_id", "format"), errors, "is not a field of an import")
+        upload_id = document.get("upload_id")
+        if not isinstance(upload_id, str) or not limits.ULID_PATTERN.fullmatch(upload_id):
+            errors.add("/upload_id", "must be the upload_id of an import upload ticket")
+        file_format = errors.check(parse_file_format, document.get("format", "jsonl"))
+        errors.raise_any()
+        assert isinstance(upload_id, str) and file_format is not None
+        return cls(merchant_id, file_format, None, idempotency_key, upload_id)
+
+
+@dataclass(frozen=True)
+class RequestImportUpload:
+    """A ticket to upload an import file of `format`, at most `size` bytes, past the API."""
+
+    merchant_id: str
+    format: ImportFormat
+    size: int
+
+    @classmethod
+    def from_json(cls, merchant_id: str, body: JSON) -> RequestImportUpload:
+        document = _object(body, "an upload ticket request")
+        errors = FieldErrors()
+        reject_unknown(document, ("format", "size"), errors, "is not a field of a ticket request")
+        file_format = errors.check(parse_file_format, document.get("format", "jsonl"))
+        size = document.get("size")
+        if (
+            not isinstance(size, int)
+            or isinstance(size, bool)
+            or not 1 <= size <= limits.MAX_IMPORT_UPLOAD_BYTES
+        ):
+            errors.add(
+                "/size", f"must be the file's size in bytes, 1 to {limits.MAX_IMPORT_UPLOAD_BYTES}"
+            )
+        errors.raise_any()
+        assert file_format is not None and isinstance(size, int)
+        return cls(merchant_id, file_format, size)
 
 
 @dataclass(frozen=True)

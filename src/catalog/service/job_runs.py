@@ -47,6 +47,10 @@ Stopping = Callable[[], bool]
 
 
 def input_key(job: Job) -> str:
+    """The import's file: the one uploaded with a ticket, or the body kept at its start."""
+    uploaded = job.params.get("input_key")
+    if uploaded is not None:
+        return str(uploaded)
     return f"{job.merchant_id}/{job.id}/input.{job.params['format']}"
 
 

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain import limits
@@ -22,13 +23,14 @@ from catalog.domain.errors import (
     InvalidField,
     JobNotFound,
 )
-from catalog.domain.jobs import Job, JobKind, RowError
+from catalog.domain.jobs import ImportFormat, Job, JobKind, RowError
 from catalog.service import job_runs
 from catalog.service.commands import (
     CancelJob,
     GetJob,
     ListJobs,
     ReadJobErrors,
+    RequestImportUpload,
     StartBulkAction,
     StartExport,
     StartImport,
@@ -49,15 +51,76 @@ class JobListing:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class ImportUploadTicket:
+    """How to upload an import file: POST `fields` plus a `file` part to `url` before
+    `expires_at`, at most `max_bytes` bytes; then `POST .../imports {"upload_id"}`."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+#: How long an import upload ticket may be used: room for a large file on a slow line.
+IMPORT_UPLOAD_TICKET_SECONDS = 6 * 3600
+
+
+def upload_key(merchant_id: str, upload_id: str, file_format: ImportFormat) -> str:
+    """Where the file of an import upload lands, among the job files. Derived, not stored:
+    a merchant can only ever import its own uploads."""
+    return f"{merchant_id}/uploads/{upload_id}.{file_format.value}"
+
+
+def request_import_upload(
+    ctx: CatalogContext, jobs: JobsContext, principal: Principal, command: RequestImportUpload
+) -> ImportUploadTicket:
+    """A ticket to upload an import file straight to storage; nothing is written."""
+    require_write(principal, command.merchant_id)
+    upload_id = ctx.ids.new_id()
+    key = upload_key(command.merchant_id, upload_id, command.format)
+    media = IMPORT_MEDIA[command.format]
+    url, fields = jobs.files.upload_ticket(key, media, command.size, IMPORT_UPLOAD_TICKET_SECONDS)
+    expires_at = ctx.clock.now() + timedelta(seconds=IMPORT_UPLOAD_TICKET_SECONDS)
+    return ImportUploadTicket(upload_id, url, fields, expires_at, command.size)
+
+
+#: The media type of each file format, as a file is sent and uploaded.
+IMPORT_MEDIA = {ImportFormat.JSONL: "application/x-ndjson", ImportFormat.CSV: "text/csv"}
+
+
 def start_import(
     ctx: CatalogContext, jobs: JobsContext, principal: Principal, command: StartImport
 ) -> Started:
-    """Keep the file and queue the job."""
+    """Keep the file (or find the uploaded one) and queue the job."""
     params = {"format": command.format.value}
-    fingerprint = hashlib.sha256(command.content).hexdigest()
+    if command.upload_id is not None:
+        key = upload_key(command.merchant_id, command.upload_id, command.format)
+        params["input_key"] = key
+        fingerprint = f"upload:{key}"
+        require_write(principal, command.merchant_id)
+        try:
+            jobs.files.open(key).close()
+        except FileNotFoundError:
+            raise InvalidField(
+                "/upload_id", "no file was uploaded with this ticket (or in this format)"
+            ) from None
+        return _start(
+            ctx,
+            jobs,
+            principal,
+            command.merchant_id,
+            JobKind.IMPORT,
+            params,
+            fingerprint,
+            command.idempotency_key,
+        )
+    content = command.content or b""
+    fingerprint = hashlib.sha256(content).hexdigest()
 
     def keep_file(job: Job) -> None:
-        jobs.files.save(job_runs.input_key(job), io.BytesIO(command.content))
+        jobs.files.save(job_runs.input_key(job), io.BytesIO(content))
 
     return _start(
         ctx,

@@ -382,9 +382,9 @@ class SignedAssetFiles(Protocol):
         UploadRefused."""
         ...
 
-    def store_upload(self, policy: UploadPolicy, data: bytes) -> None:
-        """Store the file of an upload whose policy passed verify_upload; raises
-        UploadRefused."""
+    def store_upload(self, policy: UploadPolicy, data: bytes | IO[bytes]) -> None:
+        """Store the file of an upload whose policy passed verify_upload, read from `data` in
+        chunks when it is a stream; raises UploadRefused."""
         ...
 
 
@@ -492,6 +492,13 @@ class JobFiles(Protocol):
     def download_url(self, key: str) -> str:
         """A URL that serves the file without credentials for a while (signed), computed
         without any call to the storage."""
+        ...
+
+    def upload_ticket(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """Where a client uploads a file to `key` itself, past the API (DirectUploads'
+        presigned form POST: `fields` plus a `file` part), computed without any call."""
         ...
 
 

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import IO
 
 # The errors and policy of the SignedAssetFiles port, raised and returned here.
 from catalog.service.ports import AssetUnavailable, UploadPolicy, UploadRefused
@@ -48,6 +50,7 @@ _DAY = 24 * 3600
 # keys never contain a dot, so a mark can never be a ticket's key).
 _CLOSED_SUFFIX = ".closed"
 _URL_CACHE_SIZE = 10_000
+_CHUNK_BYTES = 1024 * 1024
 
 
 _TICKET_USED = "the upload ticket was already used: its upload was confirmed or rejected"
@@ -197,18 +200,35 @@ class LocalAssetStore:
             raise UploadRefused(403, _TICKET_USED)
         return policy
 
-    def store_upload(self, policy: UploadPolicy, data: bytes) -> None:
-        """Store the file of an upload whose policy passed verify_upload; raises
-        UploadRefused when its size is outside the policy's range."""
-        if not data:
-            raise UploadRefused(400, "the file is empty")
-        if len(data) > policy.max_bytes:
-            raise UploadRefused(413, f"the ticket allows at most {policy.max_bytes} bytes")
-        # Checked again after reading the file: the upload may have been closed meanwhile.
-        if self.upload_closed(policy.key):
-            raise UploadRefused(403, _TICKET_USED)
+    def store_upload(self, policy: UploadPolicy, data: bytes | IO[bytes]) -> None:
+        """Store the file of an upload whose policy passed verify_upload, read in chunks (an
+        import file may be a gigabyte); raises UploadRefused when its size is outside the
+        policy's range, and then keeps nothing."""
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
         path = self._path(policy.key)
-        _write_atomically(path, data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                size = 0
+                while chunk := stream.read(_CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > policy.max_bytes:
+                        raise UploadRefused(
+                            413, f"the ticket allows at most {policy.max_bytes} bytes"
+                        )
+                    handle.write(chunk)
+                if size == 0:
+                    raise UploadRefused(400, "the file is empty")
+                handle.flush()
+                os.fsync(handle.fileno())
+            # Checked again after reading the file: the upload may have been closed meanwhile.
+            if self.upload_closed(policy.key):
+                raise UploadRefused(403, _TICKET_USED)
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
         self._stamp(path)
 
     # -- serving --------------------------------------------------------------------------

@@ -115,4 +115,41 @@ class BulkActionRequest(BaseModel):
     filter: ProductFilter | None = None
 
 
-REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (ExportRequest, BulkActionRequest)
+class ImportUploadRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"format": "csv", "size": 734003200}]}
+    )
+
+    format: Literal["jsonl", "csv"] = "jsonl"
+    size: int = Field(ge=1, description="The file's size in bytes: the most the ticket takes.")
+
+
+class UploadedImport(BaseModel):
+    """An import of a file uploaded with a ticket of `POST .../imports/uploads`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"upload_id": JOB_EXAMPLE["id"], "format": "csv"}]},
+    )
+
+    upload_id: str
+    format: Literal["jsonl", "csv"] = "jsonl"
+
+
+class ImportUploadTicketView(BaseModel):
+    upload_id: str
+    url: str = Field(description="Where to POST the form.")
+    fields: dict[str, str] = Field(
+        description="Form fields to send unchanged, before the `file` part.",
+        examples=[{"key": "jobs/acme/uploads/01JE….csv", "policy": "…", "signature": "…"}],
+    )
+    expires_at: datetime
+    max_bytes: int
+
+
+REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (
+    ExportRequest,
+    BulkActionRequest,
+    ImportUploadRequest,
+    UploadedImport,
+)

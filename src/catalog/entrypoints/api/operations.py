@@ -198,9 +198,11 @@ OPERATIONS: dict[str, Operation] = {
         problems(
             *_WRITE,
             {415: ("unsupported-media-type",), 422: ("idempotency-key-reused",)},
+            {400: ("malformed-body",), 422: ("validation-error",)},
             _NO_JOBS,
         ),
     ),
+    "request_import_upload": Operation("jobs", problems(*_WRITE, JSON_BODY, _NO_JOBS)),
     "export_products": Operation(
         "jobs", problems(*_WRITE, JSON_BODY, {422: ("idempotency-key-reused",)}, _NO_JOBS)
     ),

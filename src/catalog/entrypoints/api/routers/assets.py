@@ -26,7 +26,9 @@ router = resource_router(tags=["assets"])
 
 # For BodySizeLimit: a direct upload carries up to one image plus the form framing.
 UPLOAD_PATH_PATTERN = r"^/assets$"
-MAX_UPLOAD_BODY_BYTES = limits.MAX_IMAGE_BYTES + 64 * 1024
+# The largest ticket (an import file's); each ticket's own limit is checked as the file is
+# stored. The form's framing gets a little room on top.
+MAX_UPLOAD_BODY_BYTES = limits.MAX_IMPORT_UPLOAD_BYTES + 64 * 1024
 _POLICY_FIELDS = ("key", "Content-Type", "policy", "signature")
 
 
@@ -150,9 +152,9 @@ async def receive_upload(request: Request, assets: LocalAssets) -> Response:
             policy = assets.verify_upload(fields)
             if not isinstance(file, UploadFile):
                 raise UploadRefused(400, "the form has no `file` part")
-            data = await file.read(policy.max_bytes + 1)
-            # A blocking write (fsync) of up to an image: off the event loop.
-            await run_in_threadpool(assets.store_upload, policy, data)
+            # The form parser spooled the file to disk; it is copied in chunks (an import's
+            # file may be a gigabyte), off the event loop.
+            await run_in_threadpool(assets.store_upload, policy, file.file)
         except UploadRefused as refusal:
             return _refused(request, refusal)
     finally:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from catalog.domain import limits
 from catalog.domain.jobs import ImportFormat, JobKind, JobStatus
+from catalog.domain.timestamps import format_time
 from catalog.entrypoints.api.deps import (
     JSON_MEDIA,
     IdempotencyKey,
@@ -18,11 +19,14 @@ from catalog.entrypoints.api.deps import (
     MerchantReader,
     MerchantWriter,
     jobs_of,
+    json_body_reader,
 )
 from catalog.entrypoints.api.job_presenter import job_view
 from catalog.entrypoints.api.job_schemas import (
     BulkActionRequest,
     ExportRequest,
+    ImportUploadRequest,
+    ImportUploadTicketView,
     JobKindName,
     JobPage,
     JobStatusName,
@@ -37,6 +41,7 @@ from catalog.service.commands import (
     GetJob,
     ListJobs,
     ReadJobErrors,
+    RequestImportUpload,
     StartBulkAction,
     StartExport,
     StartImport,
@@ -49,11 +54,13 @@ router = resource_router(prefix="/v1/merchants/{merchant_id}", tags=["jobs"])
 NDJSON_MEDIA = "application/x-ndjson"
 CSV_MEDIA = "text/csv"
 IMPORT_MEDIA = {NDJSON_MEDIA: ImportFormat.JSONL, CSV_MEDIA: ImportFormat.CSV}
-#: Inline import files: larger ones go through a direct upload.
-MAX_INLINE_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_INLINE_IMPORT_BYTES = limits.MAX_INLINE_IMPORT_BYTES
 IMPORT_PATH_PATTERN = r"^/v1/merchants/[^/]+/imports$"
-# The file's bytes, and the body limit's allowance for a proxy's framing around them.
+# An inline file is the whole body.
 MAX_IMPORT_BODY_BYTES = MAX_INLINE_IMPORT_BYTES
+
+
+_read_json = json_body_reader(JSON_MEDIA)
 
 
 def _no_store(view: dict[str, object], status_code: int = 200, **headers: str) -> Response:
@@ -69,7 +76,9 @@ def _no_store(view: dict[str, object], status_code: int = 200, **headers: str) -
     summary="Import products",
     description=(
         f"The file is the body: `{NDJSON_MEDIA}` (one register body a line) or `{CSV_MEDIA}` "
-        f"(docs/jobs.md), up to {MAX_INLINE_IMPORT_BYTES} bytes. Each row is upserted by "
+        f"(docs/jobs.md), up to {MAX_INLINE_IMPORT_BYTES} bytes; or, for a larger file "
+        "uploaded with a ticket (`POST .../imports/uploads`), `application/json` "
+        '`{"upload_id", "format"}`. Each row is upserted by '
         "`sku` through the same rules as the API: a new SKU registers the product, a known "
         "one merge-patches the fields the row gives. A bad row writes nothing and is reported "
         "at its line; the others go on. The answer is the QUEUED job: follow it at its "
@@ -81,6 +90,7 @@ def _no_store(view: dict[str, object], status_code: int = 200, **headers: str) -
             "content": {
                 NDJSON_MEDIA: {"schema": {"type": "string", "format": "binary"}},
                 CSV_MEDIA: {"schema": {"type": "string", "format": "binary"}},
+                JSON_MEDIA: {"schema": {"$ref": "#/components/schemas/UploadedImport"}},
             },
         }
     },
@@ -90,19 +100,53 @@ async def import_products(
 ) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     file_format = IMPORT_MEDIA.get(media)
+    jobs = jobs_of(request)
+    if media == JSON_MEDIA:
+        body = await _read_json(request)
+        uploaded = StartImport.of_upload(access.merchant_id, body, idempotency_key)
+        started = use_cases.start_import(access.ctx, jobs, access.principal, uploaded)
+        return _started(request, jobs, started)
     if file_format is None:
         raise ApiProblem(
             415,
             "unsupported-media-type",
             "Unsupported media type",
-            f"send the file as {NDJSON_MEDIA} or {CSV_MEDIA}",
+            f"send the file as {NDJSON_MEDIA} or {CSV_MEDIA}, or {JSON_MEDIA} naming an upload",
         )
     content = await request.body()
     command = StartImport(access.merchant_id, file_format, content, idempotency_key)
-    jobs = jobs_of(request)
     return _started(
         request, jobs, use_cases.start_import(access.ctx, jobs, access.principal, command)
     )
+
+
+@router.post(
+    "/imports/uploads",
+    status_code=201,
+    response_model=ImportUploadTicketView,
+    summary="Upload a large import file",
+    description=(
+        "A ticket to upload an import file of up to "
+        f"{limits.MAX_IMPORT_UPLOAD_BYTES} bytes straight to storage (S3 on AWS, the "
+        "embedded server's `POST /assets`): POST a `multipart/form-data` form of the ticket's "
+        "`fields` unchanged and the file in a `file` part to `url`, before `expires_at`, then "
+        '`POST .../imports` with `{"upload_id", "format"}`. Nothing is written until then.'
+    ),
+    openapi_extra=request_body(ImportUploadRequest, JSON_MEDIA),
+)
+def request_import_upload(request: Request, access: MerchantWriter, body: JsonBody) -> Response:
+    command = RequestImportUpload.from_json(access.merchant_id, body)
+    ticket = use_cases.request_import_upload(
+        access.ctx, jobs_of(request), access.principal, command
+    )
+    view = {
+        "upload_id": ticket.upload_id,
+        "url": ticket.url,
+        "fields": ticket.fields,
+        "expires_at": format_time(ticket.expires_at),
+        "max_bytes": ticket.max_bytes,
+    }
+    return _no_store(view, 201)
 
 
 @router.post(
