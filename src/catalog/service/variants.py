@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from catalog.domain import limits
-from catalog.domain.errors import IdempotencyKeyRaced, SkuNotFound
+from catalog.domain.errors import DomainError, IdempotencyKeyRaced, SkuNotFound
 from catalog.domain.product import Product, Stamp
 from catalog.service.commands import AddVariant, FindSku, PatchVariant, RemoveVariant
 from catalog.service.context import CatalogContext
@@ -24,14 +24,15 @@ from catalog.service.products import (
 
 def add_variant(ctx: CatalogContext, principal: Principal, command: AddVariant) -> Registered:
     """One variant more, after the others. With an Idempotency-Key a retry adds nothing and
-    answers what the first request answered."""
+    answers what the first request answered.
+
+    The key's record is read only when the add does not go through: a retry of an add that
+    succeeded meets what it did (its SKU is taken, its If-Match is stale), and a key already
+    used fails the record's condition in the write itself. So a keyed add costs what an
+    unkeyed one does."""
     merchant_id = command.merchant_id
     require_write(principal, merchant_id, command.product_id)
     keyed = command.idempotency
-    if keyed:
-        replay = replay_of(ctx, merchant_id, keyed)
-        if replay is not None:
-            return Registered(replay, replayed=True)
 
     def add(product: Product, stamp: Stamp) -> None:
         product.add_variant(command.body, command.variant_id, stamp)
@@ -41,6 +42,11 @@ def add_variant(ctx: CatalogContext, principal: Principal, command: AddVariant) 
     except IdempotencyKeyRaced:
         assert keyed is not None
         return Registered(replay_after_race(ctx, merchant_id, keyed), replayed=True)
+    except DomainError:
+        replay = replay_of(ctx, merchant_id, keyed) if keyed else None
+        if replay is None:
+            raise
+        return Registered(replay, replayed=True)
     return Registered(product, replayed=False)
 
 
