@@ -51,9 +51,9 @@ from catalog.service.jobs import Started
 
 router = resource_router(prefix="/v1/merchants/{merchant_id}", tags=["jobs"])
 
-NDJSON_MEDIA = "application/x-ndjson"
-CSV_MEDIA = "text/csv"
-IMPORT_MEDIA = {NDJSON_MEDIA: ImportFormat.JSONL, CSV_MEDIA: ImportFormat.CSV}
+NDJSON_MEDIA = use_cases.IMPORT_MEDIA[ImportFormat.JSONL]
+CSV_MEDIA = use_cases.IMPORT_MEDIA[ImportFormat.CSV]
+FORMAT_OF_MEDIA = {media: file_format for file_format, media in use_cases.IMPORT_MEDIA.items()}
 MAX_INLINE_IMPORT_BYTES = limits.MAX_INLINE_IMPORT_BYTES
 IMPORT_PATH_PATTERN = r"^/v1/merchants/[^/]+/imports$"
 # An inline file is the whole body.
@@ -99,7 +99,7 @@ async def import_products(
     request: Request, access: MerchantWriter, idempotency_key: IdempotencyKey = None
 ) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    file_format = IMPORT_MEDIA.get(media)
+    file_format = FORMAT_OF_MEDIA.get(media)
     jobs = jobs_of(request)
     if media == JSON_MEDIA:
         body = await _read_json(request)
