@@ -120,8 +120,11 @@ def to_json(value: Any) -> JSON:
         return {key: to_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json(item) for item in value]
-    if isinstance(value, ValueObject):
-        return value.to_json()
+    # What isinstance(value, ValueObject) decides (a `to_json` that is not None), without the
+    # runtime Protocol check: ~3.4 us a value on Python 3.11, against ~0.1 us for this.
+    value_to_json = getattr(value, "to_json", None)
+    if value_to_json is not None:
+        return value_to_json()
     return value
 
 

@@ -73,7 +73,26 @@ def _variants_view(product: Product, channel: str | None) -> list[dict[str, Any]
     if not product.variants:
         return []
     variants = product.variants_for(channel) if channel else product.variants
-    return [variant.to_json() for variant in variants]
+    # Built here member by member, as the images are, rather than through Variant.to_json():
+    # its generic walk over every member cost ~5 us a variant, ten times this, and a product
+    # may have 250. The members and their order are VARIANT_FIELDS', after the id.
+    return [
+        {
+            "id": variant.id,
+            "sku": variant.sku,
+            "options": variant.options,
+            "price": (
+                {"amount": variant.price.amount, "currency": variant.price.currency}
+                if variant.price
+                else None
+            ),
+            "attributes": variant.attributes,
+            "image_ids": list(variant.image_ids),
+            "barcode": variant.barcode,
+            "stock": variant.stock,
+        }
+        for variant in variants
+    ]
 
 
 def etag(product: Product, channel: str | None = None) -> str:
