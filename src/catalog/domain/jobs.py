@@ -106,6 +106,21 @@ class Job:
     fingerprint: str | None = None
     cancel_requested: bool = False
 
+    def input_key(self) -> str:
+        """An import's file among the job files: the one uploaded with a ticket, or the body
+        kept when the job started."""
+        uploaded = self.params.get("input_key")
+        if uploaded is not None:
+            return str(uploaded)
+        return f"{self.merchant_id}/{self.id}/input.{self.params['format']}"
+
+    def output_key_of_kind(self) -> str:
+        """Where the job writes: an export's file, a bulk action's outcomes."""
+        exporting = self.kind is JobKind.EXPORT
+        extension = self.params.get("format", "jsonl") if exporting else "jsonl"
+        name = "export" if exporting else "outcomes"
+        return f"{self.merchant_id}/{self.id}/{name}.{extension}"
+
     def start(self) -> None:
         if self.status is JobStatus.QUEUED:
             self.status = JobStatus.RUNNING

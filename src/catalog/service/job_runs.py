@@ -46,20 +46,6 @@ ALONE_ATTEMPTS = 3
 Stopping = Callable[[], bool]
 
 
-def input_key(job: Job) -> str:
-    """The import's file: the one uploaded with a ticket, or the body kept at its start."""
-    uploaded = job.params.get("input_key")
-    if uploaded is not None:
-        return str(uploaded)
-    return f"{job.merchant_id}/{job.id}/input.{job.params['format']}"
-
-
-def output_key(job: Job) -> str:
-    extension = job.params.get("format", "jsonl") if job.kind is JobKind.EXPORT else "jsonl"
-    name = "export" if job.kind is JobKind.EXPORT else "outcomes"
-    return f"{job.merchant_id}/{job.id}/{name}.{extension}"
-
-
 def run(
     ctx: CatalogContext, jobs: JobsContext, job: Job, batch_size: int, stopping: Stopping
 ) -> Job:
@@ -143,7 +129,7 @@ class _Run:
         if total is not None:
             job.counted(total)
         if job.output_key is None and job.kind is not JobKind.IMPORT:
-            job.output_key = output_key(job)
+            job.output_key = job.output_key_of_kind()
         self.write([], [])
 
     def filtered_products(self) -> Iterator[list[Product]]:
@@ -184,7 +170,7 @@ class _ImportRun(_Run):
     def run(self, stopping: Stopping) -> Job:
         job = self.job
         try:
-            stream = self.jobs.files.open(input_key(job))
+            stream = self.jobs.files.open(job.input_key())
         except FileNotFoundError:
             return self.finish(failed="the job's file is gone")
         with stream:

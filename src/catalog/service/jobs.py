@@ -24,7 +24,6 @@ from catalog.domain.errors import (
     JobNotFound,
 )
 from catalog.domain.jobs import ImportFormat, Job, JobKind, RowError
-from catalog.service import job_runs
 from catalog.service.commands import (
     CancelJob,
     GetJob,
@@ -120,7 +119,7 @@ def start_import(
     fingerprint = hashlib.sha256(content).hexdigest()
 
     def keep_file(job: Job) -> None:
-        jobs.files.save(job_runs.input_key(job), io.BytesIO(content))
+        jobs.files.save(job.input_key(), io.BytesIO(content))
 
     return _start(
         ctx,
@@ -293,6 +292,9 @@ def run_job(
     job = jobs.store.job(merchant_id, job_id)
     if job is None or job.status.finished:
         return job
+    # Only a worker runs jobs: the API's cold path never loads the runners.
+    from catalog.service import job_runs
+
     size = batch_size or jobs.store.rows_per_batch
     return job_runs.run(ctx, jobs, job, size, stopping)
 

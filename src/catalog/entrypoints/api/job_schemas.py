@@ -45,6 +45,8 @@ JOB_EXAMPLE: dict[str, Any] = {
 
 
 class RowErrorView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     line: int = Field(
         description="1-based line of the file where the row starts (CSV: counting the header)."
     )
@@ -56,7 +58,7 @@ class RowErrorView(BaseModel):
 
 
 class JobView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [JOB_EXAMPLE]})
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [JOB_EXAMPLE]})
 
     id: str
     kind: JobKindName
@@ -76,12 +78,14 @@ class JobView(BaseModel):
 
 
 class JobPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[JobView]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
 
 
 class ProductFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: ProductStatus | None = None
     channel: str | None = Field(None, description="Products listed (or being listed) there.")
@@ -90,6 +94,7 @@ class ProductFilter(BaseModel):
 
 class ExportRequest(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         json_schema_extra={"examples": [{"format": "jsonl", "filter": {"status": "ACTIVE"}}]},
     )
@@ -100,6 +105,7 @@ class ExportRequest(BaseModel):
 
 class BulkActionRequest(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -117,7 +123,9 @@ class BulkActionRequest(BaseModel):
 
 class ImportUploadRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"format": "csv", "size": 734003200}]}
+        defer_build=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"format": "csv", "size": 734003200}]},
     )
 
     format: Literal["jsonl", "csv"] = "jsonl"
@@ -128,6 +136,7 @@ class UploadedImport(BaseModel):
     """An import of a file uploaded with a ticket of `POST .../imports/uploads`."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         json_schema_extra={"examples": [{"upload_id": JOB_EXAMPLE["id"], "format": "csv"}]},
     )
@@ -137,6 +146,8 @@ class UploadedImport(BaseModel):
 
 
 class ImportUploadTicketView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     upload_id: str
     url: str = Field(description="Where to POST the form.")
     fields: dict[str, str] = Field(
