@@ -23,6 +23,7 @@ from catalog.domain.errors import (
     MerchantNotFound,
     PreconditionFailed,
     SkuNotFound,
+    VersionConflict,
 )
 from catalog.service import products, variants
 from catalog.service.commands import (
@@ -178,3 +179,29 @@ def test_another_merchant_sees_no_sku_and_a_channel_changes_no_variant(
     with pytest.raises(AccessDenied):
         variants.add_variant(ctx, adapter("meta"), command)
     assert variants.find_sku(ctx, adapter("meta"), FindSku("acme", "SH-S")).product_id == product.id
+
+
+def test_an_add_whose_commit_landed_unseen_is_not_added_twice(ctx: CatalogContext) -> None:
+    """A store that reports a failure after writing (a timeout, say) makes `apply` read the
+    product again: the variant it finds with its own id is the one it added."""
+    created = products.register_product(
+        ctx,
+        ALICE,
+        RegisterProduct.from_json("acme", {"sku": "SH", "name": "S", "options": ["size"]}),
+    ).product
+    command = AddVariant.from_json(
+        "acme", created.id, ids.new_id(), {"sku": "SH-M", "options": {"size": "M"}}
+    )
+    real_commit = ctx.store.commit
+    reported: list[bool] = []
+
+    def commit_then_fail(change: Any) -> None:
+        real_commit(change)
+        if not reported:
+            reported.append(True)
+            raise VersionConflict(change.product.id, change.expected_version)
+
+    ctx.store.commit = commit_then_fail  # type: ignore[method-assign]
+    added = variants.add_variant(ctx, ALICE, command).product
+    assert [v.sku for v in added.variants] == ["SH-M"]
+    assert added.version == created.version + 1

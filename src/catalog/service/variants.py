@@ -35,7 +35,10 @@ def add_variant(ctx: CatalogContext, principal: Principal, command: AddVariant) 
     keyed = command.idempotency
 
     def add(product: Product, stamp: Stamp) -> None:
-        product.add_variant(command.body, command.variant_id, stamp)
+        # Our own id already there: a commit reported as failed had landed, and `apply` read
+        # it back. It is added once.
+        if not _holds(product, command.variant_id):
+            product.add_variant(command.body, command.variant_id, stamp)
 
     try:
         product = apply(ctx, principal, command, add, keyed)
@@ -64,7 +67,8 @@ def add_variants(
 
     def add(product: Product, stamp: Stamp) -> None:
         for command in commands:
-            product.add_variant(command.body, command.variant_id, stamp)
+            if not _holds(product, command.variant_id):
+                product.add_variant(command.body, command.variant_id, stamp)
 
     return apply(ctx, principal, first, add)
 
@@ -102,3 +106,7 @@ def find_sku(ctx: CatalogContext, principal: Principal, query: FindSku) -> SkuOw
         raise SkuNotFound(query.sku)
     require_read(principal, query.merchant_id, owner.product_id)
     return owner
+
+
+def _holds(product: Product, variant_id: str) -> bool:
+    return any(variant.id == variant_id for variant in product.variants)
