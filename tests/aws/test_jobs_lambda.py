@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -221,7 +225,6 @@ def deployed(
         "CATALOG_JOBS_QUEUE_URL": queue,
         "CATALOG_DATA_DIR": str(tmp_path / "never-used"),
         "CATALOG_RATE_LIMIT": "off",
-        "POWERTOOLS_METRICS_DISABLED": "true",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CATALOG_ASSET_BASE_URL", raising=False)
@@ -419,7 +422,9 @@ def test_the_loser_of_two_runs_of_one_job_stops_without_writing_a_row(
     assert deployed.receive() == []
 
 
-def test_a_message_that_fails_comes_back_soon_and_is_reported(deployed: Deployed) -> None:
+def test_a_message_that_fails_comes_back_soon_and_is_counted(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
     deployed.sqs.send_message(
         QueueUrl=deployed.queue_url,
         MessageBody="not a job",
@@ -433,11 +438,50 @@ def test_a_message_that_fails_comes_back_soon_and_is_reported(deployed: Deployed
         "provide-client-params.sqs.ChangeMessageVisibility",
         lambda params, **kwargs: asked.append(dict(params)),
     )
+    capsys.readouterr()
     outcome = deployed.deliver(records)
     assert outcome == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
     assert [(p["ReceiptHandle"], p["VisibilityTimeout"]) for p in asked] == [
         (records[0]["receiptHandle"], lambda_jobs.RETRY_DELAY_SECONDS)
     ]
+    # Handled, so no Lambda error: the function's own metric counts it (template.yaml alarms).
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    (blob,) = [line for line in lines if lambda_jobs.FAILED_METRIC in line]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == lambda_jobs.METRICS_NAMESPACE
+    assert (blob[lambda_jobs.MESSAGES_METRIC], blob[lambda_jobs.FAILED_METRIC]) == ([1.0], [1.0])
+    assert blob["service"] == lambda_jobs.SERVICE
+
+
+# Modules the API's cold path never needs, even with jobs: the worker, and boto3's transfer
+# manager (an import's file is uploaded with it, once one arrives).
+OFF_THE_API_COLD_PATH = ["catalog.entrypoints.lambda_jobs", "boto3.s3.transfer"]
+
+
+def test_jobs_leave_the_apis_cold_path_as_it_was(deployed: Deployed) -> None:
+    script = f"""
+import json, sys
+from catalog.entrypoints import lambda_api
+from tests.aws.apigw_events import ACME, LambdaContext, http_event
+for event in (
+    http_event("GET", "/health", claims=None),
+    http_event("GET", "{MERCHANT}/jobs/01JD0000000000000000000000", claims=ACME),
+):
+    print(lambda_api.handler(event, LambdaContext())["statusCode"], file=sys.stderr)
+print(json.dumps(sorted(sys.modules)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split() == ["200", "404"]  # jobs configured: a 404, not a 501
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert loaded.isdisjoint(OFF_THE_API_COLD_PATH), loaded.intersection(OFF_THE_API_COLD_PATH)
 
 
 # ---------------------------------------------------------------------- exports and bulk actions

@@ -36,8 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
 
 from catalog.adapters.aws.sqs_job_queue import job_of_message
 from catalog.bootstrap import AwsJobsWorker, aws_jobs_worker
@@ -47,6 +48,11 @@ from catalog.service.jobs import run_job
 from catalog.settings import Settings
 
 SERVICE = "catalog-jobs"
+METRICS_NAMESPACE = "Catalog"
+# Messages handled, and those that failed (reported for another delivery): a failure is
+# handled, so Lambda's Errors metric does not count it (template.yaml alarms on this one).
+MESSAGES_METRIC = "JobMessages"
+FAILED_METRIC = "JobMessagesFailed"
 # Stop taking batches this long before the timeout. A batch of rows is a few seconds at worst
 # (20 rows, each alone on a conflict, with DynamoDB's retries); the end of a job makes its
 # output whole (a few seconds for a file of gigabytes); sending the continuation is one call.
@@ -62,13 +68,15 @@ class _Runtime:
 
     worker: AwsJobsWorker
     logger: Logger
+    metrics: Metrics
 
 
 def _start(settings: Settings) -> _Runtime:
     logger = Logger(service=SERVICE)
     # The job adapters log through the standard `catalog.*` loggers: same JSON lines.
     copy_config_to_registered_loggers(source_logger=logger, include={"catalog"})
-    return _Runtime(aws_jobs_worker(settings), logger)
+    metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+    return _Runtime(aws_jobs_worker(settings), logger, metrics)
 
 
 _environment = PerEnvironment(_start)
@@ -84,7 +92,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run(current: _Runtime, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The messages of one SQS event; the ones to deliver again as `batchItemFailures`."""
     failed: list[str] = []
-    for record in event.get("Records") or []:
+    records = event.get("Records") or []
+    for record in records:
         if failed:
             # A FIFO queue's messages go back in order: none after one that failed is done.
             failed.append(record["messageId"])
@@ -97,6 +106,10 @@ def run(current: _Runtime, event: dict[str, Any], context: Any) -> dict[str, Any
             )
             _retry_soon(current, record)
             failed.append(record["messageId"])
+    metrics = current.metrics
+    metrics.add_metric(name=MESSAGES_METRIC, unit=MetricUnit.Count, value=len(records))
+    metrics.add_metric(name=FAILED_METRIC, unit=MetricUnit.Count, value=len(failed))
+    metrics.flush_metrics()
     return {"batchItemFailures": [{"itemIdentifier": message} for message in failed]}
 
 
