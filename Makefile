@@ -93,7 +93,8 @@ lock: $(BIN)/python
 
 # The Lambda deployment package (deploy/package.py): the catalog and the dependencies its
 # functions import, for the arm64 python3.12 runtime. `sam build` runs build-ApiFunction,
-# build-RelayFunction and build-ReevaluateFunction (template.yaml: BuildMethod makefile) with
+# build-RelayFunction, build-ReevaluateFunction and build-JobsFunction (template.yaml:
+# BuildMethod makefile) with
 # ARTIFACTS_DIR set; every function ships the same package. Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
 # version (python3.12 on the path, or `sam build --use-container`): a cold start then skips
 # compiling every module it imports. `make package` writes build/lambda and build/lambda.zip.
@@ -104,13 +105,13 @@ PACKAGE_DIR ?= build/lambda
 LAMBDA_PACKAGE = $(LAMBDA_PYTHON) deploy/package.py \
 	--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON_VERSION)
 
-.PHONY: package build-ApiFunction build-RelayFunction build-ReevaluateFunction
+.PHONY: package build-ApiFunction build-RelayFunction build-ReevaluateFunction build-JobsFunction
 
 package:
 	rm -rf $(PACKAGE_DIR) $(PACKAGE_DIR).zip
 	$(LAMBDA_PACKAGE) --target $(PACKAGE_DIR) --zip $(PACKAGE_DIR).zip
 
-build-ApiFunction build-RelayFunction build-ReevaluateFunction:
+build-ApiFunction build-RelayFunction build-ReevaluateFunction build-JobsFunction:
 	$(LAMBDA_PACKAGE) --target "$(ARTIFACTS_DIR)"
 
 # template.yaml checked offline: cfn-lint on the template and on its SAM translation (cfn-lint

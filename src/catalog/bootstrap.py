@@ -35,9 +35,12 @@ from catalog.service.ports import (
 from catalog.settings import Settings
 
 if TYPE_CHECKING:
+    from catalog.adapters.aws.dynamodb_store import DynamoDbStore
     from catalog.adapters.aws.index_backfill import BackfillReport
     from catalog.adapters.aws.provisioning import Provisioned
     from catalog.adapters.aws.relay_redrive import RedriveReport
+    from catalog.adapters.aws.s3_job_files import S3JobFiles
+    from catalog.adapters.aws.sqs_job_queue import SqsJobQueue
     from catalog.adapters.cloudevents import CloudEvent
     from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
     from catalog.adapters.embedded.relay import RedriveOutcome
@@ -249,14 +252,31 @@ def cursor_secret(settings: Settings) -> bytes:
 
 
 def _aws_container(settings: Settings) -> Container:
-    """DynamoDB, S3 and the shared secret; no workers: on AWS the outbox is relayed by the
-    stream relay Lambda (DynamoDB Streams -> EventBridge), not by the API's process."""
+    """DynamoDB, S3 and the shared secret, and jobs when CATALOG_JOBS_QUEUE_URL names their
+    queue; no workers: on AWS the outbox is relayed by the stream relay Lambda (DynamoDB
+    Streams -> EventBridge), and jobs are run by the jobs worker Lambda (aws_jobs_worker), not
+    by the API's process."""
+    aws = _aws_catalog(settings)
+    jobs = _aws_jobs(settings, aws) if settings.jobs_queue_url else None
+    return Container(settings=settings, ctx=aws.ctx, tokens=aws.tokens, jobs=jobs)
+
+
+@dataclass(frozen=True)
+class _AwsCatalog:
+    ctx: CatalogContext
+    tokens: TokenVerifier
+    store: DynamoDbStore
+    s3: Any  # a LazyClient standing in for the S3 client
+    session: Any
+
+
+def _aws_catalog(settings: Settings) -> _AwsCatalog:
     from catalog.adapters.aws.dynamodb_store import DynamoDbStore
     from catalog.adapters.aws.s3_assets import S3AssetStore
 
     cursors = CursorCodec(cursor_secret(settings))  # first: a missing secret fails fast
     tokens = token_verifier(settings)
-    # One session for both clients: they share its credential resolution and loaded models.
+    # One session for every client: they share its credential resolution and loaded models.
     session = aws_session()
     # Nearly every route reads or writes DynamoDB: its client is built now, with the app.
     dynamodb = aws_client("dynamodb", session=session)
@@ -276,7 +296,67 @@ def _aws_container(settings: Settings) -> Container:
         url_ttl_seconds=settings.asset_url_ttl_seconds,
     )
     ctx = _catalog_context(store, assets, cursors)
-    return Container(settings=settings, ctx=ctx, tokens=tokens)
+    return _AwsCatalog(ctx=ctx, tokens=tokens, store=store, s3=s3, session=session)
+
+
+def _aws_jobs(settings: Settings, aws: _AwsCatalog) -> JobsContext:
+    """The API's jobs: it stores them, keeps their input files and gives out their URLs; the
+    job adapters are imported only here, when the deployment has jobs."""
+    from catalog.adapters.aws.dynamodb_jobs import DynamoDbJobStore
+
+    return JobsContext(
+        DynamoDbJobStore(aws.store), _job_files(settings, aws), _jobs_queue(settings, aws)
+    )
+
+
+def _job_files(settings: Settings, aws: _AwsCatalog) -> S3JobFiles:
+    from catalog.adapters.aws.s3_job_files import S3JobFiles
+
+    return S3JobFiles(
+        aws.s3,
+        settings.jobs_bucket_name or settings.bucket_name,
+        prefix=settings.jobs_prefix,
+        url_ttl_seconds=settings.jobs_url_ttl_seconds,
+    )
+
+
+def _jobs_queue(settings: Settings, aws: _AwsCatalog) -> SqsJobQueue:
+    from catalog.adapters.aws.sqs_job_queue import SqsJobQueue
+
+    assert settings.jobs_queue_url is not None
+    # Created on the first send: most requests start no job.
+    sqs = LazyClient(lambda: aws_client("sqs", session=aws.session), threading.Lock())
+    return SqsJobQueue(sqs, settings.jobs_queue_url)  # type: ignore[arg-type]  # a stand-in
+
+
+@dataclass(frozen=True)
+class AwsJobsWorker:
+    """What the jobs worker Lambda runs jobs with (entrypoints/lambda_jobs.py)."""
+
+    ctx: CatalogContext
+    queue: SqsJobQueue
+    # A JobsContext for one run of one job: its S3JobFiles keeps what it learns of the job's
+    # output between batches, and the output is made whole before the commit that ends it.
+    for_run: Callable[[], JobsContext]
+
+
+def aws_jobs_worker(settings: Settings) -> AwsJobsWorker:
+    """The jobs worker's context, from the settings the API has (the same table, bucket, queue
+    and cursor secret)."""
+    if not settings.jobs_queue_url:
+        raise ConfigurationError("the jobs worker needs CATALOG_JOBS_QUEUE_URL (its own queue)")
+    from catalog.adapters.aws.dynamodb_jobs import DynamoDbJobStore
+    from catalog.adapters.aws.s3_job_files import OutputsWholeAtFinish
+
+    aws = _aws_catalog(settings)
+    store = DynamoDbJobStore(aws.store)
+    queue = _jobs_queue(settings, aws)
+
+    def for_run() -> JobsContext:
+        files = _job_files(settings, aws)
+        return JobsContext(OutputsWholeAtFinish(store, files), files, queue)
+
+    return AwsJobsWorker(aws.ctx, queue, for_run)
 
 
 def _catalog_context(

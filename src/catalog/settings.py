@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     # Signs page cursors; required on AWS, where every Lambda container must share it (the
     # embedded deployment derives its own from the data folder's secret).
     cursor_secret: SecretStr | None = None
+    # Jobs on AWS (docs/jobs-aws.md): the SQS queue new jobs go to, for the worker Lambda;
+    # unset, the API answers jobs routes with 501 jobs-unavailable. A FIFO queue (.fifo) runs
+    # one message of a job at a time (its group); a standard one is accepted too.
+    jobs_queue_url: str | None = None
+    # Where job files are (input files, exports, bulk actions' outcomes): this bucket (the
+    # assets bucket when unset) under this prefix.
+    jobs_bucket_name: str | None = None
+    jobs_prefix: str = "jobs"
+    # Lifetime of a job file's presigned download_url (computed again on every read of the job).
+    jobs_url_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
 
     # ---- limits per caller, safe headers and origins (issue 10; docs/api.md "Limits and
     # headers"). Requests each caller may send to the app: per principal once its token is

@@ -155,8 +155,10 @@ def test_api_role_makes_exactly_the_calls_of_the_api(template: dict[str, Any]) -
         "s3:PutObject",
         "s3:DeleteObject",
         "s3:ListBucket",  # a missing upload is then a 404 from S3, not a 403
+        "s3:AbortMultipartUpload",  # an import's file past 8 MiB (test_jobs_template.py)
     }
-    assert {a.split(":")[0] for a in api} == {"dynamodb", "s3", "logs"}
+    # sqs: the API sends jobs to their queue (test_jobs_template.py).
+    assert {a.split(":")[0] for a in api} == {"dynamodb", "s3", "logs", "sqs"}
 
 
 def test_relay_role_reads_the_stream_and_puts_events(template: dict[str, Any]) -> None:
@@ -229,7 +231,12 @@ def test_reevaluate_role_reads_commits_and_invokes_only_itself(template: dict[st
 
 
 def test_every_function_runs_python_3_12_or_newer_on_arm64(template: dict[str, Any]) -> None:
-    assert set(functions(template)) == {"ApiFunction", "RelayFunction", "ReevaluateFunction"}
+    assert set(functions(template)) == {
+        "ApiFunction",
+        "RelayFunction",
+        "ReevaluateFunction",
+        "JobsFunction",
+    }
     for name, function in functions(template).items():
         properties = function["Properties"]
         match = re.fullmatch(r"python3\.(\d+)", properties["Runtime"])
@@ -246,6 +253,7 @@ def test_every_function_runs_python_3_12_or_newer_on_arm64(template: dict[str, A
         ("ApiFunction", "catalog.entrypoints.lambda_api.handler"),
         ("RelayFunction", "catalog.entrypoints.lambda_relay.handler"),
         ("ReevaluateFunction", "catalog.entrypoints.lambda_reevaluate.handler"),
+        ("JobsFunction", "catalog.entrypoints.lambda_jobs.handler"),
     ],
 )
 def test_handlers_name_the_lambda_entrypoints(
@@ -363,8 +371,9 @@ def test_every_route_but_health_requires_the_jwt_authorizer(template: dict[str, 
     routes = {}
     for name, function in functions(template).items():
         for event in function["Properties"].get("Events", {}).values():
-            # Only the HTTP API reaches a function from outside: no REST API, no function URL.
-            assert event["Type"] in ("HttpApi", "DynamoDB"), name
+            # Only the HTTP API reaches a function from outside: no REST API, no function URL
+            # (the others read the table's stream and the jobs queue).
+            assert event["Type"] in ("HttpApi", "DynamoDB", "SQS"), name
             if event["Type"] == "HttpApi":
                 properties = event["Properties"]
                 assert properties["ApiId"] == {"Ref": "HttpApi"}
@@ -625,6 +634,7 @@ def test_dead_letter_queues_and_functions_have_alarms(template: dict[str, Any]) 
         "RelayFailureQueue",
         "ReevaluateFailureQueue",
         "ExampleAdapterDeadLetterQueue",
+        "JobsDeadLetterQueue",
     }
     assert dead_letter_queues <= watched("ApproximateNumberOfMessagesVisible", "QueueName")
     assert watched("Errors", "FunctionName") == set(functions(template))
