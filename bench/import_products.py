@@ -8,10 +8,11 @@ job is SUCCEEDED. Each phase is timed without waiting for the relay (the events 
 events.jsonl in the background); how long the relay then took to deliver every event is
 reported on its own. Both runs are then checked the same way: every product in the store
 with exactly one history entry (version 1; a sample also read back over HTTP) and exactly one
-ProductCreated event in the data folder's events.jsonl. Prints both rates, the ratio, and the
-CPU time the server spent per product. See bench/README.md and docs/performance.md.
+ProductCreated event in the data folder's events.jsonl. `--rounds` repeats both (the order
+alternating, fresh servers each time); prints each round, the median rates, their ratio, and
+the CPU time the server spent per product. See docs/performance.md.
 
-    .venv/bin/python bench/import_products.py [--products 20000] [--connections 8]
+    .venv/bin/python bench/import_products.py [--products 20000] [--connections 8] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import random
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,18 +188,20 @@ class EventLog:
             if envelope["type"] == "ProductCreated":
                 self.created[envelope["data"]["product_id"]] += 1
 
-    def wait_for(self, products: int, timeout: float = RELAY_TIMEOUT_SECONDS) -> float:
-        """Seconds until `products` distinct ProductCreated events are in the log."""
+    def wait_for(self, products: int, jobs: int, timeout: float = RELAY_TIMEOUT_SECONDS) -> float:
+        """Seconds until `products` distinct ProductCreated events and `jobs` JobFinished
+        events are in the log."""
         start = time.perf_counter()
         deadline = start + timeout
         while True:
             self.poll()
-            if len(self.created) >= products:
+            if len(self.created) >= products and self.events["JobFinished"] >= jobs:
                 return time.perf_counter() - start
             if time.perf_counter() > deadline:
                 raise BenchError(
                     f"after {timeout:.0f} s the relay had delivered {len(self.created)} of"
-                    f" {products} ProductCreated events"
+                    f" {products} ProductCreated and {self.events['JobFinished']} of {jobs}"
+                    " JobFinished events"
                 )
             time.sleep(POLL_SECONDS)
 
@@ -212,7 +216,8 @@ class Phase:
     server_cpu: float | None
     client_cpu: float
     products: int
-    relay_seconds: float = 0.0  # after the phase ended, until every ProductCreated was in the log
+    jobs: int = 0  # JobFinished events it makes
+    relay_seconds: float = 0.0  # after the phase ended, until its every event was in the log
     delivered_at_end: int = 0  # ProductCreated events already in the log when the phase ended
     notes: list[str] = field(default_factory=list)
 
@@ -300,7 +305,7 @@ def import_file(server: Server, token: str, content: bytes, products: int) -> Ph
     server_cpu = (
         cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     )
-    phase = Phase("import (one JSONL job)", seconds, server_cpu, client_cpu, products)
+    phase = Phase("import (one JSONL job)", seconds, server_cpu, client_cpu, products, jobs=1)
     phase.notes.append(
         f"202 after {accepted:.2f} s (the {len(content) / 1e6:.1f} MB file sent and saved);"
         f" job counted {job['total']}, created {job['created']}"
@@ -355,42 +360,55 @@ def measured(work: Path, name: str, skus: set[str], run: Any, *args: Any) -> Pha
         events = EventLog(data_dir / "events.jsonl")
         events.poll()
         phase.delivered_at_end = len(events.created)
-        phase.relay_seconds = events.wait_for(len(skus))
+        phase.relay_seconds = events.wait_for(len(skus), jobs=phase.jobs)
         check_products(server, token, skus, events)
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(events.events.items()))
         phase.notes.append(f"events.jsonl: {kinds}")
     return phase
 
 
-def report(phases: Sequence[Phase]) -> None:
-    print()
-    for phase in phases:
-        cpu = (
-            f"server CPU {phase.server_cpu:.1f} s ="
-            f" {phase.server_cpu / phase.products * 1000:.2f} ms/product"
-            if phase.server_cpu is not None
-            else "server CPU not measured (no /proc)"
-        )
-        print(
-            f"{phase.name:<28} {phase.products} products in {phase.seconds:7.2f} s:"
-            f" {phase.rate:8.0f} products/s   ({cpu}; client CPU {phase.client_cpu:.1f} s)"
-        )
-        print(
-            f"{'':<28} relay: {phase.delivered_at_end} ProductCreated in events.jsonl when it"
-            f" ended, all {phase.products} {phase.relay_seconds:.2f} s later"
-        )
-        for note in phase.notes:
-            print(f"{'':<28} {note}")
-    one_by_one, imported = phases
-    print(
-        f"\nratio import/one-by-one: {imported.rate / one_by_one.rate:.2f}x"
-        f" ({imported.rate:.0f} vs {one_by_one.rate:.0f} products/s)"
+def describe(phase: Phase) -> None:
+    cpu = (
+        f"server CPU {phase.server_cpu:.1f} s ="
+        f" {phase.server_cpu / phase.products * 1000:.2f} ms/product"
+        if phase.server_cpu is not None
+        else "server CPU not measured (no /proc)"
     )
-    if one_by_one.server_cpu and imported.server_cpu:
-        print(
-            f"server CPU per product, one-by-one/import:"
-            f" {one_by_one.server_cpu / imported.server_cpu:.2f}x"
-        )
+    print(
+        f"{phase.name:<28} {phase.products} products in {phase.seconds:7.2f} s:"
+        f" {phase.rate:8.0f} products/s   ({cpu}; client CPU {phase.client_cpu:.1f} s)"
+    )
+    print(
+        f"{'':<28} relay: {phase.delivered_at_end} ProductCreated in events.jsonl when it"
+        f" ended; all {phase.products}"
+        + (" and JobFinished" if phase.jobs else "")
+        + f" {phase.relay_seconds:.2f} s later"
+    )
+    for note in phase.notes:
+        print(f"{'':<28} {note}")
+
+
+def report(rounds: Sequence[tuple[Phase, Phase]]) -> None:
+    for number, (one_by_one, imported) in enumerate(rounds, start=1):
+        print(f"\nround {number}:")
+        describe(one_by_one)
+        describe(imported)
+        print(f"{'':<28} ratio import/one-by-one: {imported.rate / one_by_one.rate:.2f}x")
+    posted = statistics.median(one_by_one.rate for one_by_one, _ in rounds)
+    imported_rate = statistics.median(imported.rate for _, imported in rounds)
+    print(
+        f"\nmedian of {len(rounds)} round(s): one by one {posted:.0f} products/s,"
+        f" import {imported_rate:.0f} products/s"
+    )
+    print(f"ratio import/one-by-one: {imported_rate / posted:.2f}x")
+    cpus = [
+        (one_by_one.server_cpu, imported.server_cpu)
+        for one_by_one, imported in rounds
+        if one_by_one.server_cpu and imported.server_cpu
+    ]
+    if cpus:
+        ratio = statistics.median(posted_cpu / imported_cpu for posted_cpu, imported_cpu in cpus)
+        print(f"server CPU per product, one-by-one/import: {ratio:.2f}x")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -406,16 +424,27 @@ def run(args: argparse.Namespace) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{args.products} distinct products ({len(content) / args.products:.0f} bytes of JSON"
-        f" each), on {os.cpu_count()} CPU(s), load average {load:.2f} before the run",
+        f" each), on {os.cpu_count()} CPU(s), load average {load:.2f} before the run;"
+        f" {args.rounds} round(s)",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="catalog-import-bench-") as temp:
-        work = Path(temp)
-        print(f"POSTing them one by one over {args.connections} connections...", flush=True)
-        one_by_one = measured(work, "one-by-one", skus, post_one_by_one, posts, args.connections)
-        print(f"  {one_by_one.rate:.0f} products/s; importing them as one file...", flush=True)
-        imported = measured(work, "import", skus, import_file, content, args.products)
-    report([one_by_one, imported])
+    runs: dict[str, tuple[Any, tuple[Any, ...]]] = {
+        "one-by-one": (post_one_by_one, (posts, args.connections)),
+        "import": (import_file, (content, args.products)),
+    }
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        # Alternating which goes first, so a drift of the machine hits both alike.
+        order = ["one-by-one", "import"] if number % 2 else ["import", "one-by-one"]
+        done: dict[str, Phase] = {}
+        with tempfile.TemporaryDirectory(prefix="catalog-import-bench-") as temp:
+            for name in order:
+                print(f"round {number}: {name}...", end=" ", flush=True)
+                run_phase, extra = runs[name]
+                done[name] = measured(Path(temp), name, skus, run_phase, *extra)
+                print(f"{done[name].rate:.0f} products/s", flush=True)
+        rounds.append((done["one-by-one"], done["import"]))
+    report(rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -424,9 +453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--connections", type=int, default=8, help="connections POSTing one by one (8)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of both, in alternating order (3)"
+    )
     args = parser.parse_args(argv)
-    if args.products < 1 or args.connections < 1:
-        parser.error("--products and --connections must be at least 1")
+    if min(args.products, args.connections, args.rounds) < 1:
+        parser.error("--products, --connections and --rounds must be at least 1")
     try:
         run(args)
     except BenchError as error:
