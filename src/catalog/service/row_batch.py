@@ -167,7 +167,10 @@ class RowBatch:
     def _index(self, change: Change) -> None:
         product = change.product
         merchant_id = product.merchant_id
-        self._products[(merchant_id, product.id)] = copy.deepcopy(product)
+        # The change's own product, not a copy: it is the very object commit_rows will write,
+        # and a use case never touches a product once committed (it returns it); `get`
+        # hands out copies, since a use case changes what it reads.
+        self._products[(merchant_id, product.id)] = product
         if change.expected_version == 0:
             self._skus[(merchant_id, product.sku)] = SkuOwner(product.sku, product.id)
         for sku in change.skus_released:
