@@ -470,3 +470,21 @@ def test_a_failed_commit_of_the_end_keeps_the_parts(client: Any) -> None:
         store.commit_rows(job, 1, [], [])
     assert len(part_keys(client, EXPORT)) == 1
     assert store.rows_per_batch == watching.rows_per_batch
+
+
+def test_an_upload_ticket_takes_the_file_straight_to_the_job_files(client: Any) -> None:
+    """A presigned POST (computed without a call) that S3 accepts for the key, the type and
+    at most the size given; the job then reads the file as any other."""
+    job_files = files(client)
+    content = jsonl(50)
+    requests = Requests(client)
+    url, fields = job_files.upload_ticket(INPUT, "application/x-ndjson", len(content), 600)
+    assert [name for name, _ in requests.sent if name != "CreateBucket"] == []
+    # (moto does not enforce a POST policy's conditions: S3 does; they are in the fields.)
+    assert "policy" in {name.lower() for name in fields}
+    with pytest.raises(FileNotFoundError):
+        job_files.open(INPUT).close()
+    sent = httpx.post(url, data=fields, files={"file": ("f.jsonl", content)})
+    assert sent.status_code in (200, 201, 204), sent.text
+    with job_files.open(INPUT) as stream:
+        assert [row.sku for row in jsonl_rows(stream)] == [f"SKU-{n}" for n in range(50)]

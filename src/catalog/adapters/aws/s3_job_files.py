@@ -207,6 +207,20 @@ class S3JobFiles:
             ExpiresIn=self._ttl,
         )
 
+    def upload_ticket(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """A presigned POST (computed locally) that S3 accepts only for this key, exactly this
+        Content-Type and 1..max_bytes bytes: the import file goes past the API and Lambda."""
+        post = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=self._key(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return post["url"], {name: str(value) for name, value in post["fields"].items()}
+
     # -- outputs ----------------------------------------------------------------------------
 
     def finish(self, key: str, size: int) -> None:
