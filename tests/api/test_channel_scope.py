@@ -62,6 +62,7 @@ def _request(
         variant_id=ABSENT_VARIANT,
         job_id=ABSENT_JOB,
         sku=target.sku,
+        version=target.version,
     )
     headers = bearer(token)
     # A body each route would accept in scope, so that only the scope can explain the 404.
@@ -76,6 +77,7 @@ def _request(
         ("POST", "/products/{product_id}/status"): {"json": {"status": "DRAFT"}},
         ("DELETE", "/products/{product_id}"): {},
         ("GET", "/products/{product_id}/history"): {},
+        ("POST", "/products/{product_id}/history/{version}/restore"): {},
         ("POST", "/products/{product_id}/images"): {"files": {"file": ("p.png", png())}},
         ("DELETE", "/products/{product_id}/images/{image_id}"): {},
         ("POST", "/products/{product_id}/variants"): {

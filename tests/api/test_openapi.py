@@ -24,6 +24,7 @@ USER_ORDER = [
     "change_status",
     "deactivate_product",
     "product_history",
+    "restore_version",
     "upload_image",
     "delete_image",
     "add_variant",
@@ -202,7 +203,7 @@ def test_every_product_response_documents_its_etag(document: dict[str, Any]) -> 
             if schema.get("$ref") == product:
                 seen += 1
                 assert "ETag" in response.get("headers", {}), (method, url, status)
-    assert seen == 14
+    assert seen == 15
     register = document["paths"]["/v1/merchants/{merchant_id}/products"]["post"]
     assert {"ETag", "Location"} <= set(register["responses"]["201"]["headers"])
 

@@ -182,6 +182,8 @@ def history_to_document(entry: HistoryEntry) -> Document:
         "events": list(entry.events),
         # Only on the versions the system made: earlier entries read back as they were.
         **({"reason": entry.reason} if entry.reason is not None else {}),
+        # Only on restores: every other entry reads back as before (no schema change).
+        **({"restored_from": entry.restored_from} if entry.restored_from is not None else {}),
     }
 
 
@@ -200,6 +202,7 @@ def history_from_document(doc: Document) -> HistoryEntry:
         ),
         events=tuple(doc["events"]),
         reason=doc.get("reason"),  # absent from entries written before re-evaluation
+        restored_from=doc.get("restored_from"),  # absent but from restores
     )
 
 

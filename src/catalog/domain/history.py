@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from catalog.domain.errors import ProductNotFound
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -34,6 +36,18 @@ class HistoryEntry:
     # Why the system made this version (a re-evaluation names the type or channel change);
     # None for a principal's own request.
     reason: str | None = None
+    # The earlier version whose content this one brought back (a restore); None otherwise.
+    restored_from: int | None = None
+
+
+class VersionNotFound(ProductNotFound):
+    """A version the product never had. A version is a part of the product, so its absence
+    answers as the product's does (404 `not-found`, problems.DOMAIN_PROBLEMS by the MRO)."""
+
+    def __init__(self, product_id: str, version: int) -> None:
+        super().__init__(product_id)
+        self.args = (f"product {product_id} has no version {version}",)
+        self.version = version
 
 
 def _nothing_whole(pointer: str) -> bool:

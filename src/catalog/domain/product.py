@@ -96,6 +96,7 @@ class _Recorder:
     transition: StatusTransition | None = None
     events: list[tuple[EventName, dict[str, Any]]] = field(default_factory=list)
     reason: str | None = None
+    restored_from: int | None = None
 
     def empty(self) -> bool:
         return not (self.changes or self.transition or self.events)
@@ -339,6 +340,50 @@ class Product:
         recorder.changes.extend(changes)
         self._record_update(sorted({c.field for c in changes}))
 
+    def restore(
+        self,
+        *,
+        version: int,
+        stamp: Stamp,
+        variants: Sequence[Variant],
+        type_content: TypeContent | None = None,
+        **content: Any,
+    ) -> None:
+        """Bring back the content of an earlier `version` (its content fields, by keyword as
+        for `revise`, and its variants, ids included) as a new version whose history names
+        it. Judged as a revision is, against the type the content names now; images,
+        listings and status stay, so a variant's image ids the product no longer has are
+        dropped. Content equal to the current one records nothing."""
+        self._require_not_inactive()
+        _require_fields(content, EDITABLE_FIELDS, "editable")
+        options = content.get("options", self.options)
+        images = {image.id for image in self.images}
+        kept = [
+            replace(v, image_ids=tuple(i for i in v.image_ids if i in images)) for v in variants
+        ]
+        restored = replace(self, **content, variants=[in_axis_order(v, options) for v in kept])
+        restored.bind_type(type_content)
+        restored.bind_requirements(self._channel_needs)
+        # Every variant against the type, none structurally: the version had them so (a
+        # variant may lack an axis added after it), and they were unique among themselves.
+        restored.check_rules()
+        refuse_shared_combinations(restored.variants)
+        changes = diff(
+            self.editable_document(), restored.editable_document(), whole=_is_channel_overlay
+        )
+        changes += variant_changes(self.variants, restored.variants)
+        if not changes:
+            return
+        restored.require_complete_where_listed(than=self.completeness)
+        for name, value in content.items():
+            setattr(self, name, value)
+        self.variants = restored.variants
+        self._type = type_content
+        recorder = self._start(stamp)
+        recorder.restored_from = version
+        recorder.changes.extend(changes)
+        self._record_update(sorted({c.field for c in changes}))
+
     def transition(self, target: Status, stamp: Stamp, reason: str | None = None) -> None:
         """A requested status change. Asking for the current status changes nothing."""
         if target is self.status:
@@ -535,6 +580,7 @@ class Product:
             transition=recorder.transition,
             events=tuple(event.name.value for event in events),
             reason=recorder.reason,
+            restored_from=recorder.restored_from,
         )
         self._recorder = _Recorder()
         return PendingChange(expected, entry, events)

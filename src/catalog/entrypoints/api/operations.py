@@ -107,6 +107,16 @@ OPERATIONS: dict[str, Operation] = {
     "product_history": Operation(
         "history", problems(*_READ_WITH_QUERY, {400: ("invalid-cursor",)}, INVALID)
     ),
+    "restore_version": Operation(
+        "history",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            {404: ("not-found",), 409: ("product-inactive", "duplicate-sku")},
+            {413: ("product-too-large",), 422: ("validation-error", "product-incomplete")},
+        ),
+        returns_product=True,
+    ),
     "upload_image": Operation(
         "images",
         problems(

@@ -125,6 +125,7 @@ def history_entry_view(entry: HistoryEntry) -> dict[str, Any]:
         ),
         "events": list(entry.events),
         "reason": entry.reason,
+        "restored_from": entry.restored_from,
     }
 
 

@@ -620,6 +620,10 @@ class HistoryEntryView(BaseModel):
         " channel requirements change that re-evaluated it, e.g. `product type apparel v3`;"
         " null for a principal's own change."
     )
+    restored_from: int | None = Field(
+        description="The earlier version whose content this version brought back (POST"
+        " .../history/{version}/restore); null for every other change."
+    )
 
 
 class HistoryPage(BaseModel):
