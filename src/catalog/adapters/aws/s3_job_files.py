@@ -93,11 +93,12 @@ class JobOutputBroken(RuntimeError):
 @dataclass
 class _Output:
     """What an instance knows of one output's chain: the large parts from 0 (offset, size),
-    the small parts after them (offset -> size; some maybe off the chain) and the bytes of the
-    small parts this instance wrote."""
+    the small parts after them (offset -> size; some maybe off the chain), each part's ETag as
+    this instance wrote or listed it, and the bytes of the small parts it wrote."""
 
     large: list[tuple[int, int]] = field(default_factory=list)
     small: dict[int, int] = field(default_factory=dict)
+    etags: dict[int, str] = field(default_factory=dict)
     written: dict[int, bytes] = field(default_factory=dict)
 
     @property
@@ -119,8 +120,9 @@ class _Output:
             position += size
         return found if position == end else None
 
-    def wrote(self, offset: int, data: bytes) -> None:
+    def wrote(self, offset: int, data: bytes, etag: str) -> None:
         self.small[offset] = len(data)
+        self.etags[offset] = etag
         self.written[offset] = data
 
 
@@ -187,11 +189,11 @@ class S3JobFiles:
     def write(self, key: str, offset: int, data: bytes) -> int:
         name = self._key(key)
         output = self._output(name, offset)
-        self._client.put_object(Bucket=self._bucket, Key=_part_key(name, offset), Body=data)
+        put = self._client.put_object(Bucket=self._bucket, Key=_part_key(name, offset), Body=data)
         # What the chain held from `offset` on was never committed: the new part replaces it.
         output.small = {at: size for at, size in output.small.items() if at < offset}
         output.written = {at: part for at, part in output.written.items() if at < offset}
-        output.wrote(offset, data)
+        output.wrote(offset, data, put["ETag"])
         self._merge(name, output, offset)
         return offset + len(data)
 
@@ -225,9 +227,14 @@ class S3JobFiles:
 
     def finish(self, key: str, size: int) -> None:
         """Make the output under `key` whole from its parts up to `size` (the job's committed
-        bytes). Safe to repeat: each finish composes the object again from the parts."""
+        bytes). Safe to repeat: each finish composes the object again from the parts.
+
+        Every part of the chain must still be the one this instance wrote or found (its ETag
+        as listed now): a part another run of the job replaced is JobOutputBroken, never a file
+        with that run's lines in it."""
         name = self._key(key)
         output = self._output(name, size)
+        self._check_parts(name, output, size)
         tail = output.tail(size)
         assert tail is not None  # _output checked that the chain reaches `size`
         last = b"".join(self._part_bytes(name, output, tail))
@@ -240,7 +247,7 @@ class S3JobFiles:
             Bucket=self._bucket, Key=name, ContentType=_content_type(key)
         )["UploadId"]
         try:
-            parts = self._copied_parts(name, upload, output.large)
+            parts = self._copied_parts(name, upload, output)
             if last:
                 number = len(parts) + 1
                 uploaded = self._client.upload_part(
@@ -258,7 +265,7 @@ class S3JobFiles:
         """Delete the parts of the output under `key` (its job's end is committed)."""
         name = self._key(key)
         self._outputs.pop(name, None)
-        self._delete([part for part, _ in self._listed_parts(name)])
+        self._delete([part for part, _, _ in self._listed_parts(name)])
 
     # -- internals --------------------------------------------------------------------------
 
@@ -279,8 +286,11 @@ class S3JobFiles:
         return output
 
     def _listed_output(self, name: str) -> _Output:
-        sizes = {_part_offset(name, part): size for part, size in self._listed_parts(name)}
-        output = _Output()
+        listed = {
+            _part_offset(name, part): (size, etag) for part, size, etag in self._listed_parts(name)
+        }
+        sizes = {offset: size for offset, (size, _) in listed.items()}
+        output = _Output(etags={offset: etag for offset, (_, etag) in listed.items()})
         # Leading parts that S3 takes as parts of a multipart upload are the large ones; a merge
         # leaves every part before the small ones at least that large.
         position = 0
@@ -290,13 +300,23 @@ class S3JobFiles:
         output.small = {at: size for at, size in sizes.items() if at >= position}
         return output
 
-    def _listed_parts(self, name: str) -> Iterator[tuple[str, int]]:
+    def _listed_parts(self, name: str) -> Iterator[tuple[str, int, str]]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=self._bucket, Prefix=name + PARTS_SUFFIX
         )
         for page in pages:
             for entry in page.get("Contents", []):
-                yield entry["Key"], entry["Size"]
+                yield entry["Key"], entry["Size"], entry["ETag"]
+
+    def _check_parts(self, name: str, output: _Output, end: int) -> None:
+        """JobOutputBroken unless every part of the chain to `end` is listed as known."""
+        listed = {
+            _part_offset(name, part): (size, etag) for part, size, etag in self._listed_parts(name)
+        }
+        chain = [*output.large, *(output.tail(end) or ())]
+        for offset, size in chain:
+            if listed.get(offset) != (size, output.etags.get(offset)):
+                raise JobOutputBroken(name, end)
 
     def _merge(self, name: str, output: _Output, committed: int) -> None:
         """The committed small parts (before `committed`) as one large part, once they add up
@@ -307,11 +327,13 @@ class S3JobFiles:
         tail = output.tail(committed)
         assert tail is not None  # _output checked that the chain reaches the write's offset
         data = b"".join(self._part_bytes(name, output, tail))
-        self._client.put_object(Bucket=self._bucket, Key=_part_key(name, start), Body=data)
-        output.large.append((start, len(data)))
+        put = self._client.put_object(Bucket=self._bucket, Key=_part_key(name, start), Body=data)
         for offset, _ in tail:
             output.small.pop(offset, None)
             output.written.pop(offset, None)
+            output.etags.pop(offset, None)
+        output.large.append((start, len(data)))
+        output.etags[start] = put["ETag"]
         # Off the chain now (the merged part leads past them): deleting them only saves storage.
         self._delete([_part_key(name, offset) for offset, _ in tail[1:]])
 
@@ -322,7 +344,9 @@ class S3JobFiles:
             offset, size = part
             data = output.written.get(offset)
             if data is None:
-                response = self._client.get_object(Bucket=self._bucket, Key=_part_key(name, offset))
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=_part_key(name, offset), IfMatch=output.etags[offset]
+                )
                 data = response["Body"].read()
             if len(data) != size:
                 raise JobOutputBroken(name, offset + size)
@@ -333,9 +357,7 @@ class S3JobFiles:
         with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
             return list(pool.map(read, parts))
 
-    def _copied_parts(
-        self, name: str, upload: str, large: Sequence[tuple[int, int]]
-    ) -> list[CompletedPartTypeDef]:
+    def _copied_parts(self, name: str, upload: str, output: _Output) -> list[CompletedPartTypeDef]:
         def copy(numbered: tuple[int, tuple[int, int]]) -> CompletedPartTypeDef:
             number, (offset, _) = numbered
             copied = self._client.upload_part_copy(
@@ -344,11 +366,13 @@ class S3JobFiles:
                 UploadId=upload,
                 PartNumber=number,
                 CopySource={"Bucket": self._bucket, "Key": _part_key(name, offset)},
+                # Replaced since it was checked: the copy fails rather than take it.
+                CopySourceIfMatch=output.etags[offset],
             )
             return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
 
         with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
-            return list(pool.map(copy, enumerate(large, start=1)))
+            return list(pool.map(copy, enumerate(output.large, start=1)))
 
     def _abort(self, name: str, upload: str) -> None:
         try:
