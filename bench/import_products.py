@@ -357,6 +357,9 @@ def measured(work: Path, name: str, skus: set[str], run: Any, *args: Any) -> Pha
     token = token_for(data_dir)
     with serving(work, name) as server:
         phase: Phase = run(server, token, *args)
+        if hasattr(os, "getloadavg"):
+            # Other work on the machine takes CPU from the server: a short phase feels it most.
+            phase.notes.append(f"load average {os.getloadavg()[0]:.2f} when it ended")
         events = EventLog(data_dir / "events.jsonl")
         events.poll()
         phase.delivered_at_end = len(events.created)
