@@ -177,7 +177,7 @@ def child(file: Path, rows: int | None, tracing: bool) -> dict[str, Any]:
             ctx, jobs, principal, StartImport(MERCHANT, ImportFormat.JSONL, b"")
         ).job
         with file.open("rb") as upload:
-            saved = jobs.files.save(job_runs.input_key(job), upload)
+            saved = jobs.files.save(job.input_key(), upload)
         phases.end("save", bytes=saved)
 
         def count_then_mark(stream: IO[bytes]) -> int:
