@@ -39,7 +39,9 @@ An instance remembers what it learnt of an output's chain between writes (no lis
 write), and the bytes of the small parts it wrote (no GET to merge them): a worker uses one
 instance per run of a job, and one that finds the chain other than it left it lists it again.
 One writer per output: two runs of one job at once (a message delivered twice) could replace
-each other's parts; the worker runs a job's messages one at a time (entrypoints/lambda_jobs.py).
+each other's parts. The worker runs a job's messages one at a time (entrypoints/lambda_jobs.py),
+and `finish` composes only parts whose ETag is the one its instance wrote or listed: a part the
+other run replaced fails the finish (JobOutputBroken) rather than entering the file.
 """
 
 from __future__ import annotations
