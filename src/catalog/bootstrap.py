@@ -7,6 +7,8 @@ resources) from the functions at the end of this module.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +63,8 @@ class Container:
     local_assets: SignedAssetFiles | None = None
     # Imports, exports and bulk actions (DESIGN.md section 11).
     jobs: JobsContext | None = None
+    # Signs the console's sessions and sign-in tickets; None: no console (/console is a 404).
+    console_key: bytes | None = None
     workers: list[BackgroundWorker] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -92,6 +96,15 @@ def root_secret(settings: Settings) -> bytes:
         return load_or_create_secret(settings.data_dir)
     except SecretFileExposed as exposed:
         raise ConfigurationError(str(exposed)) from exposed
+
+
+def console_key(settings: Settings) -> bytes:
+    """The key of the console's sessions and sign-in tickets (`catalog console`): derived from
+    the data folder's secret (embedded) or from CATALOG_CURSOR_SECRET, which every API
+    container shares (AWS)."""
+    if settings.backend == "aws":
+        return hmac.new(cursor_secret(settings), b"catalog/console", hashlib.sha256).digest()
+    return derive_key(root_secret(settings), "console")
 
 
 def local_tokens(settings: Settings) -> LocalTokens:
@@ -228,6 +241,7 @@ def _embedded_container(settings: Settings) -> Container:
         tokens=token_verifier(settings),
         local_assets=assets,
         jobs=jobs,
+        console_key=console_key(settings),
         # The sweeper stands in for S3's lifecycle rule: direct uploads never confirmed go
         # once their ticket has expired.
         workers=[relay, UploadSweeper(assets, STAGING_PREFIX, UPLOAD_TICKET_SECONDS), worker],
@@ -258,7 +272,13 @@ def _aws_container(settings: Settings) -> Container:
     by the API's process."""
     aws = _aws_catalog(settings)
     jobs = _aws_jobs(settings, aws) if settings.jobs_queue_url else None
-    return Container(settings=settings, ctx=aws.ctx, tokens=aws.tokens, jobs=jobs)
+    return Container(
+        settings=settings,
+        ctx=aws.ctx,
+        tokens=aws.tokens,
+        jobs=jobs,
+        console_key=console_key(settings),
+    )
 
 
 @dataclass(frozen=True)

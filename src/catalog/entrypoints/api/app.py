@@ -40,6 +40,7 @@ from catalog.entrypoints.api.routers.health import install_health
 from catalog.entrypoints.api.routing import add_routes, operation_id
 from catalog.entrypoints.api.security_headers import SecurityHeaders
 from catalog.entrypoints.api.trailing_slash import TrailingSlashRedirect
+from catalog.entrypoints.console import install_console
 
 if TYPE_CHECKING:
     # The type only: the app is handed a built container and never builds adapters itself.
@@ -201,6 +202,7 @@ def create_app(container: Container) -> FastAPI:
         add_routes(app, assets.router)
         upload_limits.append(("POST", assets.UPLOAD_PATH_PATTERN, assets.MAX_UPLOAD_BODY_BYTES))
     install_docs(app)
+    install_console(app, container)
     # Outermost last: HEAD becomes GET before the query check and the routing see it.
     app.add_middleware(BodySizeLimit, default=limits.MAX_JSON_BODY_BYTES, routes=upload_limits)
     app.add_middleware(QueryParameterCheck, routes=app.routes)

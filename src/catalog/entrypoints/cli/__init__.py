@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from catalog.entrypoints.cli import aws, events, jobs, serve, tokens
+from catalog.entrypoints.cli import aws, console, events, jobs, serve, tokens
 from catalog.entrypoints.cli.options import CatalogGroup
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ def catalog(
 app.command()(serve.serve)
 app.command()(tokens.token)
 app.command("webhook-secret")(tokens.webhook_secret)
+app.command()(console.console)
 app.command("import")(jobs.import_file)
 app.command("export")(jobs.export_products)
 app.command("jobs")(jobs.list_jobs)
