@@ -10,7 +10,7 @@ ADAPTERS_STAMP := $(VENV)/.adapters-installed
 MOTO_PORT ?= 5000
 PORT ?= 8000
 
-.PHONY: run run-aws demo test lint bench lock clean
+.PHONY: run run-aws demo test lint bench lock clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,9 +79,22 @@ lint: $(TEST_STAMP)
 
 # lint and the template checks (with the two virtualenvs they install) run side by side, each
 # one's output kept together; then the suite on every core.
-test:
+test: browser
 	$(MAKE) --jobs=2 --output-sync=target lint check-template
 	$(BIN)/python -m pytest -n auto tests channel-adapters/tests
+
+# The console's browser tests (tests/console) drive Debian's Chromium through Playwright
+# (`playwright install` cannot download here). Installed when missing and this is root on Debian.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Chromium for the console's browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "the console's browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; fi; }
+
+# Screenshots of every console page into docs/console/ (the browser tests take them).
+screenshots: $(TEST_STAMP) browser
+	CATALOG_SCREENSHOTS_DIR=docs/console $(BIN)/python -m pytest -p no:randomly tests/console
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/get_product.py

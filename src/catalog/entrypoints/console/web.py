@@ -160,7 +160,8 @@ class FormErrors:
             errors.detail = ""
         for pointer in problem.get("missing") or ():
             name = input_for(str(pointer), inputs)
-            errors.by_input.setdefault(name, "is required first")
+            if name != "form":  # the others are named in the detail
+                errors.by_input.setdefault(name, "is required first")
         return errors
 
 
