@@ -1,5 +1,6 @@
-"""Products: the list (filters, SKU lookup, pages), a new product, the editor's fields and the
-status buttons (Mark ready, Deactivate)."""
+"""Products: the list (filters, SKU lookup, pages), a new product, the editor (its fields, the
+attributes form of a typed product, the sections other modules post to) and the status
+buttons (Mark ready, Deactivate)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,19 @@ from catalog.domain.errors import (
     InvalidField,
     PreconditionFailed,
     ProductNotFound,
+    ProductTypeNotFound,
 )
 from catalog.domain.lifecycle import Status
+from catalog.domain.limits import CHANNEL_PATTERN
 from catalog.domain.product import Product
 from catalog.entrypoints.api.presenters import product_view
 from catalog.entrypoints.console.money import format_amount, price_json
+from catalog.entrypoints.console.pages.attribute_form import (
+    AttributeForm,
+    allowed_axes,
+    axis_inputs,
+)
+from catalog.entrypoints.console.pages.completeness_links import completeness_panel
 from catalog.entrypoints.console.web import Console, Form, FormErrors, Page, text
 from catalog.service import product_types, products, variants
 from catalog.service.commands import (
@@ -29,6 +38,7 @@ from catalog.service.commands import (
     DeactivateProduct,
     FindSku,
     GetProduct,
+    GetProductType,
     ListProducts,
     ListProductTypes,
     PatchProduct,
@@ -154,9 +164,17 @@ async def create_product(console: Form) -> Response:
     return console.redirect(f"/products/{registered.product.id}", saved="created")
 
 
-def _content_of(form: FormData, errors: FieldErrors, *, with_sku: bool) -> dict[str, Any]:
+def _content_of(
+    form: FormData,
+    errors: FieldErrors,
+    *,
+    with_sku: bool,
+    attribute_form: AttributeForm | None = None,
+    current_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON body the API would take for the product form's inputs; every unreadable
-    input is raised at once."""
+    input is raised at once. A typed product's attributes come from their inputs and, when
+    its type takes others, the JSON textarea; else its other attributes stay as they are."""
     body: dict[str, Any] = {}
     if with_sku:
         body["sku"] = text(form, "sku").strip()
@@ -166,13 +184,31 @@ def _content_of(form: FormData, errors: FieldErrors, *, with_sku: bool) -> dict[
     product_type = text(form, "product_type").strip()
     if with_sku or "product_type" in form:
         body["product_type"] = product_type or None
-    if "attributes" in form:
-        body["attributes"] = _json_object(text(form, "attributes"), "/attributes", errors)
+    if attribute_form is not None:
+        others = attribute_form.others(current_attributes or {})
+        if attribute_form.additional:
+            others = json_object(text(form, "attributes"), "/attributes", errors)
+            for name in sorted(attribute_form.names & set(others)):
+                errors.add(f"/attributes/{name}", "has its own input: set it there")
+        typed = {name: text(form, name) for name in form}
+        body["attributes"] = attribute_form.read(typed, others)
+    elif "attributes" in form:
+        body["attributes"] = json_object(text(form, "attributes"), "/attributes", errors)
+    if "options" in form:
+        body["options"] = [
+            axis.strip() for axis in text(form, "options").split(",") if axis.strip()
+        ]
     errors.raise_any()
     return body
 
 
-def _json_object(raw: str, pointer: str, errors: FieldErrors) -> dict[str, Any]:
+def price_if_given(amount: str, currency: str, errors: FieldErrors) -> dict[str, Any] | None:
+    """A variant's or an override's price: none without an amount (their currency input
+    starts with the product's, and a blank amount means "the product's price")."""
+    return price_json(amount, currency, errors) if amount.strip() else None
+
+
+def json_object(raw: str, pointer: str, errors: FieldErrors) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
@@ -195,18 +231,89 @@ def load_product(console: Console, product_id: str) -> Product:
     )
 
 
-def editor_values(view: dict[str, Any]) -> dict[str, str]:
+def attribute_form_of(console: Console, product: Product) -> AttributeForm | None:
+    """The form of the product's type; None for an untyped product (its attributes are one
+    JSON textarea)."""
+    if product.product_type is None:
+        return None
+    query = GetProductType(console.merchant_id, product.product_type)
+    try:
+        found = product_types.get_product_type(console.ctx, console.principal, query)
+    except ProductTypeNotFound:
+        return None
+    return AttributeForm.of(found.content)
+
+
+def product_inputs(attribute_form: AttributeForm | None) -> dict[str, str]:
+    """PRODUCT_INPUTS, with each typed attribute's pointer at its own input."""
+    if attribute_form is None:
+        return PRODUCT_INPUTS
+    return {**PRODUCT_INPUTS, **attribute_form.pointer_inputs()}
+
+
+def editor_values(
+    view: dict[str, Any], attribute_form: AttributeForm | None = None
+) -> dict[str, str]:
     price = view["price"]
-    return {
+    values = {
         "name": view["name"],
         "description": view["description"] or "",
         "price": format_amount(price),
         "currency": price["currency"] if price else "",
         "product_type": view["product_type"] or "",
+        "options": ", ".join(view["options"]),
         "attributes": json.dumps(view["attributes"], indent=2, ensure_ascii=False)
         if view["attributes"]
         else "",
     }
+    if attribute_form is not None:
+        values.update(attribute_form.values(view["attributes"]))
+    return values
+
+
+def variant_values(view: dict[str, Any], variant_id: str) -> dict[str, str]:
+    """The inline editor's values of one variant (empty when it has none such)."""
+    for variant in view["variants"]:
+        if variant["id"] == variant_id:
+            price = variant["price"] or {}
+            values = {
+                "variant.sku": variant["sku"],
+                "variant.price": format_amount(variant["price"]),
+                "variant.currency": price.get("currency") or _currency(view),
+                "variant.stock": "" if variant["stock"] is None else str(variant["stock"]),
+                "variant.barcode": variant["barcode"] or "",
+            }
+            for axis, value in variant["options"].items():
+                values[f"variant.opt.{axis}"] = value
+            return values
+    return {}
+
+
+def override_values(view: dict[str, Any], channel: str) -> dict[str, str]:
+    override = view["channel_overrides"].get(channel) or {}
+    price = override.get("price")
+    attributes = override.get("attributes")
+    return {
+        "override.name": override.get("name") or "",
+        "override.description": override.get("description") or "",
+        "override.price": format_amount(price),
+        "override.currency": price["currency"] if price else _currency(view),
+        "override.attributes": json.dumps(attributes, indent=2, ensure_ascii=False)
+        if attributes
+        else "",
+    }
+
+
+def _currency(view: dict[str, Any]) -> str:
+    return str(view["price"]["currency"]) if view["price"] else ""
+
+
+def known_channels(view: dict[str, Any], also: str = "") -> list[str]:
+    """The channels the product has to do with: those with requirements or a listing, those
+    it has overrides on, and the one being added."""
+    channels = set(view["completeness"]["channels"]) | set(view["listings"])
+    channels |= set(view["channel_overrides"])
+    return sorted(channels | ({also} if also else set()))
 
 
 def render_editor(
@@ -216,31 +323,80 @@ def render_editor(
     values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
     notice: str = "",
+    add_form: dict[str, str] | None = None,
+    open_variant: str = "",
+    variant_form: dict[str, str] | None = None,
+    overrides_on: str = "",
+    overrides_form: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The editor. `open_variant` (a variant's id) shows that variant's row as a form,
+    `overrides_on` (a channel) the form of that channel's overrides; `*_form` are the values
+    a refused post sent (else the product's)."""
     view = product_view(product, console.ctx.assets)
     errors = errors or FormErrors()
+    attribute_form = attribute_form_of(console, product)
+    editor_url = console.url(f"/products/{product.id}")
+    if open_variant and not any(v["id"] == open_variant for v in view["variants"]):
+        open_variant = ""
     return console.render(
         "product_edit.html",
         status_code=errors.status if errors else 200,
         product=view,
-        values=values or editor_values(view),
+        values=values or editor_values(view, attribute_form),
         errors=errors,
         notice=notice,
         type_keys=_type_keys(console),
+        attribute_form=attribute_form,
+        allowed_axes=allowed_axes(attribute_form),
+        axes=axis_inputs(view["options"], attribute_form),
+        open_variant=open_variant,
+        variant_values=variant_form or variant_values(view, open_variant),
+        add_values=add_form
+        or {
+            "add.currency": _currency(view),
+            "idempotency_key": secrets.token_urlsafe(16),
+        },
+        channels=known_channels(view, overrides_on),
+        overrides_on=overrides_on,
+        override_values=overrides_form or override_values(view, overrides_on),
+        completeness=completeness_panel(view, attribute_form, editor_url),
+        editor_url=editor_url,
     )
 
 
 NOTICES = {
     "created": "Product created.",
     "saved": "Saved.",
+    "variant-added": "Variant added.",
+    "variant-saved": "Variant saved.",
+    "variant-removed": "Variant removed.",
+    "overrides-saved": "Channel overrides saved.",
+    "overrides-removed": "Channel overrides removed.",
     "ready": "Marked ready.",
     "deactivated": "Deactivated: its listings are being withdrawn.",
 }
 
 
 @router.get("/products/{product_id}", response_class=HTMLResponse)
-async def edit_product(console: Page, product_id: str, saved: str = "") -> Response:
-    return render_editor(console, load_product(console, product_id), notice=NOTICES.get(saved, ""))
+async def edit_product(
+    console: Page, product_id: str, saved: str = "", variant: str = "", overrides: str = ""
+) -> Response:
+    product = load_product(console, product_id)
+    channel = overrides.strip()
+    if channel and not CHANNEL_PATTERN.fullmatch(channel):
+        refused = FormErrors(
+            title="No such channel",
+            by_input={"overrides": "slugs are 2 to 40 of a-z, 0-9 and '-'"},
+            status=422,
+        )
+        return render_editor(console, product, errors=refused)
+    return render_editor(
+        console,
+        product,
+        notice=NOTICES.get(saved, ""),
+        open_variant=variant,
+        overrides_on=channel,
+    )
 
 
 @router.post("/products/{product_id}", response_class=HTMLResponse)
@@ -248,25 +404,37 @@ async def save_product(console: Form, product_id: str) -> Response:
     form = await console.request.form()
     values = {name: text(form, name) for name in form}
     current = load_product(console, product_id)
+    attribute_form = attribute_form_of(console, current)
+    view = product_view(current, console.ctx.assets)
     try:
-        content = _content_of(form, FieldErrors(), with_sku=False)
-        patch = _merge_patch(product_view(current, console.ctx.assets), content)
+        content = _content_of(
+            form,
+            FieldErrors(),
+            with_sku=False,
+            attribute_form=attribute_form,
+            current_attributes=view["attributes"],
+        )
+        patch = _merge_patch(view, content)
         command = PatchProduct(
-            console.merchant_id, product_id, patch, if_match=_version(text(form, "version"))
+            console.merchant_id, product_id, patch, if_match=form_version(text(form, "version"))
         )
         products.update_product(console.ctx, console.principal, command)
     except PreconditionFailed:
         return render_editor(
-            console, load_product(console, product_id), values=values, errors=_stale()
+            console, load_product(console, product_id), values=values, errors=stale_errors()
         )
     except DomainError as error:
-        return render_editor(
-            console, current, values=values, errors=FormErrors.of(error, PRODUCT_INPUTS)
-        )
+        errors = FormErrors.of(error, product_inputs(attribute_form))
+        return render_editor(console, current, values=values, errors=errors)
     return console.redirect(f"/products/{product_id}", saved="saved")
 
 
-def _stale() -> FormErrors:
+def render_stale(console: Console, product_id: str) -> HTMLResponse:
+    """The editor on the newest version, saying why the post was not applied."""
+    return render_editor(console, load_product(console, product_id), errors=stale_errors())
+
+
+def stale_errors() -> FormErrors:
     return FormErrors(
         title="Someone else changed this product",
         detail="Your changes were not saved. The form shows your values over the newest version:"
@@ -290,7 +458,7 @@ def _merge_patch(view: dict[str, Any], content: dict[str, Any]) -> dict[str, Any
     return patch
 
 
-def _version(raw: str) -> int | None:
+def form_version(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
@@ -298,7 +466,7 @@ def _version(raw: str) -> int | None:
 async def change_status(console: Form, product_id: str) -> Response:
     form = await console.request.form()
     wanted = text(form, "status")
-    version = _version(text(form, "version"))
+    version = form_version(text(form, "version"))
     try:
         if wanted == "INACTIVE":
             command: Any = DeactivateProduct(console.merchant_id, product_id, if_match=version)
@@ -310,7 +478,7 @@ async def change_status(console: Form, product_id: str) -> Response:
             products.change_status(console.ctx, console.principal, command)
             notice = "ready" if status is Status.READY else "saved"
     except PreconditionFailed:
-        return render_editor(console, load_product(console, product_id), errors=_stale())
+        return render_stale(console, product_id)
     except DomainError as error:
         if isinstance(error, ProductNotFound):
             raise

@@ -1,0 +1,124 @@
+"""The editor's channel overrides: per channel, the name, description, price and attributes
+the channel shows instead of the product's (DESIGN.md sections 9 and 10), saved as a merge
+patch of `channel_overrides`; and the removal of a channel's overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from catalog.domain.errors import DomainError, FieldErrors, PreconditionFailed, ProductNotFound
+from catalog.domain.limits import CHANNEL_PATTERN
+from catalog.domain.values import JSON
+from catalog.entrypoints.api.presenters import product_view
+from catalog.entrypoints.console.pages.products import (
+    form_version,
+    json_object,
+    load_product,
+    price_if_given,
+    render_editor,
+    render_stale,
+)
+from catalog.entrypoints.console.web import Form, FormErrors, text
+from catalog.service import products
+from catalog.service.commands import PatchProduct
+
+router = APIRouter()
+
+
+def _inputs(channel: str) -> dict[str, str]:
+    at = f"/channel_overrides/{channel}"
+    return {
+        f"{at}/name": "override.name",
+        f"{at}/description": "override.description",
+        f"{at}/price": "override.price",
+        f"{at}/price/amount": "override.price",
+        f"{at}/price/currency": "override.currency",
+        f"{at}/attributes": "override.attributes",
+        # The console's own price errors, before any command.
+        "/price": "override.price",
+        "/price/amount": "override.price",
+        "/price/currency": "override.currency",
+    }
+
+
+def _channel(product_id: str, channel: str) -> str:
+    if not CHANNEL_PATTERN.fullmatch(channel):
+        raise ProductNotFound(product_id)  # no page is there
+    return channel
+
+
+@router.post("/products/{product_id}/overrides/{channel}", response_class=HTMLResponse)
+async def save_overrides(console: Form, product_id: str, channel: str) -> Response:
+    channel = _channel(product_id, channel)
+    form = await console.request.form()
+    values = {name: text(form, name) for name in form}
+    product = load_product(console, product_id)
+    current = product_view(product, console.ctx.assets)["channel_overrides"].get(channel) or {}
+    errors = FieldErrors()
+    override: dict[str, JSON] = {
+        "name": text(form, "override.name").strip() or None,
+        "description": text(form, "override.description").strip() or None,
+        "price": price_if_given(
+            text(form, "override.price"), text(form, "override.currency"), errors
+        ),
+    }
+    attributes = json_object(
+        text(form, "override.attributes"), f"/channel_overrides/{channel}/attributes", errors
+    )
+    try:
+        errors.raise_any()
+        override.update(_attributes_patch(current.get("attributes"), attributes or None))
+        patch = {"channel_overrides": {channel: override}}
+        command = PatchProduct.from_json(
+            console.merchant_id, product_id, patch, if_match=form_version(text(form, "version"))
+        )
+        products.update_product(console.ctx, console.principal, command)
+    except PreconditionFailed:
+        return render_stale(console, product_id)
+    except DomainError as error:
+        return render_editor(
+            console,
+            product,
+            errors=FormErrors.of(error, _inputs(channel)),
+            overrides_on=channel,
+            overrides_form=values,
+        )
+    return console.redirect(f"/products/{product_id}", saved="overrides-saved")
+
+
+def _attributes_patch(old: Any, new: dict[str, JSON] | None) -> dict[str, JSON]:
+    """The override's attributes as a merge patch: only what changed, names removed as null.
+    (A null the person writes removes the name from the override, as merge patches do.)"""
+    if new is None:
+        return {"attributes": None} if old is not None else {}
+    if old is None:
+        return {"attributes": new}
+    changed: dict[str, JSON] = {k: v for k, v in new.items() if old.get(k) != v}
+    changed.update({k: None for k in old if k not in new})
+    return {"attributes": changed} if changed else {}
+
+
+@router.post("/products/{product_id}/overrides/{channel}/remove", response_class=HTMLResponse)
+async def remove_overrides(console: Form, product_id: str, channel: str) -> Response:
+    channel = _channel(product_id, channel)
+    form = await console.request.form()
+    command = PatchProduct.from_json(
+        console.merchant_id,
+        product_id,
+        {"channel_overrides": {channel: None}},
+        if_match=form_version(text(form, "version")),
+    )
+    try:
+        products.update_product(console.ctx, console.principal, command)
+    except PreconditionFailed:
+        return render_stale(console, product_id)
+    except DomainError as error:
+        if isinstance(error, ProductNotFound):
+            raise
+        product = load_product(console, product_id)
+        errors = FormErrors.of(error, _inputs(channel))
+        return render_editor(console, product, errors=errors)
+    return console.redirect(f"/products/{product_id}", saved="overrides-removed")
