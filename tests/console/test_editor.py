@@ -274,3 +274,24 @@ def test_channel_overrides_and_completeness_per_channel(
     expect(page.get_by_role("status")).to_have_text("Channel overrides removed.")
     assert set(stored(server, merchant_id, editor)["channel_overrides"]) == {"market-two"}
     expect(completeness(page, channel)).to_contain_text("/description")
+
+
+def test_a_section_posted_over_a_newer_version_changes_nothing(
+    signed_in: Page, server: LiveServer, merchant_id: str
+) -> None:
+    page = signed_in
+    editor = create(page, "TEE-S", "Stale tee")
+    page.get_by_label("Channel", exact=True).fill("shopfront")
+    page.get_by_role("button", name="Override on this channel").click()
+    # Someone else saves the product while the form is open.
+    product_id = editor.rsplit("/", 1)[-1]
+    with merchant_api(server, merchant_id) as api:
+        changed = api.patch(f"/products/{product_id}", json={"name": "Renamed elsewhere"})
+    assert changed.status_code == 200, changed.text
+
+    form = page.get_by_role("form", name="Overrides on shopfront")
+    form.get_by_label("Name").fill("Shop front tee")
+    form.get_by_role("button", name="Save overrides").click()
+    expect(page.get_by_role("alert")).to_contain_text("Someone else changed this product")
+    expect(page.get_by_role("heading", name="Renamed elsewhere")).to_be_visible()
+    assert stored(server, merchant_id, editor)["channel_overrides"] == {}
