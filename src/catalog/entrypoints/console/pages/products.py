@@ -342,7 +342,9 @@ def render_editor(
         "product_edit.html",
         status_code=errors.status if errors else 200,
         product=view,
-        values=values or editor_values(view, attribute_form),
+        # What was sent over the product's own values: a caller's values may name only some
+        # inputs (another section's form), never an attribute input it did not draw.
+        values={**editor_values(view, attribute_form), **(values or {})},
         errors=errors,
         notice=notice,
         type_keys=_type_keys(console),
