@@ -96,7 +96,7 @@ def test_an_id_token_for_another_sign_in_is_refused(issuer: FakeIssuer) -> None:
 
 def test_an_id_token_for_another_client_is_refused(issuer: FakeIssuer) -> None:
     issuer.id_token_changes = {"aud": "another-client"}
-    with pytest.raises(SignInRefused, match="(?i)audience"):
+    with pytest.raises(SignInRefused, match=r"(?i)audience"):
         sign_in_with(OidcSignIn(issuer.url, CLIENT_ID))
     issuer.id_token_changes = {"aud": [CLIENT_ID, "another-client"], "azp": "another-client"}
     with pytest.raises(SignInRefused, match="azp"):
@@ -117,7 +117,7 @@ def test_an_expired_id_token_is_refused(issuer: FakeIssuer) -> None:
 
 def test_an_id_token_signed_with_another_key_is_refused(issuer: FakeIssuer) -> None:
     issuer.signing_key = new_key()
-    with pytest.raises(SignInRefused, match="(?i)signature"):
+    with pytest.raises(SignInRefused, match=r"(?i)signature"):
         sign_in_with(OidcSignIn(issuer.url, CLIENT_ID))
 
 

@@ -1,12 +1,16 @@
 """A small OpenID Connect provider for the tests: discovery, /authorize, /token and /jwks on
 127.0.0.1 (a random port, a thread), strict where the console could go wrong.
 
-/authorize "signs in" `issuer.account` without asking anything: it checks what the client
-sent (response type, client id, a registered redirect URI, an S256 challenge, state, nonce,
-the openid scope) and redirects back with a single-use code and the state. /token checks the
-client, the code, the redirect URI and the PKCE verifier against the challenge, then answers
-an RS256 ID token with the nonce, `aud` = the client id and the account's claims, changed by
-`issuer.id_token_changes` when a test wants a bad one.
+GET /authorize checks what the client sent (response type, client id, a registered redirect
+URI, an S256 challenge, state, nonce, the openid scope) and shows a page with one button,
+"Sign in as <sub>", for `issuer.account`; the button posts to /authorize, which redirects back
+with a single-use code and the state. The redirect back is the answer to a form of the
+provider's own page, as after a real provider's password form: a navigation another site
+started, which is what the console's SameSite=Strict session cookie is particular about.
+
+POST /token checks the client, the code, the redirect URI and the PKCE verifier against the
+challenge, then answers an RS256 ID token with the nonce, `aud` = the client id and the
+account's claims, changed by `issuer.id_token_changes` when a test wants a bad one.
 
 Its URL says `localhost` while the console under test is served on 127.0.0.1: two sites for
 the browser, so the provider's redirects are cross-site navigations, as in production.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
 import secrets
 import threading
@@ -107,32 +112,47 @@ class FakeIssuer:
         public = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         return {"keys": [{**public, "kid": KEY_ID, "alg": "RS256", "use": "sig"}]}
 
-    def authorize(self, query: dict[str, str]) -> tuple[int, str]:
-        """(302, where to) or (400, why)."""
+    def authorization_page(self, query: dict[str, str]) -> tuple[int, str]:
+        """GET /authorize: (200, the sign-in page) or (400, why)."""
         self.authorizations.append(query)
-        problems = [
-            what
-            for what, ok in (
-                ("response_type must be code", query.get("response_type") == "code"),
-                ("unknown client_id", query.get("client_id") == self.client_id),
-                ("openid scope missing", "openid" in query.get("scope", "").split()),
-                ("code_challenge_method must be S256", query.get("code_challenge_method") == "S256"),
-                ("code_challenge missing", bool(query.get("code_challenge"))),
-                ("state missing", bool(query.get("state"))),
-                ("nonce missing", bool(query.get("nonce"))),
-                ("redirect_uri not registered", self._registered(query.get("redirect_uri", ""))),
-            )
-            if not ok
-        ]
-        if problems:
-            return 400, "; ".join(problems)
+        problem = self._authorization_problem(query)
+        if problem:
+            return 400, problem
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+            for name, value in query.items()
+        )
+        who = html.escape(str(self.account.get("sub", "nobody")))
+        return 200, (
+            '<!doctype html><title>Fake issuer</title><form method="post" action="/authorize">'
+            f"{fields}<button>Sign in as {who}</button></form>"
+        )
+
+    def authorize(self, form: dict[str, str]) -> tuple[int, str]:
+        """POST /authorize, the page's button: (302, back to the client) or (400, why)."""
+        problem = self._authorization_problem(form)
+        if problem:
+            return 400, problem
         code = secrets.token_urlsafe(16)
         with self._lock:
             self._grants[code] = Grant(
-                query["code_challenge"], query["redirect_uri"], query["nonce"], dict(self.account)
+                form["code_challenge"], form["redirect_uri"], form["nonce"], dict(self.account)
             )
-        back = urlencode({"code": code, "state": query["state"]})
-        return 302, f"{query['redirect_uri']}?{back}"
+        back = urlencode({"code": code, "state": form["state"]})
+        return 302, f"{form['redirect_uri']}?{back}"
+
+    def _authorization_problem(self, query: dict[str, str]) -> str:
+        checks = (
+            ("response_type must be code", query.get("response_type") == "code"),
+            ("unknown client_id", query.get("client_id") == self.client_id),
+            ("openid scope missing", "openid" in query.get("scope", "").split()),
+            ("code_challenge_method must be S256", query.get("code_challenge_method") == "S256"),
+            ("code_challenge missing", bool(query.get("code_challenge"))),
+            ("state missing", bool(query.get("state"))),
+            ("nonce missing", bool(query.get("nonce"))),
+            ("redirect_uri not registered", self._registered(query.get("redirect_uri", ""))),
+        )
+        return "; ".join(what for what, ok in checks if not ok)
 
     def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
         self.token_requests.append(form)
@@ -198,29 +218,34 @@ def _handler(issuer: FakeIssuer) -> type[BaseHTTPRequestHandler]:
             elif url.path == "/jwks":
                 self._json(200, issuer.jwks())
             elif url.path == "/authorize":
-                status, where = issuer.authorize(dict(parse_qsl(url.query)))
-                self.send_response(status)
-                if status == 302:
-                    self.send_header("location", where)
-                self.send_header("content-type", "text/plain")
-                self.end_headers()
-                self.wfile.write(where.encode())
+                status, page = issuer.authorization_page(dict(parse_qsl(url.query)))
+                self._answer(status, "text/html", page.encode())
             else:
                 self._json(404, {"error": "not_found"})
 
         def do_POST(self) -> None:
-            if urlsplit(self.path).path != "/token":
-                self._json(404, {"error": "not_found"})
-                return
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
             form = {name: values[0] for name, values in parse_qs(body).items()}
-            self._json(*issuer.token(form, self.headers.get("authorization")))
+            path = urlsplit(self.path).path
+            if path == "/token":
+                self._json(*issuer.token(form, self.headers.get("authorization")))
+            elif path == "/authorize":
+                status, where = issuer.authorize(form)
+                self.send_response(status)
+                if status == 302:
+                    self.send_header("location", where)
+                self.send_header("content-length", "0")
+                self.end_headers()
+            else:
+                self._json(404, {"error": "not_found"})
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
-            body = json.dumps(payload).encode()
+            self._answer(status, "application/json", json.dumps(payload).encode())
+
+        def _answer(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -248,7 +273,10 @@ def running_issuer(client_secret: str | None = None) -> Iterator[FakeIssuer]:
 
 def redirect_back(authorization_url: str) -> dict[str, str]:
     """What the provider sends the browser back with (the code and the state), for tests that
-    play the browser: the query of the redirect /authorize answers."""
-    answer = httpx.get(authorization_url, follow_redirects=False)
+    play the browser: its page, then its button."""
+    page = httpx.get(authorization_url)
+    assert page.status_code == 200, page.text
+    url = urlsplit(authorization_url)
+    answer = httpx.post(f"{url.scheme}://{url.netloc}{url.path}", data=dict(parse_qsl(url.query)))
     assert answer.status_code == 302, answer.text
     return dict(parse_qsl(urlsplit(answer.headers["location"]).query))
