@@ -5,12 +5,14 @@ provider of tests/console/fake_issuer.py, which the function reaches over HTTP."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -43,11 +45,29 @@ def get(path: str, query: dict[str, str] | None = None, cookies: Sequence[str] =
     event = http_event("GET", path, claims=None, query=query)
     if cookies:
         event["cookies"] = list(cookies)
-    response = lambda_api.handler(event, LambdaContext())
+    response = handled(event)
     raw = response.get("body", "")
     body = base64.b64decode(raw).decode() if response.get("isBase64Encoded") else raw
     set_cookies = {value.split("=", 1)[0]: value for value in response.get("cookies") or ()}
     return Page(response["statusCode"], response.get("headers", {}), set_cookies, body)
+
+
+def handled(event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's answer, called as Lambda's runtime calls it: where no event loop is
+    running (in a pytest worker that ran a browser test, Playwright keeps one running on the
+    main thread, and Mangum would refuse to start its own there)."""
+
+    def run() -> dict[str, Any]:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return lambda_api.handler(event, LambdaContext())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    with ThreadPoolExecutor(max_workers=1) as runtime:
+        return runtime.submit(run).result()
 
 
 def cookie_pair(set_cookie: str) -> str:
