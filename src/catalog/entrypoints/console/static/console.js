@@ -42,6 +42,8 @@
   // API's problem document (the body-size limit answers before the console sees the upload).
   function refusal(status, body) {
     if (body && body.errors && Object.keys(body.errors).length) return body.errors;
+    if (status === 401) return { image: "Your session has ended: sign in again, then upload." };
+    if (status === 403) return { image: "The upload was refused: reload the page and try again." };
     if (body && (body.title || body.detail)) {
       return { image: [body.title, body.detail].filter(Boolean).join(": ") };
     }
