@@ -68,6 +68,9 @@ def test_upload_with_progress_remove_refuse_and_mark_ready(
     expect(shown).to_have_js_property("naturalWidth", 40)  # served, and allowed by the CSP
     expect(images.locator(".upload-progress")).to_be_hidden()
     shoot(page, "images")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
 
     images.get_by_role("button", name="Remove image 1").click()
     expect(page.get_by_role("status")).to_have_text("Image removed.")
