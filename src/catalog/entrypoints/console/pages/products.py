@@ -235,6 +235,10 @@ NOTICES = {
     "saved": "Saved.",
     "ready": "Marked ready.",
     "deactivated": "Deactivated: its listings are being withdrawn.",
+    "image-added": "Image added.",
+    "image-removed": "Image removed.",
+    "publish-requested": "Publication requested.",
+    "unpublish-requested": "Withdrawal requested.",
 }
 
 
