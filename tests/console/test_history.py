@@ -55,7 +55,6 @@ def test_the_timeline_shows_each_change_and_restores_a_version(
     expect(first.locator(".events")).to_contain_text("ProductCreated")
     # The current version has nothing to restore.
     expect(third.get_by_role("button", name="Restore")).to_have_count(0)
-    shoot(page, "history")
 
     first.get_by_role("button", name="Restore").click()
     expect(page.get_by_role("status")).to_have_text("Version 1 restored as version 4.")
@@ -64,6 +63,13 @@ def test_the_timeline_shows_each_change_and_restores_a_version(
     expect(fourth.get_by_role("row").filter(has_text="/name").get_by_role("cell")).to_have_text(
         ["Linen tee, natural", "Linen tee"]
     )
+    shoot(page, "history")
+    # Its content is now the current one: restoring it again writes nothing.
+    version(page, 1).get_by_role("button", name="Restore").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Version 1 has the content the product has now: nothing changed."
+    )
+    expect(version(page, 5)).to_have_count(0)
     page.get_by_role("link", name="Back to the editor").click()
     assert page.url == editor
     expect(page.get_by_label("Name", exact=True)).to_have_value("Linen tee")
@@ -116,3 +122,22 @@ def test_a_version_the_type_now_refuses_is_not_restored(signed_in: Page) -> None
     expect(alert).to_contain_text("/attributes/color must be one of red")
     expect(version(page, 3)).to_have_count(0)
     expect(page.get_by_role("heading", name="History of Mug, large")).to_be_visible()
+
+
+def test_older_versions_are_a_page_away_with_their_prices(signed_in: Page) -> None:
+    page = signed_in
+    create(page, "HIST-3", "Mug", price="1.00")
+    for amount in range(2, 23):  # versions 2 to 22: more than a page of 20
+        save(page, Price=f"{amount}.00")
+    page.get_by_role("link", name="History").click()
+    expect(version(page, 22)).to_be_visible()
+    expect(version(page, 3)).to_be_visible()
+    expect(version(page, 2)).to_have_count(0)
+    page.get_by_role("link", name="Older versions").click()
+    # The price before and after version 2 is known though the newer versions are not shown.
+    price = version(page, 2).get_by_role("row").filter(has_text="/price")
+    expect(price.get_by_role("cell")).to_have_text(["1.00 USD", "2.00 USD"])
+    expect(version(page, 1)).to_be_visible()
+    expect(page.get_by_role("link", name="Older versions")).to_have_count(0)
+    page.get_by_role("link", name="Newest versions").click()
+    expect(version(page, 22)).to_be_visible()

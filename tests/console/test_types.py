@@ -66,13 +66,13 @@ def test_create_and_edit_a_type_with_errors_next_to_their_inputs(
     expect(page.locator("#e-attr-1-maximum")).to_have_text(
         "Attribute 2 maximum must be a number, such as 10 or 2.5"
     )
-    maximum.fill("")
-    page.get_by_role("button", name="Save").click()
+    # Both are reported at once, each next to its input.
     values = page.get_by_label("Attribute 2 enum values", exact=True)
     expect(values).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#e-attr-1-values")).to_have_text(
         "Attribute 2 enum values an enum needs a list of at least one value"
     )
+    maximum.fill("")
     values.fill("S, M, L")
     page.get_by_label("Attribute 2 variant axis", exact=True).check()
     fill_row(page, 3, name="weight_grams", type="integer", minimum="1")
@@ -87,10 +87,12 @@ def test_create_and_edit_a_type_with_errors_next_to_their_inputs(
     # Removing a row removes the attribute; the name changes with it.
     page.get_by_label("Name", exact=True).fill("Apparel and shoes")
     page.get_by_label("Attribute 1 remove", exact=True).check()
+    page.get_by_label("Attribute 2 variant axis", exact=True).uncheck()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_role("heading", name="Apparel and shoes")).to_be_visible()
     expect(page.get_by_label("Attribute 1 name", exact=True)).to_have_value("size")
+    expect(page.get_by_label("Attribute 1 variant axis", exact=True)).not_to_be_checked()
     expect(page.get_by_label("Attribute 2 name", exact=True)).to_have_value("weight_grams")
     expect(page.get_by_label("Attribute 3 name", exact=True)).to_have_value("")
 

@@ -18,7 +18,13 @@ from catalog.domain.errors import (
     PreconditionFailed,
     ProductTypeNotFound,
 )
-from catalog.domain.product_types import MAX_TYPE_ATTRIBUTES, AttributeType, ProductType
+from catalog.domain.product_types import (
+    MAX_TYPE_ATTRIBUTES,
+    TYPE_KEY_PATTERN,
+    AttributeType,
+    ProductType,
+    parse_type_content,
+)
 from catalog.domain.values import JSON, join_pointer
 from catalog.entrypoints.api.presenters import product_type_view
 from catalog.entrypoints.console.web import Console, Form, FormErrors, Page, text
@@ -84,8 +90,11 @@ async def create_type(console: Form) -> Response:
     rows = with_blank_row(rows_of(form))
     inputs = dict(TYPE_INPUTS)
     try:
-        body = {"key": values["key"].strip(), **_content_of(values, rows, inputs)}
-        command = CreateProductType.from_json(console.merchant_id, body)
+        errors = FieldErrors()
+        body = {"key": values["key"].strip(), **_content_of(values, rows, inputs, errors)}
+        command = errors.check(CreateProductType.from_json, console.merchant_id, body)
+        errors.raise_any()
+        assert command is not None
         created = product_types.create_product_type(console.ctx, console.principal, command)
     except DomainError as error:
         return _list(console, "", values, rows, FormErrors.of(error, inputs))
@@ -96,6 +105,8 @@ async def create_type(console: Form) -> Response:
 
 
 def _load(console: Console, key: str) -> ProductType:
+    if not TYPE_KEY_PATTERN.fullmatch(key):  # one that cannot exist, as the API answers it
+        raise ProductTypeNotFound(key)
     query = GetProductType(console.merchant_id, key)
     return product_types.get_product_type(console.ctx, console.principal, query)
 
@@ -115,7 +126,9 @@ def _editor(
         if view["additional_attributes"]:
             values["additional_attributes"] = "on"
     if rows is None:
-        rows = with_blank_row([row_of(i, n, d) for i, (n, d) in enumerate(view["attributes"].items())])
+        rows = with_blank_row(
+            [row_of(i, n, d) for i, (n, d) in enumerate(view["attributes"].items())]
+        )
     errors = errors or FormErrors()
     return console.render(
         "type_edit.html",
@@ -142,7 +155,12 @@ async def save_type(console: Form, key: str) -> Response:
     rows = with_blank_row(rows_of(form))
     inputs = dict(TYPE_INPUTS)
     try:
-        wanted = _content_of(values, rows, inputs)
+        errors = FieldErrors()
+        wanted = _content_of(values, rows, inputs, errors)
+        # The whole content judged before anything is written, so the rows' own errors and
+        # the type's rules are reported together.
+        errors.check(parse_type_content, wanted)
+        errors.raise_any()
         patch = patch_between(current.content.to_json(), wanted)
         command = PatchProductType.from_json(
             console.merchant_id, key, patch, if_match=_version(text(form, "version"))
@@ -157,8 +175,8 @@ async def save_type(console: Form, key: str) -> Response:
         )
         return _editor(console, _load(console, key), values=values, rows=rows, errors=stale)
     except DomainError as error:
-        errors = FormErrors.of(error, inputs)
-        return _editor(console, current, values=values, rows=rows, errors=errors)
+        refused = FormErrors.of(error, inputs)
+        return _editor(console, current, values=values, rows=rows, errors=refused)
     return console.redirect(f"/types/{key}", saved="saved")
 
 
@@ -237,10 +255,12 @@ def _is_blank(row: Row) -> bool:
     return not any(str(row[name]).strip() for name in ROW_TEXTS if name != "type")
 
 
-def _content_of(values: dict[str, str], rows: list[Row], inputs: dict[str, str]) -> dict[str, Any]:
+def _content_of(
+    values: dict[str, str], rows: list[Row], inputs: dict[str, str], errors: FieldErrors
+) -> dict[str, Any]:
     """The type's content as the API takes it; `inputs` learns which input holds each
-    attribute's pointers. Inputs that are not even numbers are raised all at once."""
-    errors = FieldErrors()
+    attribute's pointers, `errors` what the rows cannot say (a row without a name, a bound
+    that is no number): such a row or member is left out, for the rest to be judged."""
     attributes: dict[str, JSON] = {}
     for row in rows:
         if row["remove"] or _is_blank(row):
@@ -259,7 +279,6 @@ def _content_of(values: dict[str, str], rows: list[Row], inputs: dict[str, str])
         inputs[pointer] = f"{at}-name"
         inputs.update({join_pointer(pointer, m): f"{at}-{m}" for m in (*ROW_TEXTS, *ROW_CHECKS)})
         attributes[name] = _definition(row, pointer, errors)
-    errors.raise_any()
     return {
         "name": values["name"].strip(),
         "attributes": attributes,
@@ -277,8 +296,9 @@ def _definition(row: Row, pointer: str, errors: FieldErrors) -> dict[str, JSON]:
             definition[member] = list(items)
     for member in ("minimum", "maximum", "max_length"):
         raw = row[member].strip()
-        if raw:
-            definition[member] = errors.check(_number, raw, join_pointer(pointer, member))
+        number = errors.check(_number, raw, join_pointer(pointer, member)) if raw else None
+        if number is not None:
+            definition[member] = number
     if row["required"]:
         definition["required"] = True
     if row["variant_axis"]:
