@@ -108,7 +108,7 @@ lock: $(BIN)/python
 # functions import, for the arm64 python3.12 runtime. `sam build` runs build-ApiFunction,
 # build-RelayFunction, build-ReevaluateFunction and build-JobsFunction (template.yaml:
 # BuildMethod makefile) with
-# ARTIFACTS_DIR set; every function ships the same package. Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
+# ARTIFACTS_DIR set; every function ships the same package (the API's with PyJWT). Bytecode is compiled only when LAMBDA_PYTHON is the runtime's
 # version (python3.12 on the path, or `sam build --use-container`): a cold start then skips
 # compiling every module it imports. `make package` writes build/lambda and build/lambda.zip.
 LAMBDA_PYTHON_VERSION ?= 3.12
@@ -124,7 +124,12 @@ package:
 	rm -rf $(PACKAGE_DIR) $(PACKAGE_DIR).zip
 	$(LAMBDA_PACKAGE) --target $(PACKAGE_DIR) --zip $(PACKAGE_DIR).zip
 
-build-ApiFunction build-RelayFunction build-ReevaluateFunction build-JobsFunction:
+# The API's adds PyJWT and cryptography: the console's sessions and its OIDC sign-in (ID
+# tokens are RS256/ES256), both loaded on the first /console request only.
+build-ApiFunction:
+	$(LAMBDA_PACKAGE) --with-jwks --target "$(ARTIFACTS_DIR)"
+
+build-RelayFunction build-ReevaluateFunction build-JobsFunction:
 	$(LAMBDA_PACKAGE) --target "$(ARTIFACTS_DIR)"
 
 # template.yaml checked offline: cfn-lint on the template and on its SAM translation (cfn-lint

@@ -30,6 +30,7 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
     AssetStore,
     BackgroundWorker,
+    ConsoleSignIn,
     ProductStore,
     SignedAssetFiles,
     TokenVerifier,
@@ -65,6 +66,8 @@ class Container:
     jobs: JobsContext | None = None
     # Signs the console's sessions and sign-in tickets; None: no console (/console is a 404).
     console_key: bytes | None = None
+    # The console's OIDC sign-in (CATALOG_CONSOLE_OIDC_CLIENT_ID); None: sign-in links only.
+    console_sign_in: ConsoleSignIn | None = None
     workers: list[BackgroundWorker] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -105,6 +108,31 @@ def console_key(settings: Settings) -> bytes:
     if settings.backend == "aws":
         return hmac.new(cursor_secret(settings), b"catalog/console", hashlib.sha256).digest()
     return derive_key(root_secret(settings), "console")
+
+
+def console_sign_in(settings: Settings) -> ConsoleSignIn | None:
+    """The console's sign-in with the issuer, when the console is registered as its client.
+    Nothing is fetched here: the issuer's discovery document is read on the first sign-in."""
+    client_id = settings.console_oidc_client_id
+    if not client_id:
+        return None
+    if not settings.jwt_issuer:
+        raise ConfigurationError(
+            "CATALOG_CONSOLE_OIDC_CLIENT_ID needs CATALOG_JWT_ISSUER: the issuer the console "
+            "signs in with (its <issuer>/.well-known/openid-configuration is read)"
+        )
+    from catalog.adapters.oidc_sign_in import OidcSignIn
+
+    secret = settings.console_oidc_client_secret
+    return OidcSignIn(
+        settings.jwt_issuer,
+        client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        scopes=settings.console_oidc_scopes,
+        merchant_claim=settings.jwt_merchant_claim,
+        roles_claim=settings.jwt_roles_claim,
+        merchants_claim=settings.jwt_merchants_claim,
+    )
 
 
 def local_tokens(settings: Settings) -> LocalTokens:
@@ -242,6 +270,7 @@ def _embedded_container(settings: Settings) -> Container:
         local_assets=assets,
         jobs=jobs,
         console_key=console_key(settings),
+        console_sign_in=console_sign_in(settings),
         # The sweeper stands in for S3's lifecycle rule: direct uploads never confirmed go
         # once their ticket has expired.
         workers=[relay, UploadSweeper(assets, STAGING_PREFIX, UPLOAD_TICKET_SECONDS), worker],
@@ -278,6 +307,7 @@ def _aws_container(settings: Settings) -> Container:
         tokens=aws.tokens,
         jobs=jobs,
         console_key=console_key(settings),
+        console_sign_in=console_sign_in(settings),
     )
 
 

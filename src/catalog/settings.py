@@ -138,6 +138,20 @@ class Settings(BaseSettings):
 
     # ---- end of issue 10's limits and headers
 
+    # ---- the console's sign-in on AWS (docs/console-aws.md): OIDC authorization code with
+    # PKCE against CATALOG_JWT_ISSUER, as this registered client. Unset (or empty, as the
+    # template passes it when its parameter is): one-time sign-in links only.
+    console_oidc_client_id: str | None = None
+    # Confidential clients only (the token request authenticates with it); PKCE either way.
+    console_oidc_client_secret: SecretStr | None = None
+    # Space separated; `openid` is always asked for.
+    console_oidc_scopes: str = "openid"
+
+    @field_validator("console_oidc_client_id", "console_oidc_client_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def configured_public_url(self) -> str | None:
         """The public URL when this deployment has one: always on the embedded server (the

@@ -35,13 +35,16 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright runs, its event loop is the thread's running
+# loop, and any other test in the same worker that runs a loop of its own (Mangum's Lambda
+# handler does) would fail with "This event loop is already running".
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=chromium_path(),

@@ -147,3 +147,37 @@ def test_another_merchants_product_is_not_found(signed_in: Page, server: LiveSer
     finally:
         intruder.close()
     assert re.search(r"/console/products/[0-9A-Z]{26}$", editor)
+
+
+def test_keyboard_only_creates_a_product(signed_in: Page) -> None:
+    page = signed_in
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.get_by_role("link", name="New product").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("SKU")).to_be_visible()
+    page.get_by_label("SKU").focus()
+    page.keyboard.type("KEY-1")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Name")).to_be_focused()
+    page.keyboard.type("Typed with keys")
+    page.keyboard.press("Enter")  # submits the form, as Enter in a text input does
+    expect(page.get_by_role("status")).to_have_text("Product created.")
+    expect(page.get_by_role("heading", name="Typed with keys")).to_be_visible()
+
+
+def test_readable_at_a_phone_width(signed_in: Page, shoot: Callable[[Page, str], Path]) -> None:
+    page = signed_in
+    create(page, "PHONE-1", "A product seen on a phone")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    # One column: nothing wider than the screen but the table, which scrolls in its own box.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    expect(page.get_by_role("button", name="Save")).to_be_visible()
+    shoot(page, "product-editor-phone")
+    page.get_by_role("link", name="Products").first.click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "products-phone")

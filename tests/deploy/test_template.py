@@ -379,11 +379,14 @@ def test_every_route_but_health_requires_the_jwt_authorizer(template: dict[str, 
                 assert properties["ApiId"] == {"Ref": "HttpApi"}
                 routes[(properties["Method"], properties["Path"])] = properties.get("Auth")
         assert "FunctionUrlConfig" not in function["Properties"]
-    # The JWT authorizer (the default) everywhere, except on the health check.
+    # The JWT authorizer (the default) everywhere, except on the health check and the
+    # console's routes (tests/deploy/test_console_template.py).
     methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    console = {("GET", "/console"), ("GET", "/console/{proxy+}"), ("POST", "/console/{proxy+}")}
     assert routes == {
         **{(method, "/{proxy+}"): None for method in methods},
         ("GET", "/health"): {"Authorizer": "NONE"},
+        **{route: {"Authorizer": "NONE"} for route in console},
     }
     # A CORS preflight (OPTIONS, never carrying the token) must match no route: API Gateway
     # then answers it from the CORS configuration instead of refusing it at the authorizer.

@@ -8,13 +8,20 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def compact_json(document: Any) -> str:
-    """The stored text of a JSON document: no spaces, non-ASCII kept as is."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """The stored text of a JSON document: no spaces, non-ASCII kept as is. Encoded by orjson
+    (every write encodes the product and its history entry: a tenth of an import's CPU with the
+    standard library); integers beyond 64 bits, which attributes may hold, fall back to it."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def micros(moment: datetime) -> int:

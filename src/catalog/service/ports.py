@@ -506,3 +506,31 @@ class JobQueue(Protocol):
     """Where a new job goes to be run (the embedded worker's queue; SQS on AWS)."""
 
     def enqueue(self, merchant_id: str, job_id: str) -> None: ...
+
+
+class SignInRefused(Exception):
+    """The identity provider's answer signs nobody in: a refused or replayed code, an ID token
+    that fails verification. The person starts again."""
+
+
+class SignInUnavailable(Exception):
+    """The identity provider cannot be reached, or answers what no provider should: the
+    person tries again later."""
+
+
+class ConsoleSignIn(Protocol):
+    """The console's sign-in with an OpenID Connect provider: authorization code with PKCE."""
+
+    def authorization_url(
+        self, *, state: str, nonce: str, code_challenge: str, redirect_uri: str
+    ) -> str:
+        """Where to send the browser to sign in (S256 `code_challenge`); the provider comes
+        back to `redirect_uri` with a code and `state`. SignInUnavailable when unreachable."""
+        ...
+
+    def exchange(
+        self, *, code: str, code_verifier: str, redirect_uri: str, nonce: str
+    ) -> Principal:
+        """The person `code` signs in, read from the provider's ID token once it is verified
+        (signature, issuer, audience, expiry, `nonce`). SignInRefused or SignInUnavailable."""
+        ...

@@ -15,7 +15,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from catalog.domain.errors import DomainError
-from catalog.entrypoints.console.pages import overrides, products, sign_in, variants
+from catalog.entrypoints.console.pages import (
+    history,
+    images,
+    oidc,
+    overrides,
+    products,
+    publication,
+    sign_in,
+    types,
+    variants,
+)
 from catalog.entrypoints.console.sessions import Sessions, SignInTickets
 from catalog.entrypoints.console.web import (
     CsrfRefused,
@@ -47,7 +57,17 @@ def build_console(container: Container) -> FastAPI:
     app.state.sessions = Sessions(container.console_key)
     app.state.tickets = SignInTickets(container.console_key)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (sign_in, products, variants, overrides):
+    for module in (
+        sign_in,
+        oidc,
+        products,
+        variants,
+        overrides,
+        images,
+        publication,
+        history,
+        types,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -86,7 +86,11 @@ class Sessions:
                 self._key,
                 algorithms=["HS256"],
                 audience=_SESSION_AUDIENCE,
-                options={"require": ["sub", "exp", "csrf"], "verify_exp": False},
+                options={
+                    "require": ["sub", "exp", "csrf"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError:
             return None
@@ -130,7 +134,11 @@ class SignInTickets:
                 self._key,
                 algorithms=["HS256"],
                 audience=_TICKET_AUDIENCE,
-                options={"require": ["sub", "exp", "jti", "merchant_id"], "verify_exp": False},
+                options={
+                    "require": ["sub", "exp", "jti", "merchant_id"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as error:
             raise InvalidTicket("this sign-in link is not valid") from error

@@ -376,6 +376,10 @@ NOTICES = {
     "overrides-removed": "Channel overrides removed.",
     "ready": "Marked ready.",
     "deactivated": "Deactivated: its listings are being withdrawn.",
+    "image-added": "Image added.",
+    "image-removed": "Image removed.",
+    "publish-requested": "Publication requested.",
+    "unpublish-requested": "Withdrawal requested.",
 }
 
 

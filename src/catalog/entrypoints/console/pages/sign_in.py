@@ -17,7 +17,7 @@ router = APIRouter()
 async def sign_in_page(request: Request, ticket: str = "") -> Response:
     if session_of(request) is not None and not ticket:
         return RedirectResponse(base_path(request) + "/products", status_code=303)
-    return render(request, "sign_in.html", ticket=ticket, error="")
+    return render(request, "sign_in.html", ticket=ticket, error="", oidc=has_oidc(request))
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -26,14 +26,32 @@ async def redeem_ticket(request: Request) -> Response:
     try:
         principal = request.app.state.tickets.redeem(text(form, "ticket"))
     except InvalidTicket as error:
-        return render(request, "sign_in.html", status_code=401, ticket="", error=str(error))
+        return render(
+            request,
+            "sign_in.html",
+            status_code=401,
+            ticket="",
+            error=str(error),
+            oidc=has_oidc(request),
+        )
     return open_session(request, principal)
+
+
+def has_oidc(request: Request) -> bool:
+    """Whether this deployment signs in with its identity provider (pages/oidc.py)."""
+    return request.app.state.container.console_sign_in is not None
 
 
 def open_session(request: Request, principal: Principal) -> Response:
     """A new session for `principal`, and on to the products."""
-    cookie, _ = request.app.state.sessions.open(principal)
     response = RedirectResponse(base_path(request) + "/products", status_code=303)
+    set_session_cookie(request, response, principal)
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, principal: Principal) -> None:
+    """Give `response` the cookie of a new session for `principal`."""
+    cookie, _ = request.app.state.sessions.open(principal)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -43,7 +61,6 @@ def open_session(request: Request, principal: Principal) -> Response:
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    return response
 
 
 @router.post("/sign-out")

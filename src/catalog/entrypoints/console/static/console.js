@@ -1,2 +1,119 @@
 // The console's own script: progressive enhancement only (every form works without it).
 "use strict";
+
+// Image upload: the form[data-upload] is sent by XMLHttpRequest so the page can show a
+// preview of the chosen file and the upload's progress, and keep a refusal next to its input.
+// The server answers JSON to such a request (Accept), and the editor reloads once it is done.
+(function () {
+  function errorBox(form, name) {
+    return form.querySelector("#e-" + name);
+  }
+
+  function showError(form, name, message) {
+    var box = errorBox(form, name) || errorBox(form, "image");
+    var input = form.querySelector("#f-" + box.id.slice(2));
+    box.textContent = message;
+    box.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", box.id);
+    input.closest(".field").classList.add("invalid");
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("p.error").forEach(function (box) {
+      var input = form.querySelector("#f-" + box.id.slice(2));
+      box.hidden = true;
+      box.textContent = "";
+      input.removeAttribute("aria-invalid");
+      input.setAttribute("aria-describedby", "h-" + box.id.slice(2));
+      input.closest(".field").classList.remove("invalid");
+    });
+  }
+
+  function parse(text) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // A refusal's messages by input: the console's own {errors: {input: message}}, or the
+  // API's problem document (the body-size limit answers before the console sees the upload).
+  function refusal(status, body) {
+    if (body && body.errors && Object.keys(body.errors).length) return body.errors;
+    if (status === 401) return { image: "Your session has ended: sign in again, then upload." };
+    if (status === 403) return { image: "The upload was refused: reload the page and try again." };
+    if (body && (body.title || body.detail)) {
+      return { image: [body.title, body.detail].filter(Boolean).join(": ") };
+    }
+    return { image: "The upload failed (" + status + "): reload the page and try again." };
+  }
+
+  function enhance(form) {
+    var input = form.querySelector('input[type="file"]');
+    var button = form.querySelector('button[type="submit"]');
+    var progressBox = form.querySelector(".upload-progress");
+    var bar = progressBox.querySelector("progress");
+    var preview = progressBox.querySelector(".upload-preview");
+    var token = form.querySelector('input[name="csrf_token"]');
+    var maxBytes = Number(form.getAttribute("data-max-bytes"));
+    var busy = false;
+
+    function finish(errors) {
+      busy = false;
+      button.disabled = false;
+      progressBox.hidden = true;
+      if (preview.src) URL.revokeObjectURL(preview.src);
+      preview.removeAttribute("src");
+      Object.keys(errors).forEach(function (name) {
+        showError(form, name, errors[name]);
+      });
+      input.focus();
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (busy) return; // a double click sends one upload
+      clearErrors(form);
+      var file = input.files[0];
+      if (!file) return finish({ image: "Choose an image file to upload." });
+      if (maxBytes && file.size > maxBytes) {
+        var mib = Math.floor(maxBytes / 1048576);
+        return finish({ image: "Images are limited to " + mib + " MiB." });
+      }
+      busy = true;
+      button.disabled = true;
+      preview.src = URL.createObjectURL(file);
+      bar.value = 0;
+      bar.textContent = "0%";
+      progressBox.hidden = false;
+
+      var request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.setRequestHeader("Accept", "application/json");
+      request.setRequestHeader("X-CSRF-Token", token.value);
+      request.upload.onprogress = function (progress) {
+        if (!progress.lengthComputable) return;
+        var percent = Math.round((progress.loaded * 100) / progress.total);
+        bar.value = percent;
+        bar.textContent = percent + "%";
+      };
+      request.onload = function () {
+        var body = parse(request.responseText);
+        if (request.status >= 200 && request.status < 300 && body && body.redirect) {
+          bar.value = 100;
+          window.location.assign(body.redirect);
+          return;
+        }
+        finish(refusal(request.status, body));
+      };
+      request.onerror = function () {
+        finish({ image: "The upload did not reach the server: check the connection and try again." });
+      };
+      request.send(new FormData(form));
+    });
+  }
+
+  document.querySelectorAll("form[data-upload]").forEach(enhance);
+})();

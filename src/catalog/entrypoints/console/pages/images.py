@@ -1,0 +1,129 @@
+"""The editor's images: upload (a plain multipart form, or console.js's XMLHttpRequest with a
+progress bar) and removal.
+
+Alt text is set at upload only: no use case changes an existing image's alt text (images are
+not editable fields of PatchProduct), so the way to change it is to upload the image again.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from catalog.domain import limits
+from catalog.domain.errors import (
+    DomainError,
+    ImageNotFound,
+    ImageRejected,
+    InvalidField,
+    ProductNotFound,
+)
+from catalog.entrypoints.api.presenters import product_view
+from catalog.entrypoints.console.pages.products import editor_values, load_product, render_editor
+from catalog.entrypoints.console.web import TEMPLATES, Console, Form, FormErrors, text
+from catalog.service import images
+from catalog.service.commands import AddImage, RemoveImage
+
+router = APIRouter()
+
+# Where a refused upload's fields are typed in (images.html's inputs).
+UPLOAD_INPUTS = {"/file": "image", "/images": "image", "/alt": "alt"}
+
+# Each rendered upload form carries a key of its own: the same form sent twice adds one image.
+TEMPLATES.env.globals["new_idempotency_key"] = lambda: secrets.token_urlsafe(16)
+TEMPLATES.env.globals["MAX_IMAGE_BYTES"] = limits.MAX_IMAGE_BYTES
+
+
+class UploadRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _wants_json(console: Console) -> bool:
+    """console.js's upload asks for JSON: it stays on the page to show errors and progress."""
+    return "application/json" in console.request.headers.get("accept", "")
+
+
+@router.post("/products/{product_id}/images", response_class=HTMLResponse)
+async def upload_image(console: Form, product_id: str) -> Response:
+    # The session and CSRF token were checked before any of the upload is parsed.
+    form = await console.request.form(max_files=1, max_fields=6)
+    alt = text(form, "alt").strip()
+    try:
+        try:
+            file = form.get("file")
+            if not isinstance(file, UploadFile) or not file.filename:
+                raise UploadRefused("Choose an image file to upload.")
+            data = await file.read(limits.MAX_IMAGE_BYTES + 1)
+        finally:
+            await form.close()
+        if len(data) > limits.MAX_IMAGE_BYTES:
+            raise UploadRefused(f"Images are limited to {_mib(limits.MAX_IMAGE_BYTES)}.")
+        command = AddImage.of(
+            console.merchant_id,
+            product_id,
+            data,
+            alt or None,
+            idempotency_key=text(form, "idempotency_key") or None,
+        )
+        images.add_image(console.ctx, console.principal, command)
+    except UploadRefused as refused:
+        return _refused(console, product_id, alt, FormErrors(by_input={"image": refused.message}))
+    except ImageRejected as error:
+        refused_image = FormErrors(by_input={"image": _sentence(error.message)}, status=415)
+        return _refused(console, product_id, alt, refused_image)
+    except InvalidField as error:
+        return _refused(console, product_id, alt, _field_errors(error))
+    except ProductNotFound:
+        raise
+    except DomainError as error:  # an inactive product, a key reused for another file...
+        return _refused(console, product_id, alt, FormErrors.of(error, UPLOAD_INPUTS))
+    done = console.url(f"/products/{product_id}", saved="image-added")
+    if _wants_json(console):
+        return JSONResponse({"redirect": done}, status_code=201)
+    return console.redirect(f"/products/{product_id}", saved="image-added")
+
+
+def _field_errors(error: InvalidField) -> FormErrors:
+    errors = FormErrors.of(error, UPLOAD_INPUTS)
+    errors.by_input = {name: _sentence(message) for name, message in errors.by_input.items()}
+    errors.title = ""
+    return errors
+
+
+def _refused(console: Console, product_id: str, alt: str, errors: FormErrors) -> Response:
+    if _wants_json(console):
+        body = {"title": errors.title, "detail": errors.detail, "errors": errors.by_input}
+        return JSONResponse(body, status_code=errors.status)
+    product = load_product(console, product_id)
+    values = editor_values(product_view(product, console.ctx.assets)) | {"alt": alt}
+    return render_editor(console, product, values=values, errors=errors)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def _mib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB"
+
+
+@router.post("/products/{product_id}/images/{image_id}/remove", response_class=HTMLResponse)
+async def remove_image(console: Form, product_id: str, image_id: str) -> Response:
+    command = RemoveImage(console.merchant_id, product_id, image_id)
+    try:
+        images.remove_image(console.ctx, console.principal, command)
+    except ImageNotFound:
+        pass  # a second click on Remove: the image is already gone
+    except ProductNotFound:
+        raise
+    except DomainError as error:  # the last image of a listing that needs one, say
+        refused = FormErrors.of(error, {})
+        refused.by_input = {"images": f"{refused.title}: {_sentence(str(error))}"}
+        refused.title = refused.detail = ""
+        return render_editor(console, load_product(console, product_id), errors=refused)
+    return console.redirect(f"/products/{product_id}", saved="image-removed")

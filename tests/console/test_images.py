@@ -1,0 +1,146 @@
+"""The editor's images: an upload with its progress bar and preview (console.js), removal,
+refusals shown next to the file input, and the plain form without JavaScript, where a double
+submit still adds one image."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+from playwright.sync_api import Browser, Page, Route, expect
+
+from tests.console.conftest import VIEWPORT, LiveServer, sign_in
+from tests.console.test_products import create
+
+
+def small_png(path: Path, color: str = "teal") -> Path:
+    Image.new("RGB", (40, 30), color).save(path, format="PNG")
+    return path
+
+
+def wait_for_route(page: Page, held: list[Route]) -> Route:
+    """The held upload request, once Playwright has handed it over (each round trip to the
+    browser lets the route handler run)."""
+    for _ in range(500):
+        if held:
+            return held[0]
+        page.evaluate("0")
+    raise AssertionError("the upload request never reached the route")
+
+
+def upload(page: Page, file: Path, alt: str = "") -> None:
+    page.get_by_label("Image").set_input_files(file)
+    page.get_by_label("Alt text").fill(alt)
+    page.get_by_role("button", name="Upload image").click()
+
+
+def test_upload_with_progress_remove_refuse_and_mark_ready(
+    signed_in: Page, tmp_path: Path, shoot: Callable[[Page, str], Path]
+) -> None:
+    page = signed_in
+    create(page, "TOTE-1", "Canvas tote")
+    page.get_by_label("Description").fill("Heavy canvas, long handles.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    images = page.locator("#images")
+    expect(images.get_by_text("No images yet")).to_be_visible()
+
+    # The upload is held on its way to the server: the page shows the chosen file and the bar.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/images$"), hold)
+    upload(page, small_png(tmp_path / "tote.png"), alt="A canvas tote, front")
+    expect(images.locator("progress")).to_be_visible()
+    expect(images.locator(".upload-preview")).to_have_attribute("src", re.compile(r"^blob:"))
+    expect(page.get_by_role("button", name="Upload image")).to_be_disabled()
+    route = wait_for_route(page, held)
+    assert route.request.headers.get("accept") == "application/json"
+    route.continue_()
+    page.unroute(re.compile(r"/images$"), hold)
+
+    expect(page.get_by_role("status")).to_have_text("Image added.")
+    shown = images.get_by_role("img", name="A canvas tote, front")
+    expect(shown).to_have_js_property("naturalWidth", 40)  # served, and allowed by the CSP
+    expect(images.locator(".upload-progress")).to_be_hidden()
+    shoot(page, "images")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+
+    images.get_by_role("button", name="Remove image 1").click()
+    expect(page.get_by_role("status")).to_have_text("Image removed.")
+    expect(images.get_by_role("img")).to_have_count(0)
+
+    # A file that is not an image: refused next to the input, the page stays as it was.
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image at all")
+    upload(page, notes)
+    file_input = page.get_by_label("Image")
+    expect(page.locator("#e-image")).to_have_text(
+        "The file is not a PNG, JPEG, WebP or GIF image, or its header is damaged."
+    )
+    expect(file_input).to_have_attribute("aria-invalid", "true")
+    expect(file_input).to_have_attribute("aria-describedby", "e-image")
+    expect(images.locator("progress")).to_be_hidden()
+
+    # Too large is known before sending a byte.
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
+    upload(page, big)
+    expect(page.locator("#e-image")).to_have_text("Images are limited to 10 MiB.")
+
+    upload(page, small_png(tmp_path / "back.png", "navy"), alt="The back")
+    expect(page.get_by_role("status")).to_have_text("Image added.")
+    expect(images.get_by_role("img", name="The back")).to_be_visible()
+    expect(page.get_by_label("Image")).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Mark ready").click()
+    expect(page.get_by_role("status")).to_have_text("Marked ready.")
+    expect(page.locator(".meta .badge")).to_have_text("READY")
+
+
+def test_without_javascript_the_form_uploads_once_and_shows_refusals(
+    browser: Browser, server: LiveServer, merchant_id: str, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        sign_in(page, server, merchant_id)
+        editor = create(page, "MAT-1", "Yoga mat")
+        images = page.locator("#images")
+
+        text_file = tmp_path / "mat.gif"
+        text_file.write_text("GIF? no")
+        upload(page, text_file, alt="kept after the refusal")
+        expect(page.locator("#e-image")).to_contain_text("not a PNG, JPEG, WebP or GIF image")
+        expect(page.get_by_label("Image")).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_label("Alt text")).to_have_value("kept after the refusal")
+
+        # The same rendered form sent twice (a double click, a resent POST) adds one image.
+        png = small_png(tmp_path / "mat.png").read_bytes()
+        fields = {
+            name: page.locator(f'#images input[name="{name}"]').input_value()
+            for name in ("csrf_token", "idempotency_key")
+        }
+        for _ in range(2):
+            answer = page.request.post(
+                editor + "/images",
+                multipart={
+                    **fields,
+                    "alt": "Rolled mat",
+                    "file": {"name": "mat.png", "mimeType": "image/png", "buffer": png},
+                },
+            )
+            assert answer.ok and "Image added." in answer.text()
+        page.goto(editor)
+        expect(images.get_by_role("img", name="Rolled mat")).to_have_count(1)
+
+        upload(page, tmp_path / "mat.png", alt="Unrolled")
+        expect(page.get_by_role("status")).to_have_text("Image added.")
+        expect(images.get_by_role("img")).to_have_count(2)
+    finally:
+        context.close()
