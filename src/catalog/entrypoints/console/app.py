@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from catalog.domain.errors import DomainError
-from catalog.entrypoints.console.pages import products, sign_in
+from catalog.entrypoints.console.pages import jobs, products, sign_in
 from catalog.entrypoints.console.sessions import Sessions, SignInTickets
 from catalog.entrypoints.console.web import (
     CsrfRefused,
@@ -47,7 +47,7 @@ def build_console(container: Container) -> FastAPI:
     app.state.sessions = Sessions(container.console_key)
     app.state.tickets = SignInTickets(container.console_key)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (sign_in, products):
+    for module in (sign_in, products, jobs):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
