@@ -1,6 +1,7 @@
 """The jobs page: an import started from a file, its progress bar filling in live without a
 reload, its bad rows at their lines, its products in the list; an export and its Download;
-cancelling a job that waits its turn; a file whose format cannot be told."""
+cancelling a job that waits its turn; a file whose format cannot be told; a file past the
+inline limit, uploaded with a ticket; a deployment that runs no jobs."""
 
 from __future__ import annotations
 
@@ -10,14 +11,28 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
+from catalog.adapters.local_tokens import LocalTokens
+from catalog.adapters.memory.assets import MemoryAssetStore
+from catalog.adapters.memory.store import MemoryStore
+from catalog.adapters.pillow_images import PillowImageInspector
+from catalog.adapters.ulid_ids import UlidIds
+from catalog.bootstrap import Container
+from catalog.entrypoints.api.app import create_app
+from catalog.entrypoints.console.sessions import SESSION_COOKIE, Sessions
+from catalog.service.context import CatalogContext
+from catalog.service.cursors import CursorCodec
+from catalog.settings import Settings
 from tests.console.conftest import LiveServer
 from tests.embedded.conftest import wait_until
+from tests.principals import ALICE
 
 ROWS = 300
 BAD_LINES = (57, 211)
@@ -149,9 +164,7 @@ def test_an_import_fills_its_progress_bar_live_and_shows_its_bad_rows(
     shoot(page, "jobs")
 
 
-def test_an_export_started_from_the_console_is_downloaded(
-    signed_in: Page, tmp_path: Path
-) -> None:
+def test_an_export_started_from_the_console_is_downloaded(signed_in: Page, tmp_path: Path) -> None:
     page = signed_in
     open_jobs(page)
     start_import(page, write_jsonl(tmp_path / "three.jsonl", product_rows(3, "EXP")))
@@ -213,3 +226,68 @@ def test_a_file_whose_format_cannot_be_told_is_refused_at_its_input(
     start_import(page, file, file_format="jsonl")
     expect(page.locator("#job-live .badge")).to_have_text("SUCCEEDED")
     expect(page.locator("#job-rows")).to_contain_text("2 of 2 rows")
+
+
+def test_a_file_over_the_inline_limit_is_uploaded_straight_to_storage(
+    signed_in: Page, tmp_path: Path
+) -> None:
+    page = signed_in
+    # Past 10 MB: three products, and ten lines over the 1 MiB a row may take.
+    too_long = "x" * (1024 * 1024)
+    lines = [json.dumps(row) for row in product_rows(3, "BIG")]
+    lines += [json.dumps({"sku": f"LONG-{n}", "description": too_long}) for n in range(10)]
+    file = tmp_path / "large.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    assert file.stat().st_size > 10 * 1024 * 1024
+    open_jobs(page)
+    # The file goes to the upload ticket's URL (the embedded server's POST /assets).
+    with page.expect_request(re.compile(r"/assets$")) as upload:
+        start_import(page, file)
+    assert upload.value.method == "POST"
+    page.wait_for_url(re.compile(r"/console/jobs/[0-9A-Z]{26}$"))
+    expect(page.locator("#job-live .badge")).to_have_text("SUCCEEDED")
+    counters = page.locator(".counters")
+    expect(counters).to_contain_text("Created3")
+    expect(counters).to_contain_text("Failed10")
+    errors = page.get_by_role("table", name="Rows that failed, by line of the file")
+    expect(errors.locator("tbody tr").first.locator("td").first).to_have_text("4")
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 12, 3, tzinfo=UTC)
+
+
+def test_a_deployment_without_jobs_says_so(tmp_path: Path) -> None:
+    """AWS without CATALOG_JOBS_QUEUE_URL: the container has no jobs (in-process, no browser:
+    the live server always runs them)."""
+    ctx = CatalogContext(
+        store=MemoryStore(),
+        assets=MemoryAssetStore("https://cdn.example.test"),
+        images=PillowImageInspector(),
+        clock=FixedClock(),
+        ids=UlidIds(),
+        cursors=CursorCodec(b"console-tests-cursor-secret"),
+    )
+    key = b"console-tests-key-0123456789abcdef"
+    container = Container(
+        settings=Settings(data_dir=tmp_path, rate_limit=None),
+        ctx=ctx,
+        tokens=LocalTokens(b"console-tests-signing-key-0123456789"),
+        jobs=None,
+        console_key=key,
+    )
+    cookie, session = Sessions(key).open(ALICE)
+    with TestClient(create_app(container)) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        page = client.get("/console/jobs")
+        assert page.status_code == 404
+        assert "This deployment runs no jobs" in page.text
+        assert "Start import" not in page.text
+        job = client.get("/console/jobs/01JE0000000000000000000000")
+        assert job.status_code == 404
+        refused = client.post(
+            "/console/jobs/exports", data={"csrf_token": session.csrf_token, "format": "jsonl"}
+        )
+        assert refused.status_code == 404
+        assert "This deployment runs no jobs" in refused.text

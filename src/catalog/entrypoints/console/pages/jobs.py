@@ -11,11 +11,11 @@ from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.datastructures import UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.datastructures import FormData, UploadFile
 
 from catalog.domain import limits
-from catalog.domain.errors import DomainError, InvalidField, JobNotFound
+from catalog.domain.errors import DomainError, InvalidCursor, InvalidField, JobNotFound
 from catalog.domain.jobs import ImportFormat, Job, JobKind, RowError, parse_import_format
 from catalog.domain.lifecycle import Status
 from catalog.entrypoints.api.job_presenter import job_view
@@ -26,10 +26,12 @@ from catalog.service.commands import (
     GetJob,
     ListJobs,
     ReadJobErrors,
+    RequestImportUpload,
     StartExport,
     StartImport,
 )
 from catalog.service.context import JobsContext
+from catalog.service.problems import problem_of
 
 router = APIRouter()
 
@@ -69,7 +71,7 @@ def _list_page(
     import_errors = import_errors or FormErrors()
     export_errors = export_errors or FormErrors()
     refused = import_errors or export_errors
-    status_code = (import_errors.status if import_errors else export_errors.status) if refused else 200
+    status_code = refused.status if refused else 200
     rows: list[dict[str, Any]] = []
     next_url = None
     jobs = console.jobs
@@ -77,9 +79,9 @@ def _list_page(
         query = ListJobs(console.merchant_id, limit=PAGE_SIZE, cursor=cursor or None)
         try:
             page = use_cases.list_jobs(console.ctx, jobs, console.principal, query)
-        except InvalidField:  # a cursor from another list, or tampered with: the first page
+        except InvalidCursor:  # from another list, or tampered with: the first page
             page = use_cases.list_jobs(
-                console.ctx, jobs, console.principal, ListJobs(console.merchant_id, PAGE_SIZE)
+                console.ctx, jobs, console.principal, ListJobs(console.merchant_id, limit=PAGE_SIZE)
             )
         rows = [_job_row(console, jobs, job) for job in page.items]
         if page.next_cursor:
@@ -92,7 +94,9 @@ def _list_page(
         next_url=next_url,
         formats=FORMATS,
         statuses=STATUSES,
-        values={"idempotency_key": secrets.token_urlsafe(16), **(values or {})},
+        # A key for each form: the same key for an import and an export would be refused.
+        keys={"import": secrets.token_urlsafe(16), "export": secrets.token_urlsafe(16)},
+        values=values or {},
         import_errors=import_errors,
         export_errors=export_errors,
         max_inline_mb=MAX_INLINE_MB,
@@ -108,10 +112,13 @@ async def start_import(console: Form) -> Response:
     form = await console.request.form()
     chosen = text(form, "format")
     upload = form.get("file")
+    chose_a_file = isinstance(upload, UploadFile) and bool(upload.filename)
     try:
-        if not isinstance(upload, UploadFile) or not upload.filename:
+        if text(form, "upload_id") and not chose_a_file:
+            return _start_uploaded(console, jobs, text(form, "upload_id"), chosen, form)
+        if not isinstance(upload, UploadFile) or not chose_a_file:
             raise InvalidField("/content", "is required: choose a JSONL or CSV file")
-        file_format = _format_of(upload.filename, chosen)
+        file_format = _format_of(upload.filename or "", chosen)
         if upload.size is not None and upload.size > limits.MAX_INLINE_IMPORT_BYTES:
             raise InvalidField("/content", f"is larger than {MAX_INLINE_MB} MB")
         content = await upload.read()
@@ -130,15 +137,57 @@ async def start_import(console: Form) -> Response:
     return console.redirect(f"/jobs/{started.job.id}")
 
 
+def _start_uploaded(
+    console: Console, jobs: JobsContext, upload_id: str, chosen: str, form: FormData
+) -> Response:
+    """The import of a file console.js uploaded with a ticket (a file too large to post)."""
+    body = {"upload_id": upload_id, "format": chosen or ImportFormat.JSONL.value}
+    command = StartImport.of_upload(
+        console.merchant_id, body, idempotency_key=text(form, "idempotency_key") or None
+    )
+    started = use_cases.start_import(console.ctx, jobs, console.principal, command)
+    return console.redirect(f"/jobs/{started.job.id}")
+
+
+@router.post("/jobs/imports/uploads")
+async def import_upload_ticket(console: Form) -> Response:
+    """Where console.js uploads a file over the inline limit: `{"name", "format", "size"}`
+    -> the ticket, and the format the import will be read in (or a message to show)."""
+    jobs = _jobs_of(console, "uploads")
+    try:
+        asked = await console.request.json()
+        if not isinstance(asked, dict):
+            raise InvalidField("", "must be a JSON object")
+        file_format = _format_of(str(asked.get("name", "")), str(asked.get("format") or ""))
+        command = RequestImportUpload.from_json(
+            console.merchant_id, {"format": file_format.value, "size": asked.get("size")}
+        )
+        ticket = use_cases.request_import_upload(console.ctx, jobs, console.principal, command)
+    except ValueError:
+        return JSONResponse({"message": "The upload could not be asked for."}, 422)
+    except DomainError as error:
+        return JSONResponse({"message": _message_of(error)}, 422)
+    view = {"upload_id": ticket.upload_id, "url": ticket.url, "fields": ticket.fields}
+    return JSONResponse({**view, "format": file_format.value})
+
+
+def _message_of(error: DomainError) -> str:
+    if isinstance(error, InvalidField):
+        labels = {"/format": "Format", "/size": "File size"}
+        return "; ".join(
+            f"{labels.get(item.field, 'File')} {item.message}" for item in error.fields
+        )
+    problem = problem_of(error) or {}
+    return str(problem.get("detail") or problem.get("title") or "Refused")
+
+
 def _format_of(filename: str, chosen: str) -> ImportFormat:
     """The format chosen, else the one the file's name says."""
     if chosen:
         return parse_import_format(chosen)
     by_name = FORMAT_OF_SUFFIX.get(PurePath(filename).suffix.lower())
     if by_name is None:
-        raise InvalidField(
-            "/format", "cannot be told from the file's name: choose JSONL or CSV"
-        )
+        raise InvalidField("/format", "cannot be told from the file's name: choose JSONL or CSV")
     return by_name
 
 
@@ -261,7 +310,11 @@ def _progress(console: Console, jobs: JobsContext, job: Job) -> dict[str, Any]:
     }
 
 
-KIND_LABELS = {JobKind.IMPORT: "Import", JobKind.EXPORT: "Export", JobKind.BULK_ACTION: "Bulk action"}
+KIND_LABELS = {
+    JobKind.IMPORT: "Import",
+    JobKind.EXPORT: "Export",
+    JobKind.BULK_ACTION: "Bulk action",
+}
 
 
 def _rows_text(job: Job, total: int | None) -> str:
@@ -294,12 +347,14 @@ def _error_row(error: RowError) -> dict[str, Any]:
         if isinstance(item, dict)
     ]
     fields += [
-        {"pointer": str(pointer), "message": "is required"} for pointer in problem.get("missing") or ()
+        {"pointer": str(pointer), "message": "is required"}
+        for pointer in problem.get("missing") or ()
     ]
     return {
         "line": error.line,
         "sku": error.sku or "",
         "title": str(problem.get("title", "Refused")),
-        "detail": str(problem.get("detail", "")),
+        # An invalid row's detail lists its fields again: they are shown one by one.
+        "detail": "" if fields else str(problem.get("detail", "")),
         "fields": fields,
     }
