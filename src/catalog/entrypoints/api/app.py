@@ -175,6 +175,7 @@ def create_app(container: Container) -> FastAPI:
     upload_limits = [
         ("POST", images.UPLOAD_PATH_PATTERN, images.MAX_UPLOAD_BODY_BYTES),
         ("POST", jobs.IMPORT_PATH_PATTERN, jobs.MAX_IMPORT_BODY_BYTES),
+        ("POST", r"^/console/jobs/imports$", jobs.MAX_IMPORT_BODY_BYTES + 64 * 1024),  # + form
     ]
 
     # Routes are matched in order: the hottest (GET product) first, then /health, so that

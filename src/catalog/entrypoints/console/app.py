@@ -18,6 +18,7 @@ from catalog.domain.errors import DomainError
 from catalog.entrypoints.console.pages import (
     history,
     images,
+    jobs,
     oidc,
     overrides,
     products,
@@ -67,6 +68,7 @@ def build_console(container: Container) -> FastAPI:
         publication,
         history,
         types,
+        jobs,
     ):
         app.include_router(module.router)
 
