@@ -106,13 +106,43 @@ def test_publish_follow_the_adapter_without_reloading_and_unpublish(
     expect(page.locator("#publication")).not_to_have_attribute("hx-trigger", "every 2s")
     assert page.evaluate("window.notReloaded") is True
     shoot(page, "publication")
+    # The outcome was a new version with the same content: the header shows it, and a Save
+    # made on the page as it stands is not refused as stale.
+    expect(page.locator("#product-status")).to_have_text("ACTIVE")
+    page.get_by_label("Name").fill("Desk lamp, published")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    meta = channel_row(page, "meta")
 
     meta.get_by_role("button", name="Unpublish from meta").click()
     expect(meta.locator(".badge")).to_have_text("UNPUBLISHING")
     adapter.report("UNPUBLISHED")
     expect(meta.locator(".badge")).to_have_text("UNPUBLISHED")
     expect(meta.get_by_role("button", name="Publish on meta")).to_be_visible()
-    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_content_change_by_someone_else_still_makes_a_save_stale(
+    signed_in: Page, server: LiveServer, merchant_id: str, tmp_path: Path
+) -> None:
+    declare_requirements(server, "meta", ["/name", "/price", "/images", "/attributes/brand"])
+    page = signed_in
+    editor = ready_to_publish(page, tmp_path, "STALE-1", "Straw hat")
+    page.get_by_label("Attributes (JSON)").fill('{"brand": "Sol"}')
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Mark ready").click()
+    expect(page.get_by_role("status")).to_have_text("Marked ready.")
+    meta = channel_row(page, "meta")
+    meta.get_by_role("button", name="Publish on meta").click()
+    expect(meta.locator(".badge")).to_have_text("PENDING")
+    owner = {"Authorization": f"Bearer {server.token('--merchant', merchant_id)}"}
+    product = editor.replace("/console/products/", f"/v1/merchants/{merchant_id}/products/")
+    changed = httpx.patch(product, json={"name": "Renamed elsewhere"}, headers=owner)
+    assert changed.status_code == 200, changed.text
+    Adapter(server, "meta", merchant_id, editor).report("PUBLISHED", external_id="META-9")
+    expect(meta.locator(".badge")).to_have_text("PUBLISHED")
+    page.get_by_label("Description").fill("My description")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Someone else changed this product")
 
 
 def test_without_javascript_the_buttons_come_back_to_the_editor(

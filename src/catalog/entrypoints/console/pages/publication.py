@@ -8,6 +8,8 @@ plain forms that come back to the editor.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from fastapi import APIRouter
@@ -58,6 +60,18 @@ def is_waiting(product: dict[str, Any]) -> bool:
     return any(str(listing["state"]) in WAITING for listing in product["listings"].values())
 
 
+# What a listing's outcome does not change: a page whose forms were rendered from this content
+# may take a newer version as their base only while it is the same (console.js).
+_NOT_CONTENT = frozenset({"status", "version", "listings", "completeness", "updated_at"})
+
+
+def content_digest(view: dict[str, Any]) -> str:
+    content = {k: v for k, v in view.items() if k not in _NOT_CONTENT}
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:16]
+
+
+TEMPLATES.env.globals["content_digest"] = content_digest
 TEMPLATES.env.globals["publication_rows"] = publication_rows
 TEMPLATES.env.globals["publication_waiting"] = is_waiting
 

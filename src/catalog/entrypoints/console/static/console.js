@@ -169,3 +169,28 @@ function jobsUpload(url, body, progress) {
     request.send(body);
   });
 }
+
+// publication: every listing change is a new version of the product. When the panel refreshes
+// itself (htmx) with a newer version whose content is still the one the editor's forms were
+// rendered from (only listings and status moved), the forms take it as the version they are
+// based on and the header shows the new status: a Save after a listing's outcome is not
+// "stale". A content change by someone else keeps the old version, so a Save is refused.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const panel = document.getElementById("publication");
+  if (!panel || !panel.dataset.productVersion) return;
+  const version = panel.dataset.productVersion;
+  const shown = document.getElementById("product-version");
+  if (!shown || Number(shown.textContent) >= Number(version)) return;
+  const editor = document.getElementById("editor");
+  if (!editor || editor.dataset.productContent !== panel.dataset.productContent) return;
+  shown.textContent = version;
+  document.querySelectorAll('input[type="hidden"][name="version"]').forEach((input) => {
+    input.value = version;
+  });
+  const badge = document.querySelector("#product-status .badge");
+  const status = panel.dataset.productStatus;
+  if (badge && status) {
+    badge.textContent = status;
+    badge.className = "badge status-" + status.toLowerCase();
+  }
+});
