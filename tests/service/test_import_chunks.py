@@ -6,6 +6,7 @@ product's rows are never split between two chunks."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -31,7 +32,9 @@ JSONL = (
     + b"\n\n"
     + b'{"sku": "A2", "name": "Two"}\r\n'
     + b"\xff\xfe not utf-8\n"
-    + b'{"sku": "A3", "name": "' + b"x" * 300 + b'"}\n'
+    + b'{"sku": "A3", "name": "'
+    + b"x" * 300
+    + b'"}\n'
     + b"[1, 2]\n"
     + b'{"sku": "A4"}'  # no line break at the end
 )
@@ -54,8 +57,7 @@ CSV = (
 
 def as_compared(rows: list[ImportRow]) -> list[tuple[int, str | None, object, str | None]]:
     return [
-        (row.line, row.sku, row.body, None if row.error is None else str(row.error))
-        for row in rows
+        (row.line, row.sku, row.body, None if row.error is None else str(row.error)) for row in rows
     ]
 
 
@@ -87,7 +89,7 @@ def test_jsonl_chunks_read_as_the_whole_file(chunk_bytes: int) -> None:
     assert as_compared(read_chunks_jsonl(JSONL, ranges)) == as_compared(whole)
     # Back to back, to the end of the file.
     assert [span.number for span in ranges] == list(range(1, len(ranges) + 1))
-    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(ranges))
     assert ranges[-1].end == len(JSONL)
     if chunk_bytes == 1:
         assert len(ranges) == len(whole)  # a row each

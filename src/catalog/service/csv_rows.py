@@ -30,8 +30,8 @@ from typing import IO
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
 from catalog.domain.errors import InvalidField, InvalidFields
-from catalog.domain.values import JSON, join_pointer
 from catalog.domain.jobs import ChunkRange
+from catalog.domain.values import JSON, join_pointer
 from catalog.service.import_files import MAX_ROW_BYTES, ImportRow, RowStart, range_of
 
 
