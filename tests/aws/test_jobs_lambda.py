@@ -142,6 +142,13 @@ class Deployed:
             for message in received
         ]
 
+    def receive_all(self) -> list[dict[str, Any]]:
+        """Every message visible now (a chunk's each: message groups of their own)."""
+        found: list[dict[str, Any]] = []
+        while records := self.receive():
+            found += records
+        return found
+
     def deliver(
         self, records: list[dict[str, Any]], context: WorkerContext | None = None
     ) -> dict[str, Any]:
