@@ -20,6 +20,7 @@ from catalog.entrypoints import lambda_jobs
 from tests.aws.test_jobs_lambda import (
     MERCHANT,
     Deployed,
+    WorkerContext,
     counters,
     deployed,  # noqa: F401  # the fixture, shared
     jsonl,
@@ -182,7 +183,7 @@ def test_a_chunk_delivered_again_applies_its_rows_once(chunked: Deployed) -> Non
     view, total = start_split(chunked, catalog_file("AGAIN", 12))
     first, *others = chunked.receive_all()
     # The worker commits the chunk's rows and dies before its message is deleted.
-    outcome = lambda_jobs.handler({"Records": [first]}, _roomy())
+    outcome = lambda_jobs.handler({"Records": [first]}, WorkerContext())
     assert outcome == {"batchItemFailures": []}
     after_first = chunked.job(view["id"])
     chunked.visible_again([first, *others])
@@ -207,7 +208,7 @@ def test_the_jobs_message_delivered_again_sends_its_chunks_again_and_they_do_not
 ) -> None:
     started = chunked.start_import(catalog_file("DUP", 12))
     (parent,) = chunked.receive()
-    lambda_jobs.handler({"Records": [parent]}, _roomy())  # cut, chunks sent; not deleted
+    lambda_jobs.handler({"Records": [parent]}, WorkerContext())  # cut, chunks sent; not deleted
     chunked.work_off()
     done = chunked.job(started["id"])
     assert done["status"] == "SUCCEEDED"
@@ -259,7 +260,23 @@ def test_a_csv_file_is_cut_between_products_and_keeps_its_lines(chunked: Deploye
     assert all(len(docs[f"P{n}"]["variants"]) == 2 for n in range(1, 13) if n != 5)
 
 
-def _roomy() -> Any:
-    from tests.aws.test_jobs_lambda import WorkerContext
+def test_a_chunk_near_its_timeout_goes_on_in_a_message_of_its_own(
+    chunked: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATALOG_JOBS_CHUNK_BYTES", "2500")  # chunks of more than a batch
+    lambda_jobs.reset()
+    view, total = start_split(chunked, catalog_file("LONG", 45))
+    first, *others = chunked.receive_all()
+    stopped = WorkerContext(remaining_ms=[lambda_jobs.STOP_MARGIN_MS - 1])
+    assert chunked.deliver([first], stopped) == {"batchItemFailures": []}
+    assert chunked.job(view["id"])["processed"] == 20  # its first batch, then it stopped
 
-    return WorkerContext()
+    (continuation,) = chunked.receive_all()
+    assert chunk_of(continuation) == chunk_of(first)
+    assert continuation["attributes"]["MessageGroupId"] == first["attributes"]["MessageGroupId"]
+    chunked.visible_again(others)
+    chunked.deliver([continuation])
+    chunked.work_off()
+    done = chunked.job(view["id"])
+    assert (done["status"], done["processed"], done["created"]) == ("SUCCEEDED", total, 45)
+    assert chunked.event_names() == {"ProductCreated": 45, "JobFinished": 1}
