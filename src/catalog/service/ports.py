@@ -502,12 +502,6 @@ class JobFiles(Protocol):
         ...
 
 
-class JobQueue(Protocol):
-    """Where a new job goes to be run (the embedded worker's queue; SQS on AWS)."""
-
-    def enqueue(self, merchant_id: str, job_id: str) -> None: ...
-
-
 # ------------------------------------------------------------------ one job on several workers
 
 
@@ -571,3 +565,9 @@ class ChunkQueue(Protocol):
     """Where the chunks of a split job go to be run, each on a worker of its own."""
 
     def enqueue_chunks(self, merchant_id: str, job_id: str, numbers: Sequence[int]) -> None: ...
+
+
+class JobQueue(Protocol):
+    """Where a new job goes to be run (the embedded worker's queue; SQS on AWS)."""
+
+    def enqueue(self, merchant_id: str, job_id: str) -> None: ...
