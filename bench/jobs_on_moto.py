@@ -5,8 +5,10 @@
 Runs the API Lambda handler and the jobs worker Lambda handler (entrypoints/lambda_jobs.py)
 against moto's server in this process: an import of `--rows` new products (the cost model's
 typical product, deploy/item_sizes.TYPICAL_PRODUCT, with its own SKU each), the same file
-again (every row unchanged), the file with another price (every row changed), then a JSONL
-export of them. For each job it prints the worker's DynamoDB calls per row, the bytes of the
+again (every row unchanged), the file with another price (every row changed), a JSONL
+export of them, then an import of as many other new products cut into 8 chunks (the job's
+first message and a message per chunk, run one after another: what the chunks add to a row).
+For each job it prints the worker's DynamoDB calls per row, the bytes of the
 items its transactions write per row (by item type) and their table WRU (2 per started KB),
 and the worker thread's own CPU per row (time.thread_time(): moto answers on other threads).
 moto's wall time means nothing about AWS and is left out.
@@ -109,23 +111,28 @@ def run(rows: int) -> None:
             written.extend(params["TransactItems"])
 
     def work(label: str, job: dict[str, Any]) -> None:
-        (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1)["Messages"]
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-        }
         events = lambda_jobs.runtime().worker.ctx.store.client.meta.events  # type: ignore[attr-defined]
         calls.clear()
         written.clear()
         events.register("provide-client-params.dynamodb.*", count)
-        cpu = time.thread_time()
-        outcome = lambda_jobs.handler({"Records": [record]}, _Context())
-        cpu = time.thread_time() - cpu
+        cpu = 0.0
+        # The job's message, then its chunks' if it was cut into chunks.
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                record = {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                }
+                started = time.thread_time()
+                outcome = lambda_jobs.handler({"Records": [record]}, _Context())
+                cpu += time.thread_time() - started
+                assert outcome == {"batchItemFailures": []}, outcome
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         events.unregister("provide-client-params.dynamodb.*", count)
-        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         done = api("GET", f"/v1/merchants/acme/jobs/{job['id']}", "", "application/json")
-        assert outcome == {"batchItemFailures": []}, outcome
         assert (done["status"], done["processed"]) == ("SUCCEEDED", rows), done
         sizes: Counter[str] = Counter()
         units = 0
@@ -147,9 +154,10 @@ def run(rows: int) -> None:
         print(f"  table WRU per row (transactional): {units / rows:.2f}")
         print(f"  worker CPU per row: {cpu / rows * 1000:.2f} ms")
 
-    def import_file(**fields: Any) -> str:
+    def import_file(prefix: str = "SH", **fields: Any) -> str:
         lines = (
-            json.dumps({"sku": f"SH-{n:07d}", **TYPICAL_PRODUCT, **fields}) for n in range(rows)
+            json.dumps({"sku": f"{prefix}-{n:07d}", **TYPICAL_PRODUCT, **fields})
+            for n in range(rows)
         )
         return "".join(line + "\n" for line in lines)
 
@@ -160,6 +168,10 @@ def run(rows: int) -> None:
     work("import, price changed", api("POST", imports, import_file(**cheaper), ndjson))
     exported = api("POST", "/v1/merchants/acme/exports", '{"format": "jsonl"}', "application/json")
     work("export, jsonl", exported)
+    chunked = import_file("CH")
+    os.environ["CATALOG_JOBS_CHUNK_BYTES"] = str(len(chunked) // 8 + 1)
+    lambda_jobs.reset()  # settings read again
+    work("import, new products, 8 chunks", api("POST", imports, chunked, ndjson))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from catalog.adapters.embedded.secrets import (
     derive_key,
     load_or_create_secret,
 )
-from catalog.service.context import CatalogContext, JobsContext
+from catalog.service.context import CatalogContext, Chunking, JobsContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
     AssetStore,
@@ -401,10 +401,12 @@ def aws_jobs_worker(settings: Settings) -> AwsJobsWorker:
     aws = _aws_catalog(settings)
     store = DynamoDbJobStore(aws.store)
     queue = _jobs_queue(settings, aws)
+    # An import runs on several workers: its chunks' records in the table, a message each.
+    chunking = Chunking(store, queue, settings.jobs_chunk_bytes)
 
     def for_run() -> JobsContext:
         files = _job_files(settings, aws)
-        return JobsContext(OutputsWholeAtFinish(store, files), files, queue)
+        return JobsContext(OutputsWholeAtFinish(store, files), files, queue, chunking)
 
     return AwsJobsWorker(aws.ctx, queue, for_run)
 

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     jobs_prefix: str = "jobs"
     # Lifetime of a job file's presigned download_url (computed again on every read of the job).
     jobs_url_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    # An import whose file holds more is cut into chunks of about this many bytes, each run by
+    # a worker of its own (AWS only; docs/jobs-aws.md "One job in parallel").
+    jobs_chunk_bytes: Annotated[int, Field(ge=1)] = 8 * 1024 * 1024
 
     # ---- limits per caller, safe headers and origins (issue 10; docs/api.md "Limits and
     # headers"). Requests each caller may send to the app: per principal once its token is

@@ -24,7 +24,7 @@ from catalog.adapters.memory.assets import MemoryAssetStore
 from catalog.adapters.pillow_images import PillowImageInspector
 from catalog.adapters.ulid_ids import UlidIds
 from catalog.domain.errors import IdempotencyKeyRaced, VersionConflict
-from catalog.domain.jobs import ImportFormat, Job, JobKind, JobStatus
+from catalog.domain.jobs import ChunkRange, ChunksLeftChanged, ImportFormat, Job, JobKind, JobStatus
 from catalog.service import jobs as use_cases
 from catalog.service import product_types
 from catalog.service.commands import CreateProductType, StartImport
@@ -377,3 +377,52 @@ def test_unfinished_jobs_oldest_first_until_they_end(job_store: DynamoDbJobStore
     job_store.commit_rows(ended, 1, [], [], [ended.finished_event("E1")])
 
     assert job_store.unfinished_jobs() == [("acme", "J1"), ("globex", "J3")]
+
+
+# ---------------------------------------------------------------------- chunks
+
+
+def split_job(job_store: DynamoDbJobStore, chunks: int) -> Job:
+    job = a_job("J-SPLIT", params={"format": "jsonl"})
+    job_store.create_job(job)
+    ranges = [ChunkRange(n, 10 * n, 10 * n + 10, n, 1) for n in range(1, chunks + 1)]
+    job.start()
+    job.counted(chunks)
+    job.chunks = chunks
+    job.version = 2
+    job_store.split(job, 1, ranges)
+    return job
+
+
+def test_a_split_is_conditioned_on_the_jobs_version_and_keeps_its_ranges(
+    job_store: DynamoDbJobStore, transactions: Transactions
+) -> None:
+    job = split_job(job_store, 3)
+    assert transactions.operations[-1] == ["Update", "Put"]  # the job and its ranges: one write
+    assert job_store.chunk_range("acme", job.id, 2) == ChunkRange(2, 20, 30, 2, 1)
+    assert job_store.chunk_range("acme", job.id, 4) is None
+    assert job_store.parent("acme", job.id) == (job_store.job("acme", job.id), 3)
+    with pytest.raises(VersionConflict):
+        job_store.split(job, 1, [])  # another run's cut: refused
+
+
+def test_a_chunks_end_counts_down_from_the_value_it_read(job_store: DynamoDbJobStore) -> None:
+    job = split_job(job_store, 2)
+    first, second = (job.chunk_of(job_store.chunk_range("acme", job.id, n)) for n in (1, 2))  # type: ignore[arg-type]
+    for chunk in (first, second):
+        chunk.start()
+        chunk.finish(T0)
+        chunk.version = 1
+    one_row = {"processed": 1, "created": 1}
+    job_store.commit_chunk(first, 0, [], [], one_row, chunks_left=2)
+    assert job_store.chunk("acme", job.id, 1) == first
+    # The second chunk read 2 chunks left before the first one's end: it reads again.
+    with pytest.raises(ChunksLeftChanged):
+        job_store.commit_chunk(second, 0, [], [], one_row, chunks_left=2)
+    parent, left = job_store.parent("acme", job.id)  # type: ignore[misc]
+    assert (left, parent.processed, parent.created, parent.status) == (1, 1, 1, JobStatus.RUNNING)
+    assert job_store.chunk("acme", job.id, 2) is None  # nothing of the refused end was written
+    # A chunk's record moves once: the same end again is another run's, refused.
+    with pytest.raises(VersionConflict):
+        job_store.commit_chunk(first, 0, [], [], one_row, chunks_left=1)
+    assert job_store.parent("acme", job.id)[1] == 1  # type: ignore[index]

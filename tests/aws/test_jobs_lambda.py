@@ -27,6 +27,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from catalog import bootstrap
 from catalog.entrypoints import lambda_api, lambda_jobs
 from catalog.entrypoints.cli import app as cli
 from tests.aws.apigw_events import ACME, http_event
@@ -142,6 +143,13 @@ class Deployed:
             for message in received
         ]
 
+    def receive_all(self) -> list[dict[str, Any]]:
+        """Every message visible now (a chunk's each: message groups of their own)."""
+        found: list[dict[str, Any]] = []
+        while records := self.receive():
+            found += records
+        return found
+
     def deliver(
         self, records: list[dict[str, Any]], context: WorkerContext | None = None
     ) -> dict[str, Any]:
@@ -207,6 +215,14 @@ def deployed(
     """The API's and the worker's environment on Lambda: resources of `catalog aws bootstrap`,
     and the jobs queue with its dead-letter queue, FIFO as in template.yaml."""
     serialize_dynamodb_requests()
+    # moto answers a transaction of a batch in seconds on a busy machine (and two runs of a
+    # job at once wait on each other): the Lambdas' 5 s read timeout is AWS's, not moto's.
+    client_of = bootstrap.aws_client
+    monkeypatch.setattr(
+        bootstrap,
+        "aws_client",
+        lambda service, **options: client_of(service, **{**options, "read_timeout": 120.0}),
+    )
     sqs = aws.client("sqs")
     fifo = {"FifoQueue": "true"}
     dead_letters = sqs.create_queue(QueueName="jobs-dead.fifo", Attributes=fifo)["QueueUrl"]

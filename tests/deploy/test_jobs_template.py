@@ -163,6 +163,11 @@ def test_the_api_and_the_worker_share_the_queue_and_the_bucket(template: dict[st
     assert jobs["CATALOG_AUTH"] == "apigw"
     assert jobs["CATALOG_CURSOR_SECRET"] == api["CATALOG_CURSOR_SECRET"]
     assert jobs["POWERTOOLS_SERVICE_NAME"] == lambda_jobs.SERVICE
+    # Only the worker cuts imports into chunks, of the parameter's size.
+    assert jobs["CATALOG_JOBS_CHUNK_BYTES"] == {"Ref": "JobsChunkBytes"}
+    assert "CATALOG_JOBS_CHUNK_BYTES" not in api
+    chunk = template["Parameters"]["JobsChunkBytes"]
+    assert chunk["Default"] == Settings().jobs_chunk_bytes
 
 
 def test_the_jobs_bucket_is_private_unversioned_and_expires_its_files(

@@ -40,6 +40,7 @@ def job_to_document(job: Job) -> Document:
         "version": job.version,
         "idempotency_key": job.idempotency_key,
         "fingerprint": job.fingerprint,
+        "chunks": job.chunks,
     }
 
 
@@ -70,6 +71,7 @@ def job_from_document(doc: Document, *, cancel_requested: bool = False) -> Job:
         idempotency_key=doc.get("idempotency_key"),
         fingerprint=doc.get("fingerprint"),
         cancel_requested=cancel_requested,
+        chunks=doc.get("chunks", 0),
     )
 
 

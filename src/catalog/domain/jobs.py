@@ -4,6 +4,10 @@ A job counts what it did row by row; its counters only grow, and `position` is t
 (a 1-based line of the file for an import) whose outcome is committed, so a job that stops
 anywhere resumes after it. The job's own record is written by the one worker running it;
 a cancellation is a request the worker honours between rows.
+
+An import may be cut into chunks (the AWS deployment, docs/jobs-aws.md): byte ranges of its
+file holding whole rows, each run as a job of its own (`Job.chunk_of`) with its own position,
+counters and version, whose batches add to the counters of the job they are part of.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from catalog.domain.events import DomainEvent, EventName
 
 #: The errors a job keeps inline; every one of them is at its `errors_url`.
 MAX_INLINE_ERRORS = 100
+
+#: The counters of a job, as its document names them.
+COUNTERS = ("processed", "created", "updated", "unchanged", "failed")
 
 
 class JobKind(StrEnum):
@@ -75,6 +82,48 @@ class RowResult:
     error: RowError | None = None
 
 
+@dataclass(frozen=True)
+class ChunkRange:
+    """Part of an import's file that one worker runs: the bytes from the start of its first
+    row (`start`) to the start of the next chunk's (`end`), whole rows only (a CSV product's
+    rows together), and the file's lines before `start`, so its rows keep the file's lines."""
+
+    number: int  # 1-based
+    start: int
+    end: int
+    lines_before: int
+    rows: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "number": self.number,
+            "start": self.start,
+            "end": self.end,
+            "lines_before": self.lines_before,
+            "rows": self.rows,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> ChunkRange:
+        return cls(
+            int(doc["number"]),
+            int(doc["start"]),
+            int(doc["end"]),
+            int(doc["lines_before"]),
+            int(doc["rows"]),
+        )
+
+
+class ChunksLeftChanged(Exception):
+    """A chunk's end was written against a count of the job's chunks left that another
+    chunk's end has changed since it was read: read it again."""
+
+
+def chunk_id(job_id: str, number: int) -> str:
+    """The id of a job's chunk record (never a job of the API's: it is not listed)."""
+    return f"{job_id}.{number}"
+
+
 @dataclass
 class Job:
     id: str
@@ -105,6 +154,8 @@ class Job:
     idempotency_key: str | None = None
     fingerprint: str | None = None
     cancel_requested: bool = False
+    # An import cut into chunks run side by side: how many (0: run as one, by one worker).
+    chunks: int = 0
 
     def input_key(self) -> str:
         """An import's file among the job files: the one uploaded with a ticket, or the body
@@ -113,6 +164,40 @@ class Job:
         if uploaded is not None:
             return str(uploaded)
         return f"{self.merchant_id}/{self.id}/input.{self.params['format']}"
+
+    @property
+    def parent_id(self) -> str | None:
+        """The job a chunk record is part of; None for a job."""
+        parent = self.params.get("parent")
+        return str(parent) if parent is not None else None
+
+    @property
+    def chunk_range(self) -> ChunkRange | None:
+        """The part of the file a chunk record runs; None for a job."""
+        span = self.params.get("chunk")
+        return ChunkRange.from_json(span) if span is not None else None
+
+    def chunk_of(self, span: ChunkRange) -> Job:
+        """The record of one chunk of this import, as it is before its first commit
+        (version 0: that commit creates it)."""
+        return Job(
+            id=chunk_id(self.id, span.number),
+            merchant_id=self.merchant_id,
+            kind=JobKind.IMPORT,
+            created_at=self.created_at,
+            params={
+                "format": self.params["format"],
+                "input_key": self.input_key(),
+                "parent": self.id,
+                "chunk": span.to_json(),
+            },
+            started_by=dict(self.started_by),
+            total=span.rows,
+            version=0,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}
 
     def output_key_of_kind(self) -> str:
         """Where the job writes: an export's file, a bulk action's outcomes."""

@@ -18,6 +18,9 @@ one at a time (batch size 1), with `ReportBatchItemFailures`. For each one:
   it lets its message go: the run that won goes on with the job under its own message, still
   in flight. The FIFO queue makes this rare: SQS hands out a job's next message only once the
   one before it is deleted;
+- an import the run cut into chunks ends its message once their messages are sent: each
+  chunk is a message of its own (`"chunk"`), run as above, the job's end coming with the end
+  of its last chunk (docs/jobs-aws.md "One job in parallel");
 - any other error: the message is put back on the queue RETRY_DELAY_SECONDS later (its
   visibility is changed, then it is reported in `batchItemFailures`); after the queue's
   maxReceiveCount receives it goes to the dead-letter queue, and the job stays RUNNING, to be
@@ -43,6 +46,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from catalog.adapters.aws.sqs_job_queue import job_of_message
 from catalog.bootstrap import AwsJobsWorker, aws_jobs_worker
 from catalog.domain.errors import VersionConflict
+from catalog.domain.jobs import chunk_id
 from catalog.entrypoints.lambda_runtime import PerEnvironment
 from catalog.service.jobs import run_job
 from catalog.settings import Settings
@@ -114,17 +118,23 @@ def run(current: _Runtime, event: dict[str, Any], context: Any) -> dict[str, Any
 
 
 def _run_message(current: _Runtime, record: dict[str, Any], context: Any) -> None:
-    merchant_id, job_id = job_of_message(record["body"])
+    message = job_of_message(record["body"])
+    merchant_id, job_id, chunk = message.merchant_id, message.job_id, message.chunk
     worker, logger = current.worker, current.logger
 
     def stopping() -> bool:
         return bool(context.get_remaining_time_in_millis() < STOP_MARGIN_MS)
 
     facts: dict[str, Any] = {"merchant_id": merchant_id, "job_id": job_id}
+    if chunk is not None:
+        facts["chunk"] = chunk
+    own_id = job_id if chunk is None else chunk_id(job_id, chunk)
     try:
-        job = run_job(worker.ctx, worker.for_run(), merchant_id, job_id, stopping=stopping)
+        job = run_job(
+            worker.ctx, worker.for_run(), merchant_id, job_id, stopping=stopping, chunk=chunk
+        )
     except VersionConflict as conflict:
-        if conflict.product_id != job_id:
+        if conflict.product_id != own_id:
             raise
         logger.info("job run by another worker", extra=facts)
         return
@@ -132,11 +142,14 @@ def _run_message(current: _Runtime, record: dict[str, Any], context: Any) -> Non
         logger.warning("no such job", extra=facts)
         return
     facts.update(status=job.status.value, processed=job.processed, total=job.total)
+    if chunk is None and job.chunks and not job.status.finished:
+        logger.info("job runs as chunks", extra={**facts, "chunks": job.chunks})
+        return
     if not job.status.finished:
-        worker.queue.requeue(merchant_id, job_id, job.version)
+        worker.queue.requeue(merchant_id, job_id, job.version, chunk)
         logger.info("job continues in a new invocation", extra=facts)
         return
-    logger.info("job finished", extra=facts)
+    logger.info("chunk finished" if chunk is not None else "job finished", extra=facts)
 
 
 def _retry_soon(current: _Runtime, record: dict[str, Any]) -> None:

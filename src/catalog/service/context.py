@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
     AssetStore,
+    ChunkQueue,
     Clock,
     IdGenerator,
     ImageInspector,
+    JobChunks,
     JobFiles,
     JobQueue,
     JobStore,
@@ -34,3 +36,15 @@ class JobsContext:
     store: JobStore
     files: JobFiles
     queue: JobQueue
+    # Imports cut into chunks for several workers (AWS); None: every job runs as one.
+    chunking: Chunking | None = None
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How an import runs on several workers: its chunks' records, their queue, and the
+    size of a chunk (an import whose file holds less runs as one job)."""
+
+    store: JobChunks
+    queue: ChunkQueue
+    chunk_bytes: int

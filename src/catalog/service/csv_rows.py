@@ -15,6 +15,7 @@ inside quotes stops it (one error row), since where the next row starts cannot b
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -29,14 +30,27 @@ from typing import IO
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
 from catalog.domain.errors import InvalidField, InvalidFields
+from catalog.domain.jobs import ChunkRange
 from catalog.domain.values import JSON, join_pointer
-from catalog.service.import_files import MAX_ROW_BYTES, ImportRow
+from catalog.service.import_files import MAX_ROW_BYTES, ImportRow, RowStart, range_of
 
 
-def csv_rows(stream: IO[bytes]) -> Iterator[ImportRow]:
-    """Every product of a CSV file (a header row, then rows grouped by `sku`), as a row."""
+def csv_rows(stream: IO[bytes], span: ChunkRange | None = None) -> Iterator[ImportRow]:
+    """Every product of a CSV file (a header row, then rows grouped by `sku`), as a row; with
+    `span`, those of that chunk of the file only, read under the file's header."""
+    if span is None:
+        with _text_of(stream) as text:
+            for header, group in _read(text):
+                yield _Product(header, group).row()
+        return
+    stream.seek(0)
     with _text_of(stream) as text:
-        for header, group in _read(text):
+        first = next(_records(text), None)
+    if first is None or first.error is not None:
+        raise ValueError("a CSV file cut into chunks has a header")
+    header = _header_of(first)
+    with range_of(stream, span) as part, _text_of(part, "utf-8") as text:
+        for group in _groups(_records(text, span.lines_before), header):
             yield _Product(header, group).row()
 
 
@@ -46,11 +60,24 @@ def count_csv_rows(stream: IO[bytes]) -> int:
         return sum(1 for _ in _read(text))
 
 
+def csv_row_starts(stream: IO[bytes]) -> Iterator[RowStart]:
+    """Where each row csv_rows gives starts (its product's first line), reading the file once
+    without making bodies. Byte offsets are counted from the characters read: undecodable
+    bytes come back exactly from their surrogate escapes."""
+    bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    stream.seek(0)
+    with _text_of(stream) as text:
+        lines = _Lines(text, offset=len(codecs.BOM_UTF8) if bom else 0)
+        for _, group in _read(text, lines):
+            yield RowStart(group.records[0].line, group.offset)
+
+
 @contextlib.contextmanager
-def _text_of(stream: IO[bytes]) -> Iterator[io.TextIOWrapper]:
+def _text_of(stream: IO[bytes], encoding: str = "utf-8-sig") -> Iterator[io.TextIOWrapper]:
     # newline="" lets the csv module see the line breaks inside quoted cells; surrogateescape
-    # turns bytes that are not UTF-8 into characters the row reports instead of a crash.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # turns bytes that are not UTF-8 into characters the row reports instead of a crash. A
+    # chunk is read as UTF-8: a byte order mark is the file's first bytes, never a chunk's.
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
     try:
         yield text
     finally:
@@ -73,11 +100,15 @@ class _Lines:
     """The physical lines the csv reader parses: counted, so a record's first line is known,
     and bounded, so no line or record is ever held whole past MAX_ROW_BYTES."""
 
-    def __init__(self, text: io.TextIOWrapper) -> None:
+    def __init__(
+        self, text: io.TextIOWrapper, *, lines_before: int = 0, offset: int | None = None
+    ) -> None:
         self._text = text
-        self.number = 0  # lines read so far
+        self.number = lines_before  # lines read so far
         self.chars = 0  # of the record being read
         self.quoted = False  # whether the record being read holds a quote character
+        # The bytes read so far, when counted (a file being cut into chunks).
+        self.offset = offset
 
     def start_record(self) -> None:
         self.chars = 0
@@ -90,6 +121,7 @@ class _Lines:
         line = self._text.readline(MAX_ROW_BYTES + 1)
         if not line:
             raise StopIteration
+        self._count(line)
         self.number += 1
         self.chars += len(line)
         self.quoted = self.quoted or '"' in line
@@ -103,9 +135,14 @@ class _Lines:
     def _skip_rest_of_line(self) -> None:
         while True:
             chunk = self._text.readline(MAX_ROW_BYTES)
+            self._count(chunk)
             self.quoted = self.quoted or '"' in chunk
             if not chunk or chunk.endswith(("\n", "\r")):
                 return
+
+    def _count(self, text: str) -> None:
+        if self.offset is not None:
+            self.offset += len(text.encode("utf-8", "surrogateescape"))
 
 
 @dataclass(frozen=True)
@@ -116,16 +153,20 @@ class _Record:
     cells: Sequence[str]
     chars: int
     error: InvalidField | None = None
+    offset: int = 0  # the byte where it starts, when the lines count them
 
 
-def _records(text: io.TextIOWrapper) -> Iterator[_Record]:
+def _records(
+    text: io.TextIOWrapper, lines_before: int = 0, lines: _Lines | None = None
+) -> Iterator[_Record]:
     """The records of the file that are not blank; a record that cannot be read is an error
     record, and the last one when a quote was open (the rest of the file is not read)."""
-    lines = _Lines(text)
+    lines = lines or _Lines(text, lines_before=lines_before)
     reader = csv.reader(lines, strict=True)
     while True:
         lines.start_record()
         start = lines.number + 1
+        offset = lines.offset or 0
         try:
             cells = next(reader)
         except StopIteration:
@@ -136,7 +177,7 @@ def _records(text: io.TextIOWrapper) -> Iterator[_Record]:
             problem = f"the row is not valid CSV: {error}"
         else:
             if any(cell.strip() for cell in cells):
-                yield _Record(start, cells, lines.chars)
+                yield _Record(start, cells, lines.chars, offset=offset)
             continue
         # The reader starts afresh on the next line; that is where the next row starts unless
         # the bad record opened a quote, which may go on over any number of lines.
@@ -145,7 +186,7 @@ def _records(text: io.TextIOWrapper) -> Iterator[_Record]:
                 "; the rest of the file is not read: a quote was open, so where the next row"
                 " starts cannot be known"
             )
-        yield _Record(start, (), lines.chars, InvalidField("/", problem))
+        yield _Record(start, (), lines.chars, InvalidField("/", problem), offset)
         if lines.quoted:
             return
 
@@ -303,16 +344,20 @@ class _Group:
     chars: int
     too_long: bool = False
 
+    @property
+    def offset(self) -> int:
+        return self.records[0].offset
 
-def _read(text: io.TextIOWrapper) -> Iterator[tuple[_Header, _Group]]:
+
+def _read(text: io.TextIOWrapper, lines: _Lines | None = None) -> Iterator[tuple[_Header, _Group]]:
     """The file's products with the header they are read under."""
-    records = _records(text)
+    records = _records(text, lines=lines)
     first = next(records, None)
     if first is None:
         return
     if first.error is not None:
         message = f"the header (line {first.line}): {first.error.message}; no row is read"
-        unreadable = _Record(first.line, (), first.chars, InvalidField("/", message))
+        unreadable = _Record(first.line, (), first.chars, InvalidField("/", message), first.offset)
         yield _Header((), frozenset(), (), None), _Group("", [unreadable], first.line, 0)
         return
     header = _header_of(first)

@@ -6,6 +6,13 @@ rows' product changes, the counters, where the job stands (`position`, `resume_a
 bytes of its output) and the rows' errors. A worker that dies loses only the batch it had not
 written; the next run cuts the output back to the committed bytes and goes on after it, so
 each row is applied (and each product written out) exactly once.
+
+Where the backend runs jobs on many workers (JobsContext.chunking), an import whose file holds
+more than one chunk is cut by the first worker to take it: its rows counted and cut at row
+boundaries in one pass of the file, the job RUNNING with its ranges in one write, then one
+message per chunk. Each chunk then runs as an import of its own byte range (`_ChunkRun`): its
+own record, position and version, every batch adding its counts to the job's in the same
+transaction; the end of the last chunk ends the job and emits its JobFinished.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from typing import IO, Any
 
 from catalog.domain.errors import DomainError
 from catalog.domain.jobs import (
+    MAX_INLINE_ERRORS,
+    ChunkRange,
+    ChunksLeftChanged,
     ImportFormat,
     Job,
     JobKind,
@@ -29,10 +39,17 @@ from catalog.domain.lifecycle import Status, parse_requested_status
 from catalog.domain.product import Product
 from catalog.service.channels import request_publication, request_unpublication
 from catalog.service.commands import ChangeStatus, RequestPublication, RequestUnpublication
-from catalog.service.context import CatalogContext, JobsContext
+from catalog.service.context import CatalogContext, Chunking, JobsContext
 from catalog.service.csv_export import CsvColumns, CsvExport
-from catalog.service.import_files import ImportRow, count_jsonl_rows, jsonl_rows
-from catalog.service.ports import Change
+from catalog.service.import_files import (
+    ImportRow,
+    count_jsonl_rows,
+    cut,
+    jsonl_row_starts,
+    jsonl_rows,
+    range_of,
+)
+from catalog.service.ports import Change, ChunkEnd
 from catalog.service.principals import Principal
 from catalog.service.problems import problem_of
 from catalog.service.products import change_status
@@ -55,6 +72,13 @@ def run(
         JobKind.BULK_ACTION: _BulkActionRun,
     }
     return runs[job.kind](ctx, jobs, job, batch_size).run(stopping)
+
+
+def run_chunk(
+    ctx: CatalogContext, jobs: JobsContext, chunk: Job, batch_size: int, stopping: Stopping
+) -> Job:
+    """Run one chunk of a split import (its record, as Job.chunk_of makes it) to its end."""
+    return _ChunkRun(ctx, jobs, chunk, batch_size).run(stopping)
 
 
 class _Run:
@@ -169,27 +193,62 @@ class _Run:
 class _ImportRun(_Run):
     def run(self, stopping: Stopping) -> Job:
         job = self.job
+        chunking = self.jobs.chunking
+        if job.chunks and chunking is not None:
+            return self._send_chunks(chunking)  # its message again: its chunks run it
         try:
             stream = self.jobs.files.open(job.input_key())
         except FileNotFoundError:
             return self.finish(failed="the job's file is gone")
         with stream:
             if job.status is JobStatus.QUEUED or job.total is None:
-                self.start(_count_rows(job, stream))
+                if chunking is None:
+                    total = _count_rows(job, stream)
+                else:
+                    ranges = _cut(job, stream, chunking.chunk_bytes)
+                    if len(ranges) > 1:
+                        return self._split(chunking, ranges)
+                    total = sum(span.rows for span in ranges)
+                self.start(total)
                 stream.seek(0)
-            pending: list[ImportRow] = []
-            for row in _rows(job, stream):
-                if row.line <= job.position:
-                    continue
-                pending.append(row)
-                if len(pending) >= self.batch_size:
-                    self._apply(pending)
-                    pending = []
-                    ended = self.between_batches(stopping)
-                    if ended is not None:
-                        return ended
-            self._apply(pending)
+            return self._rows_of(stream, stopping)
+
+    def _rows_of(self, stream: IO[bytes], stopping: Stopping) -> Job:
+        job = self.job
+        pending: list[ImportRow] = []
+        for row in _rows(job, stream):
+            if row.line <= job.position:
+                continue
+            pending.append(row)
+            if len(pending) >= self.batch_size:
+                self._apply(pending)
+                pending = []
+                ended = self.between_batches(stopping)
+                if ended is not None:
+                    return ended
+        self._apply(pending)
         return self.finish()
+
+    def _split(self, chunking: Chunking, ranges: Sequence[ChunkRange]) -> Job:
+        """RUNNING as chunks: the job's total and ranges in one write, then their messages
+        (the job's message delivered again sends them again: `_send_chunks`)."""
+        job = self.job
+        before = job.snapshot()
+        job.start()
+        job.counted(sum(span.rows for span in ranges))
+        job.chunks = len(ranges)
+        job.version = before.version + 1
+        try:
+            chunking.store.split(job, before.version, ranges)
+        except BaseException:
+            self.job = before
+            raise
+        return self._send_chunks(chunking)
+
+    def _send_chunks(self, chunking: Chunking) -> Job:
+        job = self.job
+        chunking.queue.enqueue_chunks(job.merchant_id, job.id, range(1, job.chunks + 1))
+        return job
 
     def _apply(self, rows: Sequence[ImportRow]) -> None:
         """The rows as one batch; when the batch cannot be written whole (a product changed
@@ -231,6 +290,130 @@ class _ImportRun(_Run):
         return self.outcome(row.line, row.sku, error)
 
 
+class _ChunkRun(_ImportRun):
+    """One chunk of a split import: the rows of its byte range, committed with its own record
+    (JobChunks.commit_chunk), their counts added to the job's. Its end ends the job when it
+    is the last chunk to end. A cancel of the job stops it before its next batch."""
+
+    def run(self, stopping: Stopping) -> Job:
+        job = self.job
+        span = job.chunk_range
+        assert span is not None, "not a chunk"
+        job.start()
+        if self._cancelled():
+            return self.finish(cancelled=True)
+        try:
+            stream = self.jobs.files.open(job.input_key())
+        except FileNotFoundError:
+            return self.finish(failed="the job's file is gone")
+        with stream:
+            return self._rows_of(stream, stopping)
+
+    @property
+    def _chunking(self) -> Chunking:
+        chunking = self.jobs.chunking
+        assert chunking is not None, "a chunk runs where jobs are split"
+        return chunking
+
+    @property
+    def _parent_id(self) -> str:
+        parent = self.job.parent_id
+        assert parent is not None, "not a chunk"
+        return parent
+
+    def _cancelled(self) -> bool:
+        return self.jobs.store.cancel_requested(self.job.merchant_id, self._parent_id)
+
+    def between_batches(self, stopping: Stopping) -> Job | None:
+        if stopping():
+            return self.job
+        if self._cancelled():
+            return self.finish(cancelled=True)
+        return None
+
+    def write(
+        self,
+        changes: Sequence[Change],
+        results: Sequence[RowResult],
+        advance: Callable[[Job], None] = lambda job: None,
+    ) -> None:
+        job = self.job
+        before = job.snapshot()
+        for result in results:
+            job.record(result)
+        job.version = before.version + 1
+        errors = [r.error for r in results if r.error is not None]
+        counted = {name: job.counts()[name] - value for name, value in before.counts().items()}
+        try:
+            self._chunking.store.commit_chunk(job, before.version, changes, errors, counted)
+        except BaseException:
+            self.job = before
+            raise
+
+    def finish(self, *, cancelled: bool = False, failed: str | None = None) -> Job:
+        """The chunk's end, and the job's when no other chunk is left: read the job, then
+        write against the count of chunks left it read (read again when another chunk's end
+        got there first)."""
+        job = self.job
+        before = job.snapshot()
+        now = self.ctx.clock.now()
+        if failed is not None:
+            job.fail(failed, now)
+        else:
+            job.finish(now, cancelled=cancelled)
+        job.version = before.version + 1
+        store = self._chunking.store
+        try:
+            while True:
+                found = store.parent(job.merchant_id, self._parent_id)
+                if found is None:
+                    raise LookupError(f"job {self._parent_id} of chunk {job.id} is gone")
+                parent, left = found
+                parent_end = self._parent_end(parent, failed) if left == 1 else None
+                try:
+                    store.commit_chunk(
+                        job, before.version, [], [], {}, chunks_left=left, parent_end=parent_end
+                    )
+                    return job
+                except ChunksLeftChanged:
+                    continue
+        except BaseException:
+            self.job = before
+            raise
+
+    def _parent_end(self, parent: Job, failed: str | None) -> ChunkEnd:
+        """The job as its last chunk ends it: every row counted (the other chunks have
+        ended), its first errors inline. SUCCEEDED when every row was done; otherwise a
+        chunk was cancelled (CANCELLED) or could not run (FAILED)."""
+        expected = parent.version
+        parent.errors = self.jobs.store.job_errors(
+            parent.merchant_id, parent.id, after_line=0, limit=MAX_INLINE_ERRORS
+        )
+        now = self.ctx.clock.now()
+        if parent.total is not None and parent.processed < parent.total:
+            if failed is not None:
+                parent.fail(failed, now)
+            elif parent.cancel_requested or self.job.status is JobStatus.CANCELLED:
+                parent.finish(now, cancelled=True)
+            else:
+                parent.fail("a part of the file could not be run", now)
+        else:
+            parent.finish(now)
+        parent.version = expected + 1
+        return ChunkEnd(parent, expected, parent.finished_event(self.ctx.ids.new_id()))
+
+
+def _cut(job: Job, stream: IO[bytes], chunk_bytes: int) -> list[ChunkRange]:
+    """The file's rows counted and cut into chunks, in one pass."""
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    if job.params["format"] == ImportFormat.CSV.value:
+        from catalog.service.csv_rows import csv_row_starts
+
+        return cut(csv_row_starts(stream), size, chunk_bytes)
+    return cut(jsonl_row_starts(stream), size, chunk_bytes)
+
+
 def _count_rows(job: Job, stream: IO[bytes]) -> int:
     if job.params["format"] == ImportFormat.CSV.value:
         from catalog.service.csv_rows import count_csv_rows
@@ -240,11 +423,17 @@ def _count_rows(job: Job, stream: IO[bytes]) -> int:
 
 
 def _rows(job: Job, stream: IO[bytes]) -> Iterator[ImportRow]:
+    """The rows of the job's file, or of its chunk's range of the file."""
+    span = job.chunk_range
     if job.params["format"] == ImportFormat.CSV.value:
         from catalog.service.csv_rows import csv_rows
 
-        return csv_rows(stream)
-    return jsonl_rows(stream)
+        yield from csv_rows(stream, span)
+    elif span is None:
+        yield from jsonl_rows(stream)
+    else:
+        with range_of(stream, span) as part:
+            yield from jsonl_rows(part, span.lines_before)
 
 
 # ------------------------------------------------------------------ exports

@@ -286,17 +286,51 @@ def run_job(
     *,
     batch_size: int | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    chunk: int | None = None,
 ) -> Job | None:
     """Run the job from where it stands to its end (or until `stopping()` says the process
-    is going down: the job then stays RUNNING, to be resumed). None for an unknown job."""
+    is going down: the job then stays RUNNING, to be resumed). None for an unknown job.
+
+    With `chunk`, that chunk of a split import (its record: the chunk's own counters and
+    version, not the job's); where imports are split, a job cut into chunks returns RUNNING
+    once their messages are sent."""
+    size = batch_size or jobs.store.rows_per_batch
+    if chunk is not None:
+        return _run_chunk(ctx, jobs, merchant_id, job_id, chunk, size, stopping)
     job = jobs.store.job(merchant_id, job_id)
     if job is None or job.status.finished:
         return job
     # Only a worker runs jobs: the API's cold path never loads the runners.
     from catalog.service import job_runs
 
-    size = batch_size or jobs.store.rows_per_batch
     return job_runs.run(ctx, jobs, job, size, stopping)
+
+
+def _run_chunk(
+    ctx: CatalogContext,
+    jobs: JobsContext,
+    merchant_id: str,
+    job_id: str,
+    number: int,
+    batch_size: int,
+    stopping: Callable[[], bool],
+) -> Job | None:
+    chunking = jobs.chunking
+    if chunking is None:
+        raise ValueError("this backend runs every job as one: it has no chunks")
+    record = chunking.store.chunk(merchant_id, job_id, number)
+    if record is None:
+        # Never committed yet: made from the job and its range, as the job's cut wrote them.
+        parent = jobs.store.job(merchant_id, job_id)
+        span = chunking.store.chunk_range(merchant_id, job_id, number)
+        if parent is None or span is None:
+            return None
+        record = parent.chunk_of(span)
+    if record.status.finished:
+        return record
+    from catalog.service import job_runs
+
+    return job_runs.run_chunk(ctx, jobs, record, batch_size, stopping)
 
 
 def _job_of_key(jobs: JobsContext, merchant_id: str, key: str, fingerprint: str) -> Job | None:

@@ -11,7 +11,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.events import DomainEvent
 from catalog.domain.history import HistoryEntry
-from catalog.domain.jobs import Job, JobKind, JobStatus, RowError
+from catalog.domain.jobs import ChunkRange, Job, JobKind, JobStatus, RowError
 from catalog.domain.lifecycle import Status
 from catalog.domain.listing import ListingState
 from catalog.domain.product import Product
@@ -500,6 +500,71 @@ class JobFiles(Protocol):
         """Where a client uploads a file to `key` itself, past the API (DirectUploads'
         presigned form POST: `fields` plus a `file` part), computed without any call."""
         ...
+
+
+# ------------------------------------------------------------------ one job on several workers
+
+
+@dataclass(frozen=True)
+class ChunkEnd:
+    """The end of a chunk's parent job, written by the commit that ends its last chunk: the
+    parent as it ends, the version it was read at, and its JobFinished."""
+
+    job: Job
+    expected_version: int
+    event: DomainEvent
+
+
+class JobChunks(Protocol):
+    """An import cut into chunks run side by side, each a record of its own (Job.chunk_of)
+    that its worker commits as it would a job, the batch's counts added to the parent's in
+    the same transaction. Only a backend with many workers has this port (DynamoDB); the
+    others run every job as one (JobsContext.chunking is None)."""
+
+    def split(self, job: Job, expected_version: int, ranges: Sequence[ChunkRange]) -> None:
+        """In one transaction: the job's record (`job.chunks` = len(ranges), RUNNING, its
+        total; VersionConflict when the stored version is not `expected_version`), its
+        counters and its count of chunks left, and the ranges."""
+        ...
+
+    def chunk_range(self, merchant_id: str, job_id: str, number: int) -> ChunkRange | None:
+        """Chunk `number` of a split job's ranges; None when the job was not split."""
+        ...
+
+    def chunk(self, merchant_id: str, job_id: str, number: int) -> Job | None:
+        """The chunk's record once its first commit wrote it; None before."""
+        ...
+
+    def parent(self, merchant_id: str, job_id: str) -> tuple[Job, int] | None:
+        """A split job with the counters its chunks have added up, and how many of its chunks
+        have not ended."""
+        ...
+
+    def commit_chunk(
+        self,
+        chunk: Job,
+        expected_version: int,
+        changes: Sequence[Change],
+        errors: Sequence[RowError],
+        counted: Mapping[str, int],
+        *,
+        chunks_left: int | None = None,
+        parent_end: ChunkEnd | None = None,
+    ) -> None:
+        """In one transaction: the changes and the chunk's record as JobStore.commit_rows
+        writes them (VersionConflict on the chunk's version; version 0: the record is new),
+        the rows' errors as the parent's, and `counted` added to the parent's counters.
+        With `chunks_left` (the chunk's end), the parent's count of chunks left goes from
+        that to one less (ChunksLeftChanged when it is not that any more) and, with
+        `parent_end`, the parent ends with it: its record, its event, its unfinished marker
+        gone."""
+        ...
+
+
+class ChunkQueue(Protocol):
+    """Where the chunks of a split job go to be run, each on a worker of its own."""
+
+    def enqueue_chunks(self, merchant_id: str, job_id: str, numbers: Sequence[int]) -> None: ...
 
 
 class JobQueue(Protocol):

@@ -11,6 +11,11 @@ Items (`pk` / `sk`: what else; docs/dynamodb.md has the table's other items):
 - idempotency guard: `M#<m>#JOBKEY#<key>` / `JOBKEY`: `item_type`=`JOB_KEY`, `job_id`.
 - unfinished marker: `UNFINISHED_JOBS` / `<id>#<m>`: `item_type`=`UNFINISHED_JOB`,
   `merchant_id`, `job_id`; from the job's creation to its end.
+- an import cut into chunks (JobChunks, docs/jobs-aws.md "One job in parallel"): its job item
+  also holds `chunks_left` (N) and its counters as numbers (`processed`, `created`, ...) that
+  each chunk's batch ADDs to; its ranges are `M#<m>#JOB#<id>` / `CUT`: `item_type`=`JOB_CUT`,
+  `ranges` (JSON); each chunk's record `M#<m>#JOB#<id>` / `CHUNK#<number, 6 digits>`:
+  `item_type`=`JOB_CHUNK`, `doc`, `version`, `status`, written by the chunk's first commit.
 
 A merchant's jobs share one partition that holds nothing else, so a page of them is one
 strongly consistent Query, newest first (ids are ULIDs). A job's errors and events live in the
@@ -24,12 +29,18 @@ batch often does (a row changes a product, then its variant; many new products o
 merchant each carry its registry entry, of one type each its count): the writes of one item
 are merged into one (see `_merge`). Past 100 items or 4 MB the batch is refused before any
 call (RowBatchTooLarge, a DomainError: the worker then writes its rows one at a time).
+
+`commit_chunk` is the same transaction for a chunk's batch, with the chunk's record in place
+of the job's (a Put conditioned on its version) and one more write: an Update of the job item
+that ADDs the batch's counts, and for the chunk's end decrements `chunks_left` conditioned on
+the value the worker read (and, for the last chunk, sets the job's end with it). Errors go to
+the job's partition, at the file's lines, as the job's own do.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -54,8 +65,17 @@ from catalog.adapters.job_documents import (
 from catalog.adapters.stored_values import compact_json
 from catalog.domain.errors import IdempotencyKeyRaced, StoreUnavailable, VersionConflict
 from catalog.domain.events import DomainEvent
-from catalog.domain.jobs import Job, JobKind, JobStatus, RowError
-from catalog.service.ports import Change, JobPage
+from catalog.domain.jobs import (
+    COUNTERS,
+    MAX_INLINE_ERRORS,
+    ChunkRange,
+    ChunksLeftChanged,
+    Job,
+    JobKind,
+    JobStatus,
+    RowError,
+)
+from catalog.service.ports import Change, ChunkEnd, JobPage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -84,8 +104,13 @@ KEY_SK = "JOBKEY"
 UNFINISHED_PK = "UNFINISHED_JOBS"
 LINE_DIGITS = 10
 CANCEL_REQUESTED = "cancel_requested"
+CHUNKS_LEFT = "chunks_left"
+CUT_SK = "CUT"
+CHUNK_PREFIX = "CHUNK#"
+CHUNK_DIGITS = 6
 
 _JOB = "job"  # the role of the job item's write, beside DynamoDbStore's roles
+_PARENT = "parent"  # a chunk's job, whose counters the chunk's batch adds to
 
 
 class RowBatchTooLarge(TransactionTooLarge):
@@ -127,6 +152,17 @@ def error_sort_key(line: int) -> str:
     return f"{ERROR_PREFIX}{line:0{LINE_DIGITS}d}"
 
 
+def cut_key(merchant_id: str, job_id: str) -> Item:
+    return {PK: str_attr(job_partition(merchant_id, job_id)), SK: str_attr(CUT_SK)}
+
+
+def chunk_key(merchant_id: str, job_id: str, number: int) -> Item:
+    return {
+        PK: str_attr(job_partition(merchant_id, job_id)),
+        SK: str_attr(f"{CHUNK_PREFIX}{number:0{CHUNK_DIGITS}d}"),
+    }
+
+
 def guard_key(merchant_id: str, key: str) -> Item:
     return {
         PK: str_attr(f"{items.merchant_prefix(merchant_id)}JOBKEY#{items.part(key)}"),
@@ -156,8 +192,9 @@ def _job_attributes(job: Job) -> Item:
 
 
 def _error_item(job: Job, error: RowError) -> Item:
+    """In the job's partition; a chunk's errors are its job's."""
     return {
-        PK: str_attr(job_partition(job.merchant_id, job.id)),
+        PK: str_attr(job_partition(job.merchant_id, job.parent_id or job.id)),
         SK: str_attr(error_sort_key(error.line)),
         items.ITEM_TYPE: str_attr("JOB_ERROR"),
         "doc": str_attr(compact_json(error.to_json())),
@@ -179,7 +216,12 @@ def _event_item(job: Job, event: DomainEvent, index: int, committed_at: datetime
 
 def _job_from_item(item: Item) -> Job:
     requested = item.get(CANCEL_REQUESTED, {}).get("BOOL", False)
-    return job_from_document(json.loads(item["doc"]["S"]), cancel_requested=bool(requested))
+    job = job_from_document(json.loads(item["doc"]["S"]), cancel_requested=bool(requested))
+    if CHUNKS_LEFT in item:
+        # A split job's counters are what its chunks have added up, not its document's.
+        for name in COUNTERS:
+            setattr(job, name, int(item[name]["N"]))
+    return job
 
 
 # ---------------------------------------------------------------------- the store
@@ -227,12 +269,18 @@ class DynamoDbJobStore:
         self._store.commit_transaction(writes, raise_domain_error, f"job {job.id}")
 
     def job(self, merchant_id: str, job_id: str) -> Job | None:
-        """One GetItem, strongly consistent."""
+        """One GetItem, strongly consistent; and for a split job still running whose rows
+        failed, a Query of its first errors (its last chunk's end writes them inline)."""
         response = self._client.get_item(
             TableName=self._table, Key=job_key(merchant_id, job_id), ConsistentRead=True
         )
         item = response.get("Item")
-        return _job_from_item(item) if item else None
+        if not item:
+            return None
+        job = _job_from_item(item)
+        if CHUNKS_LEFT in item and not job.status.finished and job.failed:
+            job.errors = self.job_errors(merchant_id, job_id, after_line=0, limit=MAX_INLINE_ERRORS)
+        return job
 
     def job_by_key(self, merchant_id: str, key: str) -> Job | None:
         """Two GetItems: the key's guard, then the job it names."""
@@ -308,38 +356,114 @@ class DynamoDbJobStore:
         job_write = TransactionWrite(_JOB, self._job_update(job, expected_version))
         merged = _merge([self._store.change_writes(change) for change in changes])
         writes = [job_write, *(write.write for write in merged)]
-        for error in errors:
-            error_item = _error_item(job, error)
-            writes.append(self._put(self._sized(error_item, f"error at line {error.line}")))
-        for index, event in enumerate(events):
-            event_item = _event_item(job, event, index, event.occurred_at)
-            writes.append(self._put(self._sized(event_item, f"event {event.id}")))
-        if job.status.finished:
-            key = unfinished_key(job.merchant_id, job.id)
-            writes.append(TransactionWrite("marker", {"Delete": self._at(key)}))
-        if len(writes) > MAX_TRANSACTION_ITEMS:
-            raise RowBatchTooLarge(job.id, len(writes), MAX_TRANSACTION_ITEMS, "items")
-        size = sum(_action_size(write.action) for write in writes)
-        if size > MAX_TRANSACTION_BYTES:
-            raise RowBatchTooLarge(job.id, size, MAX_TRANSACTION_BYTES, "bytes")
+        writes += self._row_writes(job, errors, events, ending=job.status.finished)
+        self._check_size(job, writes)
 
         def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
             """The job's version first, then each change's error in change order, as the
             embedded store checks them."""
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 raise VersionConflict(job.id, expected_version)
-            merged_reasons = list(reasons[1 : 1 + len(merged)])
-            for position, change in enumerate(changes):
-                own_writes: list[TransactionWrite] = []
-                own_reasons: list[dict[str, Any]] = []
-                for write, reason in zip(merged, merged_reasons, strict=False):
-                    for source, original in write.sources:
-                        if source == position:
-                            own_writes.append(original)
-                            own_reasons.append(reason)
-                self._store.raise_change_error(change, own_writes, own_reasons)
+            self._raise_change_errors(changes, merged, reasons[1 : 1 + len(merged)])
 
         self._store.commit_transaction(writes, raise_domain_error, f"job {job.id}")
+        self._store.changes_committed(changes)
+
+    # ----------------------------------------------------------------- chunks (JobChunks)
+
+    def split(self, job: Job, expected_version: int, ranges: Sequence[ChunkRange]) -> None:
+        """One TransactWriteItems: the job item (its document, `chunks_left` and counters
+        from 0, conditioned on its version) and the ranges' item."""
+        extra = {CHUNKS_LEFT: num_attr(len(ranges))}
+        extra.update({name: num_attr(getattr(job, name)) for name in COUNTERS})
+        cut = {
+            **cut_key(job.merchant_id, job.id),
+            items.ITEM_TYPE: str_attr("JOB_CUT"),
+            "ranges": str_attr(compact_json([span.to_json() for span in ranges])),
+        }
+        writes = [
+            TransactionWrite(_JOB, self._job_update(job, expected_version, extra)),
+            self._put(self._sized(cut, f"ranges of job {job.id}")),
+        ]
+
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise VersionConflict(job.id, expected_version)
+
+        self._store.commit_transaction(writes, raise_domain_error, f"job {job.id}")
+
+    def chunk_range(self, merchant_id: str, job_id: str, number: int) -> ChunkRange | None:
+        """One GetItem of the job's ranges (read by a chunk's first run only)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=cut_key(merchant_id, job_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        ranges = json.loads(item["ranges"]["S"])
+        return ChunkRange.from_json(ranges[number - 1]) if 0 < number <= len(ranges) else None
+
+    def chunk(self, merchant_id: str, job_id: str, number: int) -> Job | None:
+        """One GetItem, strongly consistent."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=chunk_key(merchant_id, job_id, number),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return job_from_document(json.loads(item["doc"]["S"])) if item else None
+
+    def parent(self, merchant_id: str, job_id: str) -> tuple[Job, int] | None:
+        """One GetItem of the job item: the job, its counters as its chunks added them up,
+        and its `chunks_left`."""
+        response = self._client.get_item(
+            TableName=self._table, Key=job_key(merchant_id, job_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item or CHUNKS_LEFT not in item:
+            return None
+        return _job_from_item(item), int(item[CHUNKS_LEFT]["N"])
+
+    def commit_chunk(
+        self,
+        chunk: Job,
+        expected_version: int,
+        changes: Sequence[Change],
+        errors: Sequence[RowError],
+        counted: Mapping[str, int],
+        *,
+        chunks_left: int | None = None,
+        parent_end: ChunkEnd | None = None,
+    ) -> None:
+        """One TransactWriteItems (the module's docstring): the chunk's record, the job's
+        counters (and count of chunks left, and end), the changes, the errors."""
+        parent_id = chunk.parent_id
+        assert parent_id is not None, "not a chunk"
+        writes = [TransactionWrite(_JOB, self._chunk_put(chunk, expected_version))]
+        parent_write = self._parent_update(chunk, parent_id, counted, chunks_left, parent_end)
+        if parent_write is not None:
+            writes.append(parent_write)
+        first_change = len(writes)
+        merged = _merge([self._store.change_writes(change) for change in changes])
+        writes += [write.write for write in merged]
+        writes += self._row_writes(chunk, errors, (), ending=False)
+        if parent_end is not None:
+            writes += self._row_writes(parent_end.job, (), [parent_end.event], ending=True)
+        self._check_size(chunk, writes)
+
+        def raise_domain_error(reasons: Sequence[dict[str, Any]]) -> None:
+            """The chunk's version first, then the job's count of chunks left, then each
+            change's error in change order."""
+            failed = [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+            if failed and failed[0]:
+                raise VersionConflict(chunk.id, expected_version)
+            if parent_write is not None and len(failed) > 1 and failed[1]:
+                raise ChunksLeftChanged(parent_id)
+            self._raise_change_errors(
+                changes, merged, reasons[first_change : first_change + len(merged)]
+            )
+
+        self._store.commit_transaction(writes, raise_domain_error, f"chunk {chunk.id}")
         self._store.changes_committed(changes)
 
     def cancel(self, merchant_id: str, job_id: str, now: datetime) -> None:
@@ -413,8 +537,129 @@ class DynamoDbJobStore:
 
     # ----------------------------------------------------------------- internals
 
-    def _job_update(self, job: Job, expected_version: int) -> dict[str, Any]:
-        attributes = _job_attributes(job)
+    def _row_writes(
+        self,
+        job: Job,
+        errors: Sequence[RowError],
+        events: Sequence[DomainEvent],
+        *,
+        ending: bool,
+    ) -> list[TransactionWrite]:
+        """A batch's error items, the job's events, and its marker's Delete when it ends."""
+        writes: list[TransactionWrite] = []
+        for error in errors:
+            error_item = _error_item(job, error)
+            writes.append(self._put(self._sized(error_item, f"error at line {error.line}")))
+        for index, event in enumerate(events):
+            event_item = _event_item(job, event, index, event.occurred_at)
+            writes.append(self._put(self._sized(event_item, f"event {event.id}")))
+        if ending:
+            key = unfinished_key(job.merchant_id, job.id)
+            writes.append(TransactionWrite("marker", {"Delete": self._at(key)}))
+        return writes
+
+    @staticmethod
+    def _check_size(job: Job, writes: Sequence[TransactionWrite]) -> None:
+        if len(writes) > MAX_TRANSACTION_ITEMS:
+            raise RowBatchTooLarge(job.id, len(writes), MAX_TRANSACTION_ITEMS, "items")
+        size = sum(_action_size(write.action) for write in writes)
+        if size > MAX_TRANSACTION_BYTES:
+            raise RowBatchTooLarge(job.id, size, MAX_TRANSACTION_BYTES, "bytes")
+
+    def _raise_change_errors(
+        self,
+        changes: Sequence[Change],
+        merged: Sequence[_Merged],
+        merged_reasons: Sequence[dict[str, Any]],
+    ) -> None:
+        for position, change in enumerate(changes):
+            own_writes: list[TransactionWrite] = []
+            own_reasons: list[dict[str, Any]] = []
+            for write, reason in zip(merged, merged_reasons, strict=False):
+                for source, original in write.sources:
+                    if source == position:
+                        own_writes.append(original)
+                        own_reasons.append(reason)
+            self._store.raise_change_error(change, own_writes, own_reasons)
+
+    def _chunk_put(self, chunk: Job, expected_version: int) -> dict[str, Any]:
+        """The chunk's record, new (version 0 expected) or at the version expected."""
+        parent_id = chunk.parent_id
+        span = chunk.chunk_range
+        assert parent_id is not None and span is not None, "not a chunk"
+        item = {
+            **chunk_key(chunk.merchant_id, parent_id, span.number),
+            items.ITEM_TYPE: str_attr("JOB_CHUNK"),
+            "doc": str_attr(compact_json(job_to_document(chunk))),
+            "version": num_attr(chunk.version),
+            "status": str_attr(chunk.status.value),
+        }
+        put: dict[str, Any] = {"TableName": self._table, "Item": self._sized(item, chunk.id)}
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(#pk)"
+            put["ExpressionAttributeNames"] = {"#pk": PK}
+        else:
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":expected": num_attr(expected_version)}
+        return {"Put": put}
+
+    def _parent_update(
+        self,
+        chunk: Job,
+        parent_id: str,
+        counted: Mapping[str, int],
+        chunks_left: int | None,
+        parent_end: ChunkEnd | None,
+    ) -> TransactionWrite | None:
+        """The job item's Update for a chunk's commit: ADD the counts (and -1 to
+        `chunks_left`, conditioned on its value), SET the job's end; None when there is
+        nothing to write."""
+        names: dict[str, str] = {"#pk": PK}
+        values: Item = {}
+        added = [name for name in COUNTERS if counted.get(name)]
+        for name in added:
+            names[f"#{name}"] = name
+            values[f":{name}"] = num_attr(counted[name])
+        conditions = ["attribute_exists(#pk)"]
+        if chunks_left is not None:
+            added.append(CHUNKS_LEFT)
+            names[f"#{CHUNKS_LEFT}"] = CHUNKS_LEFT
+            values[f":{CHUNKS_LEFT}"] = num_attr(-1)
+            values[":left"] = num_attr(chunks_left)
+            conditions.append(f"#{CHUNKS_LEFT} = :left")
+        expression = "ADD " + ", ".join(f"#{name} :{name}" for name in added) if added else ""
+        if parent_end is not None:
+            job = parent_end.job
+            attributes = _job_attributes(job)
+            size = items.item_size({**job_key(job.merchant_id, job.id), **attributes})
+            if size > MAX_ITEM_BYTES:
+                raise ItemTooLarge(f"job {job.id}", size, MAX_ITEM_BYTES)
+            names.update({f"#{name}": name for name in attributes})
+            values.update({f":{name}": value for name, value in attributes.items()})
+            assignments = ", ".join(f"#{name} = :{name}" for name in attributes)
+            expression = f"SET {assignments} {expression}"
+            values[":expected"] = num_attr(parent_end.expected_version)
+            conditions.append("#version = :expected")
+        if not expression:
+            return None
+        return TransactionWrite(
+            _PARENT,
+            {
+                "Update": {
+                    **self._at(job_key(chunk.merchant_id, parent_id)),
+                    "UpdateExpression": expression.strip(),
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        )
+
+    def _job_update(
+        self, job: Job, expected_version: int, extra: Item | None = None
+    ) -> dict[str, Any]:
+        attributes = {**_job_attributes(job), **(extra or {})}
         size = items.item_size({**job_key(job.merchant_id, job.id), **attributes})
         if size > MAX_ITEM_BYTES:
             raise ItemTooLarge(f"job {job.id}", size, MAX_ITEM_BYTES)
