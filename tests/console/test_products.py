@@ -181,3 +181,18 @@ def test_readable_at_a_phone_width(signed_in: Page, shoot: Callable[[Page, str],
     page.get_by_role("link", name="Products").first.click()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "products-phone")
+
+
+def test_a_panel_refreshing_after_the_session_ended_sends_the_page_to_sign_in(
+    server: LiveServer,
+) -> None:
+    answer = httpx.get(
+        server.url + "/console/jobs/01M8Y1RSF0ZKEAJWDMBCSPXP86/progress",
+        headers={"HX-Request": "true"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 401
+    assert answer.headers["HX-Redirect"] == "/console/sign-in"
+    plain = httpx.get(server.url + "/console/products", follow_redirects=False)
+    assert plain.status_code == 303
+    assert plain.headers["location"] == "/console/sign-in"

@@ -190,6 +190,19 @@ def test_the_jobs_bucket_is_private_unversioned_and_expires_its_files(
     assert "JobsBucket" not in str(template["Resources"].get("AssetDistribution", ""))
 
 
+def test_browsers_on_the_allowed_origins_download_exports_and_upload_imports(
+    template: dict[str, Any],
+) -> None:
+    """The console uploads an import over the inline limit straight to the bucket with its
+    ticket (a presigned POST), which S3 answers only to the origins its CORS rules allow."""
+    cors = template["Resources"]["JobsBucket"]["Properties"]["CorsConfiguration"]
+    condition, when_set, _ = cors["Fn::If"]
+    assert condition == "HasCorsOrigins"
+    (rule,) = when_set["CorsRules"]
+    assert rule["AllowedOrigins"] == {"Ref": "CorsAllowedOrigins"}
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST"}
+
+
 def alarm_on(template: dict[str, Any], metric: str, dimension: dict[str, Any]) -> dict[str, Any]:
     (alarm,) = (
         a["Properties"]

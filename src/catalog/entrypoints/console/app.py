@@ -94,6 +94,12 @@ def build_console(container: Container) -> FastAPI:
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("hx-request"):
+            # A panel polling (or a button swapping) after the session ended: htmx would put
+            # the sign-in page inside the panel; HX-Redirect sends the whole page there.
+            return Response(
+                status_code=401, headers={"HX-Redirect": base_path(request) + "/sign-in"}
+            )
         if request.method == "GET":
             return RedirectResponse(base_path(request) + "/sign-in", status_code=303)
         return _error_page(request, 401, "Signed out", "Your session has ended: sign in again.")
