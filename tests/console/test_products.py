@@ -70,6 +70,7 @@ def test_create_edit_and_mark_ready(signed_in: Page, shoot: Callable[[Page, str]
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_role("heading", name="Linen tee, natural")).to_be_visible()
     expect(page.locator(".meta")).to_contain_text("version 2")
+    shoot(page, "product-editor")
 
     # READY needs an image (tests/console/test_images.py adds one and marks it ready).
     page.get_by_role("button", name="Mark ready").click()
