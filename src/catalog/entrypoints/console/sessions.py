@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -32,16 +33,49 @@ TICKET_SECONDS = 10 * 60
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
-_SESSION_AUDIENCE = "catalog-console"
-_TICKET_AUDIENCE = "catalog-console-sign-in"
-
 
 class InvalidTicket(Exception):
     """A sign-in ticket that is forged, expired or already used."""
 
 
-def _subkey(key: bytes, purpose: str) -> bytes:
-    return hmac.new(key, f"console/{purpose}".encode(), hashlib.sha256).digest()
+class SealedClaims:
+    """Claims signed (HS256) with a key of their own purpose, derived from the console's key,
+    and an expiry judged by this clock rather than PyJWT's (so tests can move time). A token
+    sealed for one purpose (a session, a ticket, an OIDC flow) never opens as another."""
+
+    def __init__(self, key: bytes, purpose: str, clock: Callable[[], float] = time.time) -> None:
+        self._key = hmac.new(key, f"console/{purpose}".encode(), hashlib.sha256).digest()
+        self._audience = f"catalog-console-{purpose}"
+        self.clock = clock
+
+    def seal(self, claims: dict[str, Any], ttl_seconds: int) -> str:
+        now = int(self.clock())
+        sealed = {**claims, "aud": self._audience, "iat": now, "exp": now + ttl_seconds}
+        return jwt.encode(sealed, self._key, algorithm="HS256")
+
+    def open(self, token: str | None, required: tuple[str, ...]) -> dict[str, Any] | None:
+        """The claims of a token this sealed, or None for none or a forged one. Expired
+        claims are returned: `expired` tells, since some callers say so."""
+        if not token:
+            return None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                audience=self._audience,
+                options={
+                    "require": ["exp", *required],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims if isinstance(claims["exp"], int) else None
+
+    def expired(self, claims: dict[str, Any]) -> bool:
+        return bool(claims["exp"] <= self.clock())
 
 
 @dataclass(frozen=True)
@@ -58,44 +92,26 @@ class Sessions:
     """Opens and reads session cookies."""
 
     def __init__(self, key: bytes, clock: Callable[[], float] = time.time) -> None:
-        self._key = _subkey(key, "sessions")
-        self._clock = clock
+        self._sealed = SealedClaims(key, "sessions", clock)
 
     def open(self, principal: Principal) -> tuple[str, ConsoleSession]:
         """The cookie value of a new session for `principal`, and the session."""
-        now = int(self._clock())
-        session = ConsoleSession(principal, secrets.token_urlsafe(24), now + SESSION_SECONDS)
+        csrf_token = secrets.token_urlsafe(24)
         claims = {
-            "aud": _SESSION_AUDIENCE,
             "sub": principal.subject,
             "merchant_id": principal.merchant_id,
             "roles": sorted(principal.roles),
-            "csrf": session.csrf_token,
-            "iat": now,
-            "exp": session.expires_at,
+            "csrf": csrf_token,
         }
-        return jwt.encode(claims, self._key, algorithm="HS256"), session
+        cookie = self._sealed.seal(claims, SESSION_SECONDS)
+        session = self.read(cookie)
+        assert session is not None
+        return cookie, session
 
     def read(self, cookie: str | None) -> ConsoleSession | None:
         """The session a cookie holds, or None for none, a forged one or an expired one."""
-        if not cookie:
-            return None
-        try:
-            claims = jwt.decode(
-                cookie,
-                self._key,
-                algorithms=["HS256"],
-                audience=_SESSION_AUDIENCE,
-                options={
-                    "require": ["sub", "exp", "csrf"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.PyJWTError:
-            return None
-        # Checked against this clock rather than PyJWT's, so tests can move time.
-        if not isinstance(claims["exp"], int) or claims["exp"] <= self._clock():
+        claims = self._sealed.open(cookie, ("sub", "csrf"))
+        if claims is None or self._sealed.expired(claims):
             return None
         principal = Principal(
             subject=str(claims["sub"]),
@@ -109,42 +125,26 @@ class SignInTickets:
     """Issues one-time sign-in tickets (the CLI) and redeems them (the server)."""
 
     def __init__(self, key: bytes, clock: Callable[[], float] = time.time) -> None:
-        self._key = _subkey(key, "tickets")
-        self._clock = clock
+        self._sealed = SealedClaims(key, "tickets", clock)
         self._lock = threading.Lock()
         self._redeemed: dict[str, float] = {}
 
     def issue(self, merchant_id: str, subject: str | None = None) -> str:
-        now = int(self._clock())
         claims = {
-            "aud": _TICKET_AUDIENCE,
             "sub": subject or f"{merchant_id}-user",
             "merchant_id": merchant_id,
             "jti": secrets.token_urlsafe(16),
-            "iat": now,
-            "exp": now + TICKET_SECONDS,
         }
-        return jwt.encode(claims, self._key, algorithm="HS256")
+        return self._sealed.seal(claims, TICKET_SECONDS)
 
     def redeem(self, ticket: str) -> Principal:
         """The merchant principal a ticket signs in, once; InvalidTicket otherwise."""
-        try:
-            claims = jwt.decode(
-                ticket,
-                self._key,
-                algorithms=["HS256"],
-                audience=_TICKET_AUDIENCE,
-                options={
-                    "require": ["sub", "exp", "jti", "merchant_id"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.PyJWTError as error:
-            raise InvalidTicket("this sign-in link is not valid") from error
-        now = self._clock()
-        if claims["exp"] <= now:
+        claims = self._sealed.open(ticket, ("sub", "jti", "merchant_id"))
+        if claims is None:
+            raise InvalidTicket("this sign-in link is not valid")
+        if self._sealed.expired(claims):
             raise InvalidTicket("this sign-in link has expired: run `catalog console` again")
+        now = self._sealed.clock()
         with self._lock:
             for jti, expiry in list(self._redeemed.items()):
                 if expiry <= now:

@@ -26,18 +26,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.entrypoints.console.pages.sign_in import has_oidc, set_session_cookie
+from catalog.entrypoints.console.sessions import SealedClaims
 from catalog.entrypoints.console.web import base_path, render
 from catalog.service.ports import ConsoleSignIn, SignInRefused, SignInUnavailable
 from catalog.service.principals import MERCHANT, Principal
 
 FLOW_COOKIE = "catalog_console_oidc"
 FLOW_SECONDS = 10 * 60
-_FLOW_AUDIENCE = "catalog-console-oidc"
 
 router = APIRouter()
 
@@ -62,38 +61,19 @@ class SignInFlow:
 
 
 class SignInFlows:
-    """Seals a flow into its cookie (HS256 with a key of its own) and opens it again."""
+    """Seals a flow into its cookie (with a key of its own) and opens it again."""
 
     def __init__(self, key: bytes, clock: Callable[[], float] = time.time) -> None:
-        self._key = hmac.new(key, b"console/oidc-flows", hashlib.sha256).digest()
-        self._clock = clock
+        self._sealed = SealedClaims(key, "oidc-flows", clock)
 
     def seal(self, flow: SignInFlow) -> str:
-        now = int(self._clock())
-        claims = {
-            "aud": _FLOW_AUDIENCE,
-            "state": flow.state,
-            "nonce": flow.nonce,
-            "verifier": flow.code_verifier,
-            "exp": now + FLOW_SECONDS,
-        }
-        return jwt.encode(claims, self._key, algorithm="HS256")
+        claims = {"state": flow.state, "nonce": flow.nonce, "verifier": flow.code_verifier}
+        return self._sealed.seal(claims, FLOW_SECONDS)
 
     def open(self, cookie: str | None) -> SignInFlow | None:
         """The flow a cookie holds; None for none, a forged one or one that took too long."""
-        if not cookie:
-            return None
-        try:
-            claims = jwt.decode(
-                cookie,
-                self._key,
-                algorithms=["HS256"],
-                audience=_FLOW_AUDIENCE,
-                options={"require": ["exp", "state", "nonce", "verifier"], "verify_exp": False},
-            )
-        except jwt.PyJWTError:
-            return None
-        if not isinstance(claims["exp"], int) or claims["exp"] <= self._clock():
+        claims = self._sealed.open(cookie, ("state", "nonce", "verifier"))
+        if claims is None or self._sealed.expired(claims):
             return None
         return SignInFlow(str(claims["state"]), str(claims["nonce"]), str(claims["verifier"]))
 
