@@ -99,6 +99,9 @@ def test_publish_follow_the_adapter_without_reloading_and_unpublish(
     adapter = Adapter(server, "meta", merchant_id, editor)
     adapter.report("PUBLISHED", external_id="META-77", external_url="https://shop.example/meta/77")
     expect(meta.locator(".badge")).to_have_text("PUBLISHED")
+    # Screen readers hear it: the panel is replaced, the announcement is in a live region.
+    expect(page.locator("#publication-announcer")).to_have_text("Listing meta: PUBLISHED")
+    expect(page.locator("#publication-announcer")).to_have_attribute("aria-live", "polite")
     expect(meta.get_by_role("link", name="View on meta")).to_have_attribute(
         "href", "https://shop.example/meta/77"
     )

@@ -194,3 +194,24 @@ document.addEventListener("htmx:afterSettle", (event) => {
     badge.className = "badge status-" + status.toLowerCase();
   }
 });
+
+// publication: the panel is replaced whole when it refreshes, which screen readers do not read
+// out; each listing whose state moved is announced in a live region outside it instead.
+(function () {
+  const listed = () => new Map(
+    Array.from(document.querySelectorAll("#publication [data-channel]"), (row) => [
+      row.dataset.channel, row.dataset.state,
+    ]),
+  );
+  let before = listed();
+  document.addEventListener("htmx:afterSettle", () => {
+    const announcer = document.getElementById("publication-announcer");
+    const now = listed();
+    const moved = [];
+    now.forEach((state, channel) => {
+      if (before.has(channel) && before.get(channel) !== state) moved.push(`${channel}: ${state}`);
+    });
+    before = now;
+    if (announcer && moved.length) announcer.textContent = `Listing ${moved.join(", ")}`;
+  });
+})();
