@@ -541,7 +541,7 @@ class WorstCase:
     """The product with variants at their field limits, as DynamoDB would store it."""
 
     variants: int
-    document_bytes: int  # what refuse_oversized compares with limits.MAX_DOCUMENT_BYTES
+    document_bytes: int  # what stored_change compares with limits.MAX_DOCUMENT_BYTES
     item_bytes: int  # the product item, DynamoDB's limit of 400 KB
     variant_bytes: int  # one variant in the document
 

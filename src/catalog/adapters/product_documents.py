@@ -10,6 +10,7 @@ migration before a deploy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from catalog.adapters.stored_values import compact_json
@@ -206,15 +207,30 @@ def history_from_document(doc: Document) -> HistoryEntry:
     )
 
 
-def refuse_oversized(change: Change) -> None:
+@dataclass(frozen=True)
+class StoredChange:
+    """A change's product and history entry as the stores write them, encoded once: the same
+    text is measured against the limit and then written (an import encodes thousands)."""
+
+    product_document: dict[str, Any]
+    product_text: str
+    history_text: str
+
+
+def stored_change(change: Change) -> StoredChange:
     """Every store calls this first in commit, so every backend refuses the same oversized
     products (a DynamoDB item holds 400 KB; the limit leaves room for its keys): the product
     document and the history record of the change, as stored, within MAX_DOCUMENT_BYTES."""
-    documents = (
-        ("the product", product_to_document(change.product)),
-        ("the record of this change", history_to_document(change.history)),
+    document = product_to_document(change.product)
+    stored = StoredChange(
+        document, compact_json(document), compact_json(history_to_document(change.history))
     )
-    for what, document in documents:
-        size = len(compact_json(document).encode())
+    texts = (
+        ("the product", stored.product_text),
+        ("the record of this change", stored.history_text),
+    )
+    for what, text in texts:
+        size = len(text.encode())
         if size > limits.MAX_DOCUMENT_BYTES:
             raise ProductTooLarge(what, size, limits.MAX_DOCUMENT_BYTES)
+    return stored

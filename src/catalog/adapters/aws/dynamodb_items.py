@@ -188,13 +188,14 @@ def sortable_id(product_id: str) -> str:
 # ---------------------------------------------------------------------- items
 
 
-def product_item(product: Product) -> Item:
+def product_item(product: Product, doc: str | None = None) -> Item:
+    """`doc`: the product's document as the store encoded it already (StoredChange)."""
     status = product.status.value
     sort = sortable_id(product.id)
     item = {
         **product_key(product.merchant_id, product.id),
         ITEM_TYPE: str_attr("PRODUCT"),
-        "doc": str_attr(compact_json(product_to_document(product))),
+        "doc": str_attr(doc if doc is not None else compact_json(product_to_document(product))),
         "version": num_attr(product.version),
         "status": str_attr(status),
         GSI1_PK: str_attr(all_products_partition(product.merchant_id)),
@@ -220,12 +221,14 @@ def merchant_item(merchant_id: str) -> Item:
     }
 
 
-def history_item(merchant_id: str, entry: HistoryEntry) -> Item:
+def history_item(merchant_id: str, entry: HistoryEntry, doc: str | None = None) -> Item:
+    if doc is None:
+        doc = compact_json(history_to_document(entry))
     return {
         PK: str_attr(product_partition(merchant_id, entry.product_id)),
         SK: str_attr(history_sort_key(entry.version)),
         ITEM_TYPE: str_attr("HISTORY"),
-        "doc": str_attr(compact_json(history_to_document(entry))),
+        "doc": str_attr(doc),
     }
 
 

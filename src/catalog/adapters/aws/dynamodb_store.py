@@ -47,7 +47,7 @@ from catalog.adapters.aws.exceptions import (
     TransactionTooLarge,
     UnprocessedKeys,
 )
-from catalog.adapters.product_documents import refuse_oversized
+from catalog.adapters.product_documents import StoredChange, stored_change
 from catalog.adapters.requirements_documents import stored_requirements
 from catalog.adapters.retries import Backoff, last_result
 from catalog.adapters.stored_values import micros
@@ -251,8 +251,7 @@ class DynamoDbStore:
         return record if record.expires_at > now else None
 
     def commit(self, change: Change) -> None:
-        refuse_oversized(change)
-        writes = self._writes(change)
+        writes = self._writes(change, stored_change(change))
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise TransactionTooLarge(change.product.id, len(writes), MAX_TRANSACTION_ITEMS)
 
@@ -280,8 +279,7 @@ class DynamoDbStore:
     def change_writes(self, change: Change) -> list[TransactionWrite]:
         """The items `commit(change)` writes, in its order, each checked against the item
         size (ProductTooLarge); nothing is written."""
-        refuse_oversized(change)
-        return self._writes(change)
+        return self._writes(change, stored_change(change))
 
     @staticmethod
     def raise_change_error(
@@ -551,13 +549,15 @@ class DynamoDbStore:
         item = response.get("Item")
         return items.sku_owner_from_item(sku, item) if item else None
 
-    def _writes(self, change: Change) -> list[_Write]:
+    def _writes(self, change: Change, stored: StoredChange) -> list[_Write]:
         """Every item of the change's transaction, in the order docs/dynamodb.md gives."""
         product = change.product
         merchant_id = product.merchant_id
         product_put: dict[str, Any] = {
             "TableName": self._table,
-            "Item": self._sized(items.product_item(product), f"product {product.id}"),
+            "Item": self._sized(
+                items.product_item(product, stored.product_text), f"product {product.id}"
+            ),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if change.expected_version == 0:
@@ -577,7 +577,7 @@ class DynamoDbStore:
                     "Put": {
                         "TableName": self._table,
                         "Item": self._sized(
-                            items.history_item(merchant_id, change.history),
+                            items.history_item(merchant_id, change.history, stored.history_text),
                             f"history entry {change.history.version} of product {product.id}",
                         ),
                     }

@@ -20,7 +20,7 @@ from catalog.adapters.job_documents import (
     job_to_document,
     row_error_from_document,
 )
-from catalog.adapters.product_documents import refuse_oversized
+from catalog.adapters.product_documents import stored_change
 from catalog.adapters.stored_values import compact_json
 from catalog.domain.errors import IdempotencyKeyRaced, VersionConflict
 from catalog.domain.events import DomainEvent
@@ -111,8 +111,7 @@ class SqliteJobStore:
         errors: Sequence[RowError],
         events: Sequence[DomainEvent] = (),
     ) -> None:
-        for change in changes:
-            refuse_oversized(change)
+        stored = [stored_change(change) for change in changes]  # refused before any write
 
         def write(db: sqlite3.Connection) -> None:
             updated = db.execute(
@@ -129,8 +128,8 @@ class SqliteJobStore:
             )
             if updated.rowcount != 1:
                 raise VersionConflict(job.id, expected_version)
-            for change in changes:
-                self._store.write_change(db, change)
+            for change, encoded in zip(changes, stored, strict=True):
+                self._store.write_change(db, change, encoded)
             db.executemany(
                 "INSERT OR REPLACE INTO job_errors (merchant_id, job_id, line, doc)"
                 " VALUES (?, ?, ?, ?)",

@@ -29,11 +29,11 @@ from typing import Any
 
 from catalog.adapters.event_documents import event_from_document, event_to_document
 from catalog.adapters.product_documents import (
+    StoredChange,
     history_from_document,
-    history_to_document,
     product_from_document,
     product_to_document,
-    refuse_oversized,
+    stored_change,
 )
 from catalog.adapters.requirements_documents import (
     requirements_from_document,
@@ -223,8 +223,8 @@ class SqliteStore:
         )
 
     def commit(self, change: Change) -> None:
-        refuse_oversized(change)
-        self._commit(lambda db: self._write(db, change), change.events)
+        stored = stored_change(change)
+        self._commit(lambda db: self._write(db, change, stored), change.events)
 
     def product_type(self, merchant_id: str, key: str) -> ProductType | None:
         with self._connection() as db:
@@ -311,10 +311,10 @@ class SqliteStore:
         """Run `write` in one BEGIN IMMEDIATE transaction under the write lock."""
         self._commit(write, events)
 
-    def write_change(self, db: sqlite3.Connection, change: Change) -> None:
-        """A change's conditions and writes, inside `transaction` (the caller has refused
-        oversized changes)."""
-        self._write(db, change)
+    def write_change(self, db: sqlite3.Connection, change: Change, stored: StoredChange) -> None:
+        """A change's conditions and writes, inside `transaction`; `stored` is what
+        `stored_change` gave the caller (which refused oversized changes)."""
+        self._write(db, change, stored)
 
     def reading(self) -> AbstractContextManager[sqlite3.Connection]:
         """A pooled connection for reads in autocommit."""
@@ -354,13 +354,13 @@ class SqliteStore:
             except Exception:
                 logger.exception("on_commit hook failed; the commit stands")
 
-    def _write(self, db: sqlite3.Connection, change: Change) -> None:
+    def _write(self, db: sqlite3.Connection, change: Change, stored: StoredChange) -> None:
         """Every condition, then every write, in the order MemoryStore checks them:
         version, idempotency key, sku; then that the product's type exists. Runs inside
         BEGIN IMMEDIATE."""
         product = change.product
-        document = product_to_document(product)
-        doc = compact_json(document)
+        document = stored.product_document
+        doc = stored.product_text
         # The column a type's delete probes (products_by_type), filed from the document.
         product_type = document.get("product_type")
         if change.expected_version == 0:
@@ -449,7 +449,7 @@ class SqliteStore:
                 product.merchant_id,
                 product.id,
                 change.history.version,
-                compact_json(history_to_document(change.history)),
+                stored.history_text,
             ),
         )
         write_events(db, change.events)

@@ -13,7 +13,7 @@ from catalog.adapters.job_documents import (
     row_error_from_document,
 )
 from catalog.adapters.memory.store import MemoryStore
-from catalog.adapters.product_documents import refuse_oversized
+from catalog.adapters.product_documents import stored_change
 from catalog.domain.errors import IdempotencyKeyRaced, VersionConflict
 from catalog.domain.events import DomainEvent
 from catalog.domain.jobs import Job, JobKind, JobStatus, RowError
@@ -87,7 +87,7 @@ class MemoryJobStore:
         events: Sequence[DomainEvent] = (),
     ) -> None:
         for change in changes:
-            refuse_oversized(change)
+            stored_change(change)  # the same refusal as the other stores
         key = (job.merchant_id, job.id)
         with self._store.lock:
             stored = self._jobs.get(key)

@@ -17,7 +17,7 @@ from catalog.adapters.product_documents import (
     history_to_document,
     product_from_document,
     product_to_document,
-    refuse_oversized,
+    stored_change,
 )
 from catalog.adapters.requirements_documents import (
     requirements_from_document,
@@ -137,7 +137,7 @@ class MemoryStore:
         return IdempotencyRecord(merchant_id, key, kept.fingerprint, product, kept.expires_at)
 
     def commit(self, change: Change) -> None:
-        refuse_oversized(change)
+        stored_change(change)  # the same refusal as the other stores
         with self._lock:
             self.commit_locked(change, [])
 
