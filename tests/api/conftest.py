@@ -6,7 +6,6 @@ is one more entry in BACKENDS and the whole suite runs against it too.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from catalog.settings import Settings
 from tests.api.support import Api
 from tests.aws.outbox_reader import DynamoDbStoreWithStreamOutbox
 from tests.backends import BACKENDS, CatalogStore
+from tests.clocks import SteppingClock
 
 ASSET_BASE_URL = "https://cdn.example.test/catalog"
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -46,20 +46,6 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
     with BACKENDS[request.param](request, tmp_path) as store:
         yield store
-
-
-class AdvancingClock:
-    """Each reading is one second after the previous one: every change has its own time."""
-
-    def __init__(self, start: datetime = T0, step: timedelta = timedelta(seconds=1)) -> None:
-        self._lock = threading.Lock()
-        self._now = start
-        self._step = step
-
-    def now(self) -> datetime:
-        with self._lock:
-            self._now += self._step
-            return self._now
 
 
 @pytest.fixture
@@ -80,7 +66,7 @@ def container(
         store=backend,
         assets=assets,
         images=PillowImageInspector(),
-        clock=AdvancingClock(),
+        clock=SteppingClock(T0 + timedelta(seconds=1)),
         ids=UlidIds(),
         cursors=CursorCodec(b"api-tests-cursor-secret"),
     )

@@ -21,21 +21,9 @@ from catalog.service.principals import Principal
 from catalog.settings import RequestRate, Settings, parse_request_rate
 from tests.api.conftest import Principals
 from tests.api.support import assert_problem, bearer
+from tests.clocks import ManualSecondsClock
 
 PRODUCTS = "/v1/merchants/acme/products"
-
-
-class FrozenClock:
-    """The limiter's clock: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class CountingTokens:
@@ -57,8 +45,8 @@ def backend() -> MemoryStore:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock()
 
 
 @pytest.fixture
@@ -67,7 +55,7 @@ def verifier(tokens: LocalTokens) -> CountingTokens:
 
 
 def limited_app(
-    container: Container, verifier: CountingTokens, clock: FrozenClock, rate_limit: str
+    container: Container, verifier: CountingTokens, clock: ManualSecondsClock, rate_limit: str
 ) -> FastAPI:
     settings = container.settings.model_copy(update={"rate_limit": parse_request_rate(rate_limit)})
     app = create_app(replace(container, settings=settings, tokens=verifier))
@@ -77,7 +65,7 @@ def limited_app(
 
 
 @pytest.fixture
-def app(container: Container, verifier: CountingTokens, clock: FrozenClock) -> FastAPI:
+def app(container: Container, verifier: CountingTokens, clock: ManualSecondsClock) -> FastAPI:
     # 2 requests per second, 3 at once.
     return limited_app(container, verifier, clock, "2/s,burst=3")
 
@@ -97,7 +85,7 @@ def statuses(client: TestClient, count: int, url: str = PRODUCTS, **headers: str
 
 
 def test_a_burst_past_the_limit_is_answered_429_with_retry_after(
-    client: TestClient, principals: Principals, clock: FrozenClock
+    client: TestClient, principals: Principals, clock: ManualSecondsClock
 ) -> None:
     auth = bearer(principals.merchant("acme"))
     # The token's first request counts against the address (nothing knew the token yet);
@@ -117,7 +105,7 @@ def test_a_burst_past_the_limit_is_answered_429_with_retry_after(
 
 
 def test_retry_after_says_how_long_the_bucket_needs(
-    container: Container, verifier: CountingTokens, clock: FrozenClock
+    container: Container, verifier: CountingTokens, clock: ManualSecondsClock
 ) -> None:
     app = limited_app(container, verifier, clock, "6/m,burst=1")
     with client_at(app, "198.51.100.9") as client:
@@ -172,7 +160,7 @@ def test_an_invalid_token_flood_is_refused_without_verifying_it(
 def test_invalid_tokens_are_logged_once_per_address_and_minute(
     container: Container,
     verifier: CountingTokens,
-    clock: FrozenClock,
+    clock: ManualSecondsClock,
     principals: Principals,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

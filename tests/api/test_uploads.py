@@ -26,20 +26,20 @@ from catalog.domain import limits
 from catalog.service.uploads import staging_key
 from tests.api.conftest import ASSET_BASE_URL
 from tests.api.support import Api, assert_problem, error_fields, png
-from tests.assets.clock import FakeClock
 from tests.assets.images import png_header_only
+from tests.clocks import NOON, ManualSecondsClock
 
 Assets = MemoryAssetStore | LocalAssetStore | S3AssetStore
 BUCKET = "catalog-assets"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock(NOON)
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
-def assets(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Assets:
+def assets(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualSecondsClock) -> Assets:
     if request.param == "memory":
         return MemoryAssetStore(ASSET_BASE_URL)
     if request.param == "s3":

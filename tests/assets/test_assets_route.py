@@ -11,8 +11,8 @@ from httpx import Response
 from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.entrypoints.api.head import HeadAsGet
 from catalog.entrypoints.api.routers.assets import router
+from tests.clocks import NOON, ManualSecondsClock
 
-from .clock import FakeClock
 from .images import encoded
 
 KEY = "acme/01JDPRODUCT/01JDIMAGE.png"
@@ -20,12 +20,12 @@ PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock(NOON)
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> LocalAssetStore:
+def store(tmp_path: Path, clock: ManualSecondsClock) -> LocalAssetStore:
     return LocalAssetStore(tmp_path, "http://testserver", b"k" * 32, clock=clock)
 
 
@@ -54,7 +54,7 @@ def assert_not_found(response: Response) -> None:
 
 
 def test_signed_url_serves_the_bytes(
-    client: TestClient, store: LocalAssetStore, clock: FakeClock
+    client: TestClient, store: LocalAssetStore, clock: ManualSecondsClock
 ) -> None:
     data = encoded("PNG")
     store.put(KEY, data, "image/png")
@@ -74,7 +74,7 @@ def test_signed_url_serves_the_bytes(
 
 
 def test_max_age_never_outlives_the_url(
-    client: TestClient, store: LocalAssetStore, clock: FakeClock
+    client: TestClient, store: LocalAssetStore, clock: ManualSecondsClock
 ) -> None:
     store.put(KEY, b"x", "image/png")
     url = store.url_for(KEY)
@@ -121,7 +121,7 @@ def test_tampered_signature_is_a_problem_404(client: TestClient, store: LocalAss
 
 
 def test_expired_url_is_a_problem_404(
-    client: TestClient, store: LocalAssetStore, clock: FakeClock
+    client: TestClient, store: LocalAssetStore, clock: ManualSecondsClock
 ) -> None:
     store.put(KEY, b"x", "image/png")
     url = path_of(store.url_for(KEY))

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from catalog.adapters.embedded.local_assets import AssetUnavailable, LocalAssetStore
+from tests.clocks import NOON, ManualSecondsClock
 
-from .clock import NOON, FakeClock
 from .images import encoded
 
 KEY = "acme/01JDPRODUCT/01JDIMAGE.png"
@@ -25,12 +25,12 @@ def signed(url: str) -> tuple[str, int, str]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock(NOON)
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> LocalAssetStore:
+def store(tmp_path: Path, clock: ManualSecondsClock) -> LocalAssetStore:
     return LocalAssetStore(tmp_path / "assets", BASE_URL + "/", b"k" * 32, clock=clock)
 
 
@@ -92,7 +92,7 @@ def test_failed_put_keeps_the_previous_object_and_cleans_up(
     assert (folder / "01JDIMAGE.png").read_bytes() == b"first"
 
 
-def test_url_for_touches_no_file(tmp_path: Path, clock: FakeClock) -> None:
+def test_url_for_touches_no_file(tmp_path: Path, clock: ManualSecondsClock) -> None:
     root = tmp_path / "does-not-exist"
     store = LocalAssetStore(root, BASE_URL, b"k" * 32, clock=clock)
 
@@ -103,7 +103,7 @@ def test_url_for_touches_no_file(tmp_path: Path, clock: FakeClock) -> None:
 
 
 def test_url_is_stable_for_the_day_and_valid_at_least_a_day(
-    store: LocalAssetStore, clock: FakeClock
+    store: LocalAssetStore, clock: ManualSecondsClock
 ) -> None:
     clock.now = NOON - 12 * 3600  # start of the UTC day
     morning = store.url_for(KEY)
@@ -139,7 +139,7 @@ def test_signature_of_one_key_does_not_open_another(store: LocalAssetStore) -> N
 
 
 def test_url_signed_with_another_secret_is_refused(
-    store: LocalAssetStore, tmp_path: Path, clock: FakeClock
+    store: LocalAssetStore, tmp_path: Path, clock: ManualSecondsClock
 ) -> None:
     store.put(KEY, b"x", "image/png")
     forger = LocalAssetStore(tmp_path / "assets", BASE_URL, b"z" * 32, clock=clock)
@@ -148,7 +148,7 @@ def test_url_signed_with_another_secret_is_refused(
         store.open(*signed(forger.url_for(KEY)))
 
 
-def test_expired_url_is_refused(store: LocalAssetStore, clock: FakeClock) -> None:
+def test_expired_url_is_refused(store: LocalAssetStore, clock: ManualSecondsClock) -> None:
     store.put(KEY, b"x", "image/png")
     key, expires, signature = signed(store.url_for(KEY))
 

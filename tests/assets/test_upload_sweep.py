@@ -14,8 +14,8 @@ from catalog.adapters.embedded.upload_sweeper import UploadSweeper
 from catalog.bootstrap import build_container
 from catalog.service.uploads import STAGING_PREFIX, UPLOAD_TICKET_SECONDS, staging_key
 from catalog.settings import Settings
+from tests.clocks import NOON, ManualSecondsClock
 
-from .clock import FakeClock
 from .images import encoded
 
 TTL = UPLOAD_TICKET_SECONDS
@@ -27,12 +27,12 @@ def staged(upload_id: str) -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock(NOON)
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> LocalAssetStore:
+def store(tmp_path: Path, clock: ManualSecondsClock) -> LocalAssetStore:
     return LocalAssetStore(tmp_path / "assets", "http://127.0.0.1:8000", b"k" * 32, clock=clock)
 
 

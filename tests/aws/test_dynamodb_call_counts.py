@@ -7,7 +7,6 @@ DynamoDbStore over moto, with a botocore hook counting every operation the clien
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,7 @@ from tests.api.support import png
 from tests.api.variant_support import with_variants
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
 from tests.backends import CatalogStore
+from tests.clocks import ManualSecondsClock, SteppingClock
 from tests.contract.conftest import create_change
 from tests.contract.test_type_pages_contract import typed
 from tests.principals import ALICE, adapter
@@ -57,17 +57,6 @@ ONE_READ = Counter({"GetItem": 1})
 ONE_WRITE = Counter({"TransactWriteItems": 1})
 READ_THEN_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
 ONE_QUERY = Counter({"Query": 1})
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._now = T0
-
-    def now(self) -> datetime:
-        with self._lock:
-            self._now += timedelta(seconds=1)
-            return self._now
 
 
 @pytest.fixture
@@ -99,7 +88,7 @@ def ctx(store: DynamoDbStore) -> CatalogContext:
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
         images=PillowImageInspector(),
-        clock=SteppingClock(),
+        clock=SteppingClock(T0 + timedelta(seconds=1)),
         ids=UlidIds(),
         cursors=CursorCodec(b"call-count-cursor-secret"),
     )
@@ -343,20 +332,10 @@ def test_a_patch_that_changes_the_type_reads_only_the_new_one(
     assert calls.counts() == TWO_READS_THEN_WRITE
 
 
-class StoppedClock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def test_a_process_reads_the_channels_requirements_once_per_max_age(
     client: Any, calls: CallCounter
 ) -> None:
-    monotonic = StoppedClock()
+    monotonic = ManualSecondsClock(0.0)
     store = DynamoDbStore(client, TABLE, requirements_max_age=5.0, monotonic=monotonic)
     ctx = context_over(store)
     product_types.create_product_type(ctx, ALICE, CreateProductType.from_json("acme", APPAREL))
@@ -371,7 +350,7 @@ def test_a_process_reads_the_channels_requirements_once_per_max_age(
     assert calls.counts() == READ_THEN_WRITE  # ...and the next ones do not.
 
     # Past the age they are read again; a typed write reads them with its type, in one call.
-    monotonic.seconds = 5.0
+    monotonic.now = 5.0
     typed = {**PAYLOAD, "sku": "TS-2", "product_type": "apparel", "attributes": {"brand": "A"}}
     calls.reset()
     products.register_product(ctx, ALICE, RegisterProduct.from_json("acme", typed))
@@ -388,7 +367,9 @@ def test_requirements_this_process_wrote_are_judged_by_at_once(
     from catalog.service.channel_requirements import PutChannelRequirements
     from tests.principals import OPERATOR
 
-    store = DynamoDbStore(client, TABLE, requirements_max_age=5.0, monotonic=StoppedClock())
+    store = DynamoDbStore(
+        client, TABLE, requirements_max_age=5.0, monotonic=ManualSecondsClock(0.0)
+    )
     ctx = context_over(store)
     store.channel_requirements()  # remembered: empty
     declared = PutChannelRequirements.from_json("mercadolibre", {"required": ["/attributes/x"]})
@@ -405,7 +386,7 @@ def context_over(store: DynamoDbStore) -> CatalogContext:
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
         images=PillowImageInspector(),
-        clock=SteppingClock(),
+        clock=SteppingClock(T0 + timedelta(seconds=1)),
         ids=UlidIds(),
         cursors=CursorCodec(b"call-count-cursor-secret"),
     )

@@ -7,7 +7,6 @@ under a race; a cancel that meets the worker; the unfinished markers."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -32,18 +31,11 @@ from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.jobs import JobsContext
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.clocks import SteppingClock
 from tests.contract.conftest import create_change
 from tests.principals import ALICE
 
 T0 = datetime(2026, 12, 3, tzinfo=UTC)
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self._times = (T0 + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 class ListQueue:
@@ -102,7 +94,7 @@ def ctx(store: DynamoDbStore) -> CatalogContext:
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
         images=PillowImageInspector(),
-        clock=SteppingClock(),
+        clock=SteppingClock(T0),
         ids=UlidIds(),
         cursors=CursorCodec(b"k" * 32),
     )

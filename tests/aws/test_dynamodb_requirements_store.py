@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,14 +20,10 @@ from catalog.service.channel_requirements import GetChannelRequirements, PutChan
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.clocks import FixedClock
 from tests.principals import ALICE, OPERATOR, adapter
 
 NEEDS = {"required": ["/description", "/price", "/images", "/attributes/brand"]}
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

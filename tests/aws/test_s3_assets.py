@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from catalog.adapters.aws.s3_assets import MAX_URL_TTL_SECONDS, S3AssetStore
-from tests.assets.clock import FakeClock
+from tests.clocks import NOON, ManualSecondsClock
 from tests.conftest import REGION, AwsEndpoint
 
 BUCKET = "catalog-assets"
@@ -51,12 +51,12 @@ def client(aws: AwsEndpoint) -> Iterator[Any]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualSecondsClock:
+    return ManualSecondsClock(NOON)
 
 
 @pytest.fixture
-def store(client: Any, clock: FakeClock) -> S3AssetStore:
+def store(client: Any, clock: ManualSecondsClock) -> S3AssetStore:
     return S3AssetStore(client, BUCKET, url_ttl_seconds=HOUR, clock=clock)
 
 

@@ -83,13 +83,3 @@ class RecordingSink:
             return self._changed.wait_for(
                 lambda: len(self.received) >= received and self.attempts >= attempts, WAIT
             )
-
-
-class ManualClock:
-    """A monotonic clock that only moves when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now

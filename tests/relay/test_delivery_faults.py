@@ -21,7 +21,8 @@ from catalog.adapters.embedded.relay import (
     webhook_secret_text,
 )
 from catalog.adapters.embedded.sqlite_store import SqliteStore
-from tests.relay.conftest import CatalogStore, ManualClock, commit_products
+from tests.clocks import ManualSecondsClock
+from tests.relay.conftest import CatalogStore, commit_products
 from tests.relay.receiver import FlakyReceiver, refuse_one_in, serving
 
 SECRET = webhook_secret_text(b"0123456789abcdef0123456789abcdef")
@@ -92,7 +93,7 @@ def test_the_backoff_grows_while_one_event_fails_and_starts_over_once_it_is_deli
             return httpx.Response(503)
         return httpx.Response(200)
 
-    clock = ManualClock()
+    clock = ManualSecondsClock()
     sink = WebhookSink(
         "http://receiver.test/", SECRET, httpx.Client(transport=httpx.MockTransport(answer))
     )

@@ -12,7 +12,8 @@ from catalog.adapters.embedded.relay import (
     RetryPolicy,
     backoff_delay,
 )
-from tests.relay.conftest import WAIT, CatalogStore, ManualClock, RecordingSink, commit_products
+from tests.clocks import ManualSecondsClock
+from tests.relay.conftest import WAIT, CatalogStore, RecordingSink, commit_products
 
 
 def test_drain_delivers_every_event_in_commit_order_across_batches(store: CatalogStore) -> None:
@@ -86,7 +87,7 @@ def test_wake_makes_the_thread_deliver_a_commit_without_waiting_for_the_poll(
 def test_the_thread_retries_a_failing_sink_only_when_its_backoff_is_due(
     store: CatalogStore,
 ) -> None:
-    clock = ManualClock()
+    clock = ManualSecondsClock()
     broken = RecordingSink("broken", failures=2)
     healthy = RecordingSink("healthy")
     relay = OutboxRelay(

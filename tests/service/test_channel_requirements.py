@@ -17,19 +17,11 @@ from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import RequirementsChange
 from catalog.service.principals import Principal
+from tests.clocks import SteppingClock
 from tests.principals import ALICE, OPERATOR, adapter
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 NEEDS = ["/description", "/price", "/images", "/attributes/brand"]
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.moment = T0
-
-    def now(self) -> datetime:
-        self.moment += timedelta(seconds=1)
-        return self.moment
 
 
 @pytest.fixture
@@ -43,7 +35,7 @@ def ctx(store: MemoryStore) -> CatalogContext:
         store=store,
         assets=None,  # type: ignore[arg-type]  # requirements touch no asset
         images=None,  # type: ignore[arg-type]
-        clock=StepClock(),
+        clock=SteppingClock(T0 + timedelta(seconds=1)),
         ids=UlidIds(),
         cursors=CursorCodec(b"test-cursor-secret-0123456789abcdef"),
     )

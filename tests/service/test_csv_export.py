@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +29,7 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.job_runs import export_row
 from catalog.service.products import update_product
 from catalog.service.row_upserts import upsert_row
+from tests.clocks import SteppingClock
 from tests.principals import ALICE
 
 APPAREL: dict[str, Any] = {
@@ -132,15 +131,6 @@ PRODUCTS: list[dict[str, Any]] = [
         "variants": [{"sku": "OVR-W", "options": {"color": "white"}}],
     },
 ]
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        start = datetime(2026, 12, 3, tzinfo=UTC)
-        self._times = (start + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 def new_ctx() -> CatalogContext:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import tracemalloc
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.import_files import ImportRow
 from catalog.service.row_upserts import upsert_row
 from catalog.service.variants import find_sku
+from tests.clocks import SteppingClock
 from tests.principals import ALICE
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "products-with-variants.csv"
@@ -100,15 +99,6 @@ def test_the_example_file_is_a_shirt_with_three_variants_and_a_plain_product() -
         "price": {"amount": 990, "currency": "USD"},
         "attributes": {"material": "enamel", "weight_g": 240},
     }
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        start = datetime(2026, 12, 3, tzinfo=UTC)
-        self._times = (start + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 def upsert_all(ctx: CatalogContext, content: bytes) -> list[RowOutcome]:

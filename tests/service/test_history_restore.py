@@ -4,9 +4,7 @@ recorded with `restored_from` and emits ProductUpdated; what is refused writes n
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +50,10 @@ from catalog.service.history_restore import RestoreVersion, restore_version
 from catalog.service.ports import SkuOwner
 from tests.assets.images import encoded
 from tests.backends import BACKENDS, CatalogStore
+from tests.clocks import SteppingClock
 from tests.principals import ALICE, adapter, merchant
 
 ids = UlidIds()
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        start = datetime(2026, 12, 3, tzinfo=UTC)
-        self._times = (start + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +43,8 @@ from catalog.service.ports import Change, JobFiles, JobStore
 from catalog.service.products import register_product
 from catalog.service.variants import find_sku
 from tests.backends import aws_backend
+from tests.clocks import SteppingClock
 from tests.principals import ALICE, merchant
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        start = datetime(2026, 12, 3, tzinfo=UTC)
-        self._times = (start + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 class ListQueue:

@@ -3,7 +3,6 @@ do each, and the events they emit."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from catalog.service.commands import (
 )
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
+from tests.clocks import FixedClock
 from tests.principals import ALICE, OPERATOR, adapter, merchant
 
 APPAREL: dict[str, Any] = {
@@ -39,11 +39,6 @@ APPAREL: dict[str, Any] = {
         "size": {"type": "enum", "values": ["S", "M", "L"], "variant_axis": True},
     },
 }
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

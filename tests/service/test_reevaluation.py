@@ -4,8 +4,7 @@ that a run cut short by a crash or by its time limit finishes the rest exactly o
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.ports import Change
 from catalog.service.reevaluation import Reevaluation, reevaluate, reevaluate_after
 from tests.api.support import png
+from tests.clocks import SteppingClock
 from tests.principals import ALICE, OPERATOR, Principal
 
 GLOBEX = Principal("bob", "globex", frozenset({"merchant"}))
@@ -41,16 +41,6 @@ APPAREL: dict[str, Any] = {
     "name": "Apparel",
     "attributes": {"brand": {"type": "string"}, "material": {"type": "string"}},
 }
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self._times = (
-            datetime(2026, 12, 2, tzinfo=UTC) + timedelta(seconds=s) for s in itertools.count()
-        )
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 class CrashingStore(MemoryStore):
@@ -77,7 +67,7 @@ def ctx(store: CrashingStore) -> CatalogContext:
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
         images=PillowImageInspector(),
-        clock=SteppingClock(),
+        clock=SteppingClock(datetime(2026, 12, 2, tzinfo=UTC)),
         ids=UlidIds(),
         cursors=CursorCodec(b"test-cursor-secret-0123456789abcdef"),
     )

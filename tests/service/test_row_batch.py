@@ -29,8 +29,9 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.ports import Change
 from catalog.service.products import register_product, update_product
 from catalog.service.row_batch import RowBatch
+from tests.clocks import SteppingClock
 from tests.principals import ALICE
-from tests.service.test_imports import ListQueue, SteppingClock, shoe
+from tests.service.test_imports import ListQueue, shoe
 
 
 class CountingJobStore:

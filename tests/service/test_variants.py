@@ -4,9 +4,8 @@ and the bound on new SKUs in one request."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +36,11 @@ from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import SkuOwner
 from tests.backends import BACKENDS
+from tests.clocks import SteppingClock
 from tests.principals import ALICE, Principal, adapter
 
 GLOBEX = Principal("bob", "globex", frozenset({"merchant"}))
 ids = UlidIds()
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        start = datetime(2026, 12, 2, tzinfo=UTC)
-        self._times = (start + timedelta(seconds=s) for s in itertools.count())
-
-    def now(self) -> datetime:
-        return next(self._times)
 
 
 @pytest.fixture(params=list(BACKENDS))
@@ -59,7 +50,7 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogConte
             store=store,
             assets=MemoryAssetStore("https://cdn.example.test"),
             images=PillowImageInspector(),
-            clock=SteppingClock(),
+            clock=SteppingClock(datetime(2026, 12, 2, tzinfo=UTC)),
             ids=ids,
             cursors=CursorCodec(b"test-cursor-secret-0123456789abcdef"),
         )
