@@ -24,8 +24,8 @@ from catalog.entrypoints.console.sessions import SignInTickets
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.settings import Settings
-from tests.api.conftest import AdvancingClock
 from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.clocks import SteppingClock
 
 CONSOLE_KEY = b"console-call-counts-key-0123456789"
 
@@ -51,7 +51,7 @@ def console(client: Any, tmp_path: Path) -> Iterator[TestClient]:
         store=store,
         assets=MemoryAssetStore("https://cdn.example.test"),
         images=PillowImageInspector(),
-        clock=AdvancingClock(),
+        clock=SteppingClock(),
         ids=UlidIds(),
         cursors=CursorCodec(b"console-call-count-cursors"),
     )
