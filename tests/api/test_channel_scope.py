@@ -79,6 +79,10 @@ def _request(
         ("GET", "/products/{product_id}/history"): {},
         ("POST", "/products/{product_id}/history/{version}/restore"): {},
         ("POST", "/products/{product_id}/images"): {"files": {"file": ("p.png", png())}},
+        ("PATCH", "/products/{product_id}/images/{image_id}"): {
+            "content": json.dumps({"alt": "Probed"}),
+            "headers": {**headers, "Content-Type": "application/merge-patch+json"},
+        },
         ("DELETE", "/products/{product_id}/images/{image_id}"): {},
         ("POST", "/products/{product_id}/variants"): {
             "json": {"sku": "PROBE-V", "options": {"size": "M"}}

@@ -26,6 +26,7 @@ USER_ORDER = [
     "product_history",
     "restore_version",
     "upload_image",
+    "update_image",
     "delete_image",
     "add_variant",
     "update_variant",
@@ -203,7 +204,7 @@ def test_every_product_response_documents_its_etag(document: dict[str, Any]) -> 
             if schema.get("$ref") == product:
                 seen += 1
                 assert "ETag" in response.get("headers", {}), (method, url, status)
-    assert seen == 15
+    assert seen == 16
     register = document["paths"]["/v1/merchants/{merchant_id}/products"]["post"]
     assert {"ETag", "Location"} <= set(register["responses"]["201"]["headers"])
 

@@ -166,6 +166,13 @@ class Call:
 
 
 ULID = "01JD8X6B2Q3R4S5T6V7W8X9Y0Z"
+IMAGE_PATCH = Call(
+    "PATCH",
+    "/{p}/images/{i}",
+    json_body={"alt": "Side view"},
+    content_type="application/merge-patch+json",
+    if_match=True,
+)
 CALLS = [
     Call("POST", "", json_body=complete_body("NEW-1")),
     Call("GET", "/{p}", writes=False),
@@ -186,6 +193,7 @@ CALLS = [
     Call("POST", "/{p}/channels/shop/unpublish", if_match=True),
     Call("POST", "/{p}/images/uploads", json_body={"content_type": "image/png", "size": 100}),
     Call("POST", f"/{{p}}/images/uploads/{ULID}/confirm", json_body={}, if_match=True),
+    IMAGE_PATCH,
 ]
 REPORT = Call(
     "PUT",
@@ -276,7 +284,7 @@ def test_what_writers_answer_when_they_keep_losing_the_race(
 
     monkeypatch.setattr(recorded.store, "commit", moved)
     outcome = {"state": "PUBLISHED", "product_version": published.json()["version"]}
-    for call in [CALLS[3], CALLS[5], CALLS[7], CALLS[10]]:
+    for call in [CALLS[3], CALLS[5], CALLS[7], CALLS[10], IMAGE_PATCH]:
         answer = send_call(recorded, call, product)
         assert answer.status_code == 409, (call, answer.text)
     answer = send_call(
@@ -352,6 +360,8 @@ def test_what_each_route_refuses_on_its_own(recorded: Setup) -> None:
     assert send("POST", p + "/images", files=two_files).status_code == 400
     assert send("POST", p + "/images", files={"file": ("a.png", b"")}).status_code == 422
     assert send("DELETE", f"{p}/images/{ULID}").status_code == 404
+    assert send("PATCH", f"{p}/images/{ULID}", json={"alt": "x"}).status_code == 404
+    assert send("PATCH", f"{p}/images/{ULID}", json={"alt": 7}).status_code == 422
     assert send("POST", f"{p}/images/uploads/{ULID}/confirm").status_code == 404
     assert (
         send(
@@ -383,6 +393,7 @@ def test_what_each_route_refuses_on_its_own(recorded: Setup) -> None:
     assert send("POST", r + "/channels/shop/publish").status_code == 409
     assert send("POST", r + "/status", json={"status": "READY"}).status_code == 409
     assert send("DELETE", f"{r}/images/{image}").status_code == 409
+    assert send("PATCH", f"{r}/images/{image}", json={"alt": "x"}).status_code == 409
     assert send("GET", "/assets/a.png?expires=1&expires=2", headers={}).status_code == 400
     # assets and health
     asset = send("GET", "/assets/acme/nothing.png?expires=1&signature=x", headers={})

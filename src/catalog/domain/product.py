@@ -421,6 +421,26 @@ class Product:
         self._change_images(kept, stamp, variants)
         return removed
 
+    def change_image_alt(self, image_id: str, alt: str | None, stamp: Stamp) -> None:
+        """A new alternative text for one image (None removes it); the same text changes
+        nothing. History names the image by id (`/images/<image_id>/alt`), as it names a
+        variant: an index would point at another image once an earlier one is removed."""
+        self._require_not_inactive()
+        index = next((i for i, image in enumerate(self.images) if image.id == image_id), None)
+        if index is None:
+            raise ImageNotFound(image_id)
+        before = self.images[index]
+        if before.alt == alt:
+            return
+        images = [*self.images]
+        images[index] = replace(before, alt=alt)
+        self._candidate(images=images).require_complete_where_listed(than=self.completeness)
+        self.images = images
+        pointer = join_pointer(join_pointer("/images", image_id), "alt")
+        recorder = self._start(stamp)
+        recorder.changes.append(FieldChange(pointer, before.alt, alt))
+        self._record_update([pointer])
+
     def add_variant(self, body: VariantBody, variant_id: str, stamp: Stamp) -> Variant:
         """A new variant (with the id the caller made), after the others. Errors name it
         `/variants/<variant_id>/...`; so should the parser of its body (parse_variant_body)."""

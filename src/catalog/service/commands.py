@@ -244,6 +244,35 @@ class RemoveImage(ProductTarget):
 
 
 @dataclass(frozen=True)
+class ChangeImageAlt(ProductTarget):
+    """A new alternative text for one image; None removes it."""
+
+    image_id: str
+    alt: str | None = None
+    if_match: int | None = None
+    # False for a merge patch without `alt` (`{}`): it changes nothing, yet the image and
+    # If-Match are checked as for any other patch.
+    sets_alt: bool = True
+
+    @classmethod
+    def from_json(
+        cls,
+        merchant_id: str,
+        product_id: str,
+        image_id: str,
+        body: JSON,
+        if_match: int | None = None,
+    ) -> ChangeImageAlt:
+        """From a JSON merge patch of the image: `{"alt": "..."}`, or null or "" to remove it."""
+        document = _object(body, "an image patch")
+        errors = FieldErrors()
+        reject_unknown(document, ("alt",), errors, "is not an image field you can change")
+        alt = errors.check(_optional_alt, document.get("alt"))
+        errors.raise_any()
+        return cls(merchant_id, product_id, image_id, alt or None, if_match, "alt" in document)
+
+
+@dataclass(frozen=True)
 class RequestUpload(ProductTarget):
     """A ticket to upload one image of `content_type`, at most `max_bytes` bytes."""
 

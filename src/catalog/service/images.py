@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.domain import limits
-from catalog.domain.errors import IdempotencyKeyRaced, ImageRejected, ImageTooLarge
+from catalog.domain.errors import (
+    IdempotencyKeyRaced,
+    ImageNotFound,
+    ImageRejected,
+    ImageTooLarge,
+)
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import ImageRef
-from catalog.service.commands import AddImage, RemoveImage
+from catalog.service.commands import AddImage, ChangeImageAlt, RemoveImage
 from catalog.service.context import CatalogContext
 from catalog.service.principals import Principal, require_write
 from catalog.service.products import apply, replay_after_race, replay_of, stored_product
@@ -86,3 +91,17 @@ def remove_image(ctx: CatalogContext, principal: Principal, command: RemoveImage
     # The reference is gone for good once committed; the bytes follow it.
     ctx.assets.delete(removed[0].key)
     return product
+
+
+def change_image_alt(ctx: CatalogContext, principal: Principal, command: ChangeImageAlt) -> Product:
+    """A new alternative text for one image of the product: a new version, unless the text
+    is the one it has."""
+    require_write(principal, command.merchant_id, command.product_id)
+
+    def mutate(product: Product, stamp: Stamp) -> None:
+        if command.sets_alt:
+            product.change_image_alt(command.image_id, command.alt, stamp)
+        elif all(image.id != command.image_id for image in product.images):
+            raise ImageNotFound(command.image_id)
+
+    return apply(ctx, principal, command, mutate)

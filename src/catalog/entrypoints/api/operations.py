@@ -129,6 +129,16 @@ OPERATIONS: dict[str, Operation] = {
         ),
         returns_product=True,
     ),
+    "update_image": Operation(
+        "images",
+        problems(
+            *_WRITE,
+            IF_MATCH,
+            JSON_BODY,
+            {409: ("product-inactive",), 413: ("product-too-large",)},
+        ),
+        returns_product=True,
+    ),
     "delete_image": Operation(
         "images",
         # An ACTIVE product cannot lose its last image.

@@ -275,6 +275,19 @@ class VariantUpdate(BaseModel):
     stock: int | None = Field(None, ge=0)
 
 
+class ImagePatch(BaseModel):
+    """A JSON merge patch (RFC 7396) of one image: its alternative text, `null` (or an empty
+    string) to remove it. The bytes cannot change: upload another image for that."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        defer_build=True,
+        json_schema_extra={"examples": [{"alt": "Trail shoe, side view"}]},
+    )
+
+    alt: Annotated[str, StringConstraints(max_length=limits.MAX_ALT_LENGTH)] | None = None
+
+
 class ChannelOverridePatch(BaseModel):
     model_config = _IN
 
@@ -669,6 +682,7 @@ REQUEST_BODY_MODELS: tuple[type[BaseModel], ...] = (
     ProductUpdate,
     VariantCreate,
     VariantUpdate,
+    ImagePatch,
     StatusChange,
     ListingOutcomeReport,
 )

@@ -1,4 +1,5 @@
-"""Product images: multipart upload of one image, removal of a reference.
+"""Product images: multipart upload of one image, a merge patch of its alt text, removal of a
+reference.
 
 The form is parsed by hand after authentication, so an anonymous client cannot make the
 server parse an upload. Memory stays bounded: BodySizeLimit caps the whole request, the
@@ -17,13 +18,21 @@ from starlette.datastructures import UploadFile
 
 from catalog.domain import limits
 from catalog.domain.errors import InvalidField
-from catalog.entrypoints.api.deps import IdempotencyKey, IfMatch, ImageId, ProductWriter
+from catalog.entrypoints.api.deps import (
+    JSON_MEDIA,
+    MERGE_PATCH_MEDIA,
+    IdempotencyKey,
+    IfMatch,
+    ImageId,
+    MergePatchBody,
+    ProductWriter,
+)
 from catalog.entrypoints.api.problems import ApiProblem
-from catalog.entrypoints.api.responses import product_response
+from catalog.entrypoints.api.responses import product_response, request_body
 from catalog.entrypoints.api.routing import resource_router
-from catalog.entrypoints.api.schemas import ProductView
+from catalog.entrypoints.api.schemas import ImagePatch, ProductView
 from catalog.service import images as use_cases
-from catalog.service.commands import AddImage, RemoveImage
+from catalog.service.commands import AddImage, ChangeImageAlt, RemoveImage
 
 router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["images"])
 
@@ -139,6 +148,31 @@ def upload_image(
     added = use_cases.add_image(access.ctx, access.principal, command)
     headers = {"Idempotent-Replayed": "true"} if added.replayed else None
     return product_response(added.product, access.ctx.assets, status_code=201, headers=headers)
+
+
+@router.patch(
+    "/{product_id}/images/{image_id}",
+    response_model=ProductView,
+    summary="Update an image's alt text (JSON merge patch)",
+    description=(
+        "Merge patch (RFC 7396) of the image's `alt` (at most "
+        f"{limits.MAX_ALT_LENGTH} characters; `null` or an empty string removes it). The same "
+        "text changes nothing: no new version. `If-Match` as for the product. Returns the "
+        "updated product."
+    ),
+    openapi_extra=request_body(ImagePatch, MERGE_PATCH_MEDIA, JSON_MEDIA),
+)
+def update_image(
+    access: ProductWriter,
+    image_id: ImageId,
+    if_match: IfMatch,
+    body: MergePatchBody,
+) -> Response:
+    command = ChangeImageAlt.from_json(
+        access.merchant_id, access.product_id, image_id, body, if_match
+    )
+    product = use_cases.change_image_alt(access.ctx, access.principal, command)
+    return product_response(product, access.ctx.assets)
 
 
 @router.delete(
