@@ -157,7 +157,10 @@ def test_an_images_alt_text_is_changed_in_place_and_a_too_long_one_refused_next_
     upload(page, small_png(tmp_path / "side.png", "navy"))
     expect(page.get_by_role("status")).to_have_text("Image added.")
     shown = page.locator("#images").get_by_role("img")
-    first, second = page.get_by_label("Alt text of image 1"), page.get_by_label("Alt text of image 2")
+    first, second = (
+        page.get_by_label("Alt text of image 1"),
+        page.get_by_label("Alt text of image 2"),
+    )
     expect(first).to_have_value("A cap")
     expect(second).to_have_value("")
 
