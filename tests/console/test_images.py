@@ -1,6 +1,6 @@
 """The editor's images: an upload with its progress bar and preview (console.js), removal,
-refusals shown next to the file input, and the plain form without JavaScript, where a double
-submit still adds one image."""
+refusals shown next to the file input, the plain form without JavaScript, where a double
+submit still adds one image, and each image's alt text changed in place."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def wait_for_route(page: Page, held: list[Route]) -> Route:
 
 
 def upload(page: Page, file: Path, alt: str = "") -> None:
-    page.get_by_label("Image").set_input_files(file)
-    page.get_by_label("Alt text").fill(alt)
+    # Exact: each image shown has inputs of its own ("Alt text of image 1").
+    page.get_by_label("Image", exact=True).set_input_files(file)
+    page.get_by_label("Alt text", exact=True).fill(alt)
     page.get_by_role("button", name="Upload image").click()
 
 
@@ -80,7 +81,7 @@ def test_upload_with_progress_remove_refuse_and_mark_ready(
     notes = tmp_path / "notes.png"
     notes.write_text("not an image at all")
     upload(page, notes)
-    file_input = page.get_by_label("Image")
+    file_input = page.get_by_label("Image", exact=True)
     expect(page.locator("#e-image")).to_have_text(
         "The file is not a PNG, JPEG, WebP or GIF image, or its header is damaged."
     )
@@ -97,7 +98,7 @@ def test_upload_with_progress_remove_refuse_and_mark_ready(
     upload(page, small_png(tmp_path / "back.png", "navy"), alt="The back")
     expect(page.get_by_role("status")).to_have_text("Image added.")
     expect(images.get_by_role("img", name="The back")).to_be_visible()
-    expect(page.get_by_label("Image")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Image", exact=True)).not_to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Mark ready").click()
     expect(page.get_by_role("status")).to_have_text("Marked ready.")
     expect(page.locator(".meta .badge")).to_have_text("READY")
@@ -117,8 +118,8 @@ def test_without_javascript_the_form_uploads_once_and_shows_refusals(
         text_file.write_text("GIF? no")
         upload(page, text_file, alt="kept after the refusal")
         expect(page.locator("#e-image")).to_contain_text("not a PNG, JPEG, WebP or GIF image")
-        expect(page.get_by_label("Image")).to_have_attribute("aria-invalid", "true")
-        expect(page.get_by_label("Alt text")).to_have_value("kept after the refusal")
+        expect(page.get_by_label("Image", exact=True)).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_label("Alt text", exact=True)).to_have_value("kept after the refusal")
 
         # The same rendered form sent twice (a double click, a resent POST) adds one image.
         png = small_png(tmp_path / "mat.png").read_bytes()
@@ -144,3 +145,55 @@ def test_without_javascript_the_form_uploads_once_and_shows_refusals(
         expect(images.get_by_role("img")).to_have_count(2)
     finally:
         context.close()
+
+
+def test_an_images_alt_text_is_changed_in_place_and_a_too_long_one_refused_next_to_it(
+    signed_in: Page, tmp_path: Path, shoot: Callable[[Page, str], Path]
+) -> None:
+    page = signed_in
+    editor = create(page, "CAP-9", "Wool cap")
+    upload(page, small_png(tmp_path / "front.png"), alt="A cap")
+    expect(page.get_by_role("status")).to_have_text("Image added.")
+    upload(page, small_png(tmp_path / "side.png", "navy"))
+    expect(page.get_by_role("status")).to_have_text("Image added.")
+    shown = page.locator("#images").get_by_role("img")
+    first, second = (
+        page.get_by_label("Alt text of image 1"),
+        page.get_by_label("Alt text of image 2"),
+    )
+    expect(first).to_have_value("A cap")
+    expect(second).to_have_value("")
+
+    first.fill("A grey wool cap, front")
+    page.get_by_role("button", name="Save alt text of image 1").click()
+    expect(page.get_by_role("status")).to_have_text("Alt text saved.")
+    expect(shown.first).to_have_attribute("alt", "A grey wool cap, front")
+    expect(first).to_have_value("A grey wool cap, front")
+    second.fill("The cap from the side")
+    page.get_by_role("button", name="Save alt text of image 2").click()
+    expect(page.get_by_role("status")).to_have_text("Alt text saved.")
+    expect(shown.nth(1)).to_have_attribute("alt", "The cap from the side")
+
+    # The input stops at the limit; a browser that let more through is refused by the server.
+    expect(second).to_have_attribute("maxlength", "500")
+    second.evaluate("input => input.removeAttribute('maxlength')")
+    second.fill("x" * 501)
+    page.get_by_role("button", name="Save alt text of image 2").click()
+    expect(second).to_have_attribute("aria-invalid", "true")
+    expect(second).to_have_accessible_description("Alt text must be at most 500 characters")
+    expect(first).not_to_have_attribute("aria-invalid", "true")
+    expect(shown.nth(1)).to_have_attribute("alt", "The cap from the side")
+    shoot(page, "images-alt-refused")
+
+    # Someone else changed the product meanwhile: nothing is saved, the typed text is kept.
+    page.goto(editor)
+    other = page.context.new_page()
+    other.goto(editor)
+    other.get_by_label("Name").fill("Wool cap (other tab)")
+    other.get_by_role("button", name="Save", exact=True).click()
+    expect(other.get_by_role("status")).to_have_text("Saved.")
+    first.fill("Typed over a stale version")
+    page.get_by_role("button", name="Save alt text of image 1").click()
+    expect(page.get_by_role("alert")).to_contain_text("Someone else changed this product")
+    expect(first).to_have_value("Typed over a stale version")
+    expect(shown.first).to_have_attribute("alt", "A grey wool cap, front")

@@ -48,7 +48,7 @@ def ready_to_publish(page: Page, tmp_path: Path, sku: str, name: str) -> str:
     """A product with a description and an image, through the editor; its editor's URL."""
     editor = create(page, sku, name)
     page.get_by_label("Description").fill(f"{name}, made to last.")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     upload(page, small_png(tmp_path / f"{sku}.png"), alt=name)
     expect(page.get_by_role("status")).to_have_text("Image added.")
@@ -86,7 +86,7 @@ def test_publish_follow_the_adapter_without_reloading_and_unpublish(
         "Product is incomplete: Product cannot be published on meta: missing /attributes/brand."
     )
     page.get_by_label("Attributes (JSON)").fill('{"brand": "Lumen"}')
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(meta).not_to_contain_text("Missing")
 
@@ -113,7 +113,7 @@ def test_publish_follow_the_adapter_without_reloading_and_unpublish(
     # made on the page as it stands is not refused as stale.
     expect(page.locator("#product-status")).to_have_text("ACTIVE")
     page.get_by_label("Name").fill("Desk lamp, published")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     meta = channel_row(page, "meta")
 
@@ -131,7 +131,7 @@ def test_a_content_change_by_someone_else_still_makes_a_save_stale(
     page = signed_in
     editor = ready_to_publish(page, tmp_path, "STALE-1", "Straw hat")
     page.get_by_label("Attributes (JSON)").fill('{"brand": "Sol"}')
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_role("button", name="Mark ready").click()
     expect(page.get_by_role("status")).to_have_text("Marked ready.")
     meta = channel_row(page, "meta")
@@ -144,7 +144,7 @@ def test_a_content_change_by_someone_else_still_makes_a_save_stale(
     Adapter(server, "meta", merchant_id, editor).report("PUBLISHED", external_id="META-9")
     expect(meta.locator(".badge")).to_have_text("PUBLISHED")
     page.get_by_label("Description").fill("My description")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert").first).to_contain_text("Someone else changed this product")
 
 

@@ -1,8 +1,6 @@
 """The editor's images: upload (a plain multipart form, or console.js's XMLHttpRequest with a
-progress bar) and removal.
-
-Alt text is set at upload only: no use case changes an existing image's alt text (images are
-not editable fields of PatchProduct), so the way to change it is to upload the image again.
+progress bar), each image's alt text (a form of its own, sent with the version it was drawn
+on) and removal.
 """
 
 from __future__ import annotations
@@ -19,13 +17,20 @@ from catalog.domain.errors import (
     ImageNotFound,
     ImageRejected,
     InvalidField,
+    PreconditionFailed,
     ProductNotFound,
 )
 from catalog.entrypoints.api.presenters import product_view
-from catalog.entrypoints.console.pages.products import editor_values, load_product, render_editor
+from catalog.entrypoints.console.pages.products import (
+    editor_values,
+    form_version,
+    load_product,
+    render_editor,
+    stale_errors,
+)
 from catalog.entrypoints.console.web import TEMPLATES, Console, Form, FormErrors, text
 from catalog.service import images
-from catalog.service.commands import AddImage, RemoveImage
+from catalog.service.commands import AddImage, ChangeImageAlt, RemoveImage
 
 router = APIRouter()
 
@@ -35,6 +40,7 @@ UPLOAD_INPUTS = {"/file": "image", "/images": "image", "/alt": "alt"}
 # Each rendered upload form carries a key of its own: the same form sent twice adds one image.
 TEMPLATES.env.globals["new_idempotency_key"] = lambda: secrets.token_urlsafe(16)
 TEMPLATES.env.globals["MAX_IMAGE_BYTES"] = limits.MAX_IMAGE_BYTES
+TEMPLATES.env.globals["MAX_ALT_LENGTH"] = limits.MAX_ALT_LENGTH
 
 
 class UploadRefused(Exception):
@@ -127,3 +133,28 @@ async def remove_image(console: Form, product_id: str, image_id: str) -> Respons
         refused.title = refused.detail = ""
         return render_editor(console, load_product(console, product_id), errors=refused)
     return console.redirect(f"/products/{product_id}", saved="image-removed")
+
+
+@router.post("/products/{product_id}/images/{image_id}/alt", response_class=HTMLResponse)
+async def change_alt(console: Form, product_id: str, image_id: str) -> Response:
+    form = await console.request.form()
+    alt = text(form, "alt").strip()  # as at upload: spaces alone are no alt text
+    # Each image's input is named by the image, so a refusal shows at that image's input.
+    alt_input = f"alt.{image_id}"
+    version = form_version(text(form, "version"))
+    try:
+        body = {"alt": alt}
+        command = ChangeImageAlt.from_json(console.merchant_id, product_id, image_id, body, version)
+        images.change_image_alt(console.ctx, console.principal, command)
+    except PreconditionFailed:
+        stale = load_product(console, product_id)
+        return render_editor(console, stale, values={alt_input: alt}, errors=stale_errors())
+    except ProductNotFound:
+        raise
+    except DomainError as error:  # too long, an inactive product, an image removed meanwhile
+        errors = FormErrors.of(error, {"/alt": alt_input})
+        if isinstance(error, InvalidField):
+            errors.title = ""
+        current = load_product(console, product_id)
+        return render_editor(console, current, values={alt_input: alt}, errors=errors)
+    return console.redirect(f"/products/{product_id}", saved="alt-saved")

@@ -378,6 +378,7 @@ NOTICES = {
     "deactivated": "Deactivated: its listings are being withdrawn.",
     "image-added": "Image added.",
     "image-removed": "Image removed.",
+    "alt-saved": "Alt text saved.",
     "publish-requested": "Publication requested.",
     "unpublish-requested": "Withdrawal requested.",
 }
