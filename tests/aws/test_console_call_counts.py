@@ -24,22 +24,10 @@ from catalog.entrypoints.console.sessions import SignInTickets
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.settings import Settings
-from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.aws.dynamodb_support import TABLE, CallCounter
 from tests.clocks import SteppingClock
 
 CONSOLE_KEY = b"console-call-counts-key-0123456789"
-
-
-@pytest.fixture
-def client(aws: Any) -> Any:
-    return fresh_table(aws)
-
-
-@pytest.fixture
-def calls(client: Any) -> Iterator[CallCounter]:
-    counter = CallCounter(client)
-    yield counter
-    assert "Scan" not in counter.calls
 
 
 @pytest.fixture

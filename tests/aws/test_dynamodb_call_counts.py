@@ -8,7 +8,6 @@ DynamoDbStore over moto, with a botocore hook counting every operation the clien
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -45,7 +44,7 @@ from catalog.service.cursors import CursorCodec
 from catalog.service.ports import SkuOwner
 from tests.api.support import png
 from tests.api.variant_support import with_variants
-from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.aws.dynamodb_support import TABLE, CallCounter
 from tests.backends import CatalogStore
 from tests.clocks import ManualSecondsClock, SteppingClock
 from tests.contract.conftest import create_change
@@ -57,19 +56,6 @@ ONE_READ = Counter({"GetItem": 1})
 ONE_WRITE = Counter({"TransactWriteItems": 1})
 READ_THEN_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
 ONE_QUERY = Counter({"Query": 1})
-
-
-@pytest.fixture
-def client(aws: Any) -> Any:
-    return fresh_table(aws)
-
-
-@pytest.fixture
-def calls(client: Any) -> Iterator[CallCounter]:
-    counter = CallCounter(client)
-    yield counter
-    # Whatever a test did, it never scanned.
-    assert "Scan" not in counter.calls
 
 
 @pytest.fixture

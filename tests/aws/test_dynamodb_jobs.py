@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from catalog.service.commands import CreateProductType, StartImport
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
 from catalog.service.jobs import JobsContext
-from tests.aws.dynamodb_support import TABLE, CallCounter, fresh_table
+from tests.aws.dynamodb_support import TABLE, CallCounter
 from tests.clocks import SteppingClock
 from tests.contract.conftest import create_change
 from tests.principals import ALICE
@@ -56,18 +55,6 @@ class Transactions:
     def _record(self, params: dict[str, Any], **_: Any) -> None:
         self.sizes.append(len(params["TransactItems"]))
         self.operations.append([next(iter(action)) for action in params["TransactItems"]])
-
-
-@pytest.fixture
-def client(aws: Any) -> Any:
-    return fresh_table(aws)
-
-
-@pytest.fixture
-def calls(client: Any) -> Iterator[CallCounter]:
-    counter = CallCounter(client)
-    yield counter
-    assert "Scan" not in counter.calls
 
 
 @pytest.fixture

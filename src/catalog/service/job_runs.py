@@ -102,9 +102,12 @@ class _Run:
         RUNNING, to be resumed) or a cancel was asked for."""
         if stopping():
             return self.job
-        if self.jobs.store.cancel_requested(self.job.merchant_id, self.job.id):
+        if self._cancelled():
             return self.finish(cancelled=True)
         return None
+
+    def _cancelled(self) -> bool:
+        return self.jobs.store.cancel_requested(self.job.merchant_id, self.job.id)
 
     def write(
         self,
@@ -322,14 +325,8 @@ class _ChunkRun(_ImportRun):
         return parent
 
     def _cancelled(self) -> bool:
+        """A chunk stops when its job (the parent) is cancelled."""
         return self.jobs.store.cancel_requested(self.job.merchant_id, self._parent_id)
-
-    def between_batches(self, stopping: Stopping) -> Job | None:
-        if stopping():
-            return self.job
-        if self._cancelled():
-            return self.finish(cancelled=True)
-        return None
 
     def write(
         self,
