@@ -327,9 +327,10 @@ def _aws_catalog(settings: Settings) -> _AwsCatalog:
     cursors = CursorCodec(cursor_secret(settings))  # first: a missing secret fails fast
     tokens = token_verifier(settings)
     # One session for every client: they share its credential resolution and loaded models.
-    session = aws_session()
-    # Nearly every route reads or writes DynamoDB: its client is built now, with the app.
-    dynamodb = aws_client("dynamodb", session=session)
+    # The session and each client are created on first use: a cold container's first request
+    # is often a health check, which reaches neither DynamoDB nor S3 (docs/performance.md).
+    session = LazyClient(aws_session, threading.Lock())
+    dynamodb = LazyClient(lambda: aws_client("dynamodb", session=session), threading.Lock())
     s3 = LazyClient(
         # Uploads carry up to a few MB: more room than a DynamoDB read. SigV4: botocore would
         # otherwise presign URLs with the deprecated SigV2 in us-east-1.
@@ -337,7 +338,9 @@ def _aws_catalog(settings: Settings) -> _AwsCatalog:
         threading.Lock(),
     )
     store = DynamoDbStore(
-        dynamodb, settings.table_name, requirements_max_age=settings.requirements_max_age
+        dynamodb,  # type: ignore[arg-type]  # a stand-in with the client's interface
+        settings.table_name,
+        requirements_max_age=settings.requirements_max_age,
     )
     assets = S3AssetStore(
         s3,  # type: ignore[arg-type]  # a stand-in with the client's interface

@@ -345,6 +345,32 @@ def test_the_container_is_built_once_and_reused(deployed: Any) -> None:
     assert lambda_api.runtime() is first
 
 
+def test_a_health_check_creates_no_aws_client_and_a_read_creates_dynamodbs(
+    deployed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session and the clients are made on first use: a cold container's health check
+    pays for none of them (docs/performance.md, "Cold start"); a product read for DynamoDB's."""
+    import catalog.bootstrap
+
+    created: list[str] = []
+    real_client, real_session = catalog.bootstrap.aws_client, catalog.bootstrap.aws_session
+
+    def client(service: str, **options: Any) -> Any:
+        created.append(service)
+        return real_client(service, **options)
+
+    def session() -> Any:
+        created.append("session")
+        return real_session()
+
+    monkeypatch.setattr(catalog.bootstrap, "aws_client", client)
+    monkeypatch.setattr(catalog.bootstrap, "aws_session", session)
+    assert invoke(http_event("GET", "/health", claims=None)).status == 200
+    assert created == []
+    assert invoke(http_event("GET", f"{PRODUCTS}/01JD0000000000000000000000")).status == 404
+    assert created == ["dynamodb", "session"]
+
+
 def test_missing_cursor_secret_fails_at_the_first_invocation(
     deployed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,7 +64,8 @@ def aws_session() -> Session:
 
 
 class LazyClient:
-    """A boto3 client created on first use, for a port that many requests never touch.
+    """A boto3 client (or the session clients come from) created on first use, for a port
+    that many requests never touch.
 
     Creating a client loads its service model (S3's is large): a cold Lambda container whose
     first requests never reach S3 (reads behind a CDN, JSON writes) does not pay for it.

@@ -2,10 +2,10 @@
 
 FastAPI ignores a query parameter a route does not declare, and silently keeps one value of a
 repeated scalar parameter: `?q=shoe` or `?sku=TS-1` on the list answered the whole list and the
-client believed it had filtered. The parameters each route accepts are read once, on the first
-request with a query string, from what FastAPI itself knows of the route (its dependant's query
-parameters, and those documented by hand in `openapi_extra` for routes that read the query
-themselves), so a route added later is covered without doing anything.
+client believed it had filtered. The parameters a route accepts are read once, on the first
+request with a query string that reaches it, from what FastAPI itself knows of the route (its
+dependant's query parameters, and those documented by hand in `openapi_extra` for routes that
+read the query themselves), so a route added later is covered without doing anything.
 
 The check runs before the route (and its authentication): which parameters a route takes is
 public, in the OpenAPI document, so answering it first tells nobody anything. Requests without
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fastapi import params
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.utils import get_flat_params
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.routing import BaseRoute
@@ -45,35 +45,27 @@ class QueryRule:
     checked: bool = True
 
 
-def query_rules(routes: Sequence[BaseRoute]) -> list[QueryRule]:
-    """One rule per route, in the router's order (the first full match is the route)."""
-    rules = []
-    for route in iter_route_contexts(routes):
-        path_regex = getattr(route, "path_regex", None)
-        if path_regex is None:
-            continue
-        methods = route.methods
-        if methods is None:
-            rules.append(QueryRule(path_regex, None, frozenset(), frozenset(), checked=False))
-            continue
-        accepted: set[str] = set()
-        repeatable: set[str] = set()
-        dependant = getattr(route, "dependant", None)
-        if dependant is not None:
-            for field in get_flat_params(dependant):
-                if isinstance(field.field_info, params.Query):
-                    accepted.add(field.alias)
-                    # The very predicate FastAPI uses to read a parameter with getlist().
-                    if field_annotation_is_sequence(field.field_info.annotation):
-                        repeatable.add(field.alias)
-        for name, is_list in _documented_query_parameters(getattr(route, "openapi_extra", None)):
-            accepted.add(name)
-            if is_list:
-                repeatable.add(name)
-        rules.append(
-            QueryRule(path_regex, frozenset(methods), frozenset(accepted), frozenset(repeatable))
-        )
-    return rules
+def query_rule(route: RouteContext) -> QueryRule:
+    """What one route (one with a path) accepts."""
+    path_regex = route.path_regex
+    methods = getattr(route, "methods", None)
+    if methods is None:
+        return QueryRule(path_regex, None, frozenset(), frozenset(), checked=False)
+    accepted: set[str] = set()
+    repeatable: set[str] = set()
+    dependant = getattr(route, "dependant", None)
+    if dependant is not None:
+        for field in get_flat_params(dependant):
+            if isinstance(field.field_info, params.Query):
+                accepted.add(field.alias)
+                # The very predicate FastAPI uses to read a parameter with getlist().
+                if field_annotation_is_sequence(field.field_info.annotation):
+                    repeatable.add(field.alias)
+    for name, is_list in _documented_query_parameters(getattr(route, "openapi_extra", None)):
+        accepted.add(name)
+        if is_list:
+            repeatable.add(name)
+    return QueryRule(path_regex, frozenset(methods), frozenset(accepted), frozenset(repeatable))
 
 
 def _documented_query_parameters(openapi_extra: object) -> Iterable[tuple[str, bool]]:
@@ -93,13 +85,25 @@ class QueryParameterCheck:
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self._routes = routes
+        self._rules: dict[int, QueryRule] = {}
 
     @functools.cached_property
-    def rules(self) -> list[QueryRule]:
-        # Read on the first request with a query string, not when the middleware is built:
-        # reading every route's parameters makes FastAPI prepare every route, which a cold
-        # Lambda's first request (GET /health, GET product) would otherwise pay for.
-        return query_rules(self._routes)
+    def _paths(self) -> list[tuple[re.Pattern[str], set[str] | None, RouteContext]]:
+        # Read on the first request with a query string, not when the middleware is built.
+        return [
+            (route.path_regex, route.methods, route)
+            for route in iter_route_contexts(self._routes)
+            if getattr(route, "path_regex", None) is not None
+        ]
+
+    def _rule(self, route: RouteContext) -> QueryRule:
+        # A route's parameters are read when a request first reaches it: reading them makes
+        # FastAPI build the route (routing.DeferredRoute), which no other route's request
+        # should pay for.
+        key = id(route)
+        if key not in self._rules:
+            self._rules[key] = query_rule(route)
+        return self._rules[key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("query_string"):
@@ -125,9 +129,9 @@ class QueryParameterCheck:
         return None
 
     def _rule_for(self, path: str, method: str) -> QueryRule | None:
-        for rule in self.rules:
-            if rule.path_regex.match(path) and (rule.methods is None or method in rule.methods):
-                return rule
+        for path_regex, methods, route in self._paths:
+            if path_regex.match(path) and (methods is None or method in methods):
+                return self._rule(route)
         return None
 
 

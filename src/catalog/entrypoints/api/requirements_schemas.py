@@ -51,7 +51,7 @@ EXAMPLE_VIEW: dict[str, Any] = {
 
 
 class ChannelRequirementsView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_VIEW]})
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [EXAMPLE_VIEW]})
 
     channel: str
     required: list[str]

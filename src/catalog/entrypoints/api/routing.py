@@ -4,12 +4,13 @@ answer, read from FastAPI's own view of them."""
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.routing import BaseRoute
+from fastapi.routing import APIRoute, iter_route_contexts, request_response
+from starlette.routing import BaseRoute, compile_path, get_name
 from starlette.types import Scope
 
 
@@ -21,7 +22,12 @@ def operation_id(route: APIRoute) -> str:
 
 def resource_router(*, tags: list[str], prefix: str = "") -> APIRouter:
     """The router of one resource; its routes are added to the app with `add_routes`."""
-    return APIRouter(prefix=prefix, tags=list(tags), generate_unique_id_function=operation_id)
+    return APIRouter(
+        prefix=prefix,
+        tags=list(tags),
+        generate_unique_id_function=operation_id,
+        route_class=DeferredRoute,
+    )
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -58,15 +64,58 @@ def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
     return sorted(methods)
 
 
-class HandReadRoute(APIRoute):
+class DeferredRoute(APIRoute):
+    """An APIRoute that builds FastAPI's view of its endpoint (the dependant, the parameter,
+    body and response fields, the request handler) when any of it is first asked for.
+
+    FastAPI builds all of that when a route is declared, and the API declares ~35 routes: a
+    cold Lambda container paid for every one of them before answering its first request,
+    which needs one (docs/performance.md, "Cold start"). Matching needs only the path and
+    methods, set here; the first request a route handles, the OpenAPI document or the
+    query-parameter check builds the rest, through `APIRoute.__init__` itself, with the
+    arguments the router gave. A route then is exactly the APIRoute it would have been.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.name = options.get("name") or get_name(endpoint)
+        self.methods = {method.upper() for method in options.get("methods") or ["GET"]}
+        self.include_in_schema = options.get("include_in_schema", True)
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        # What the router declared the route with: kept, for the build and for tests.
+        self.declared: tuple[str, Callable[..., Any], dict[str, Any]] = (path, endpoint, options)
+        self._built = False
+        self._building = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for attributes not set yet: those APIRoute.__init__ sets.
+        if self.__dict__.get("_built", True):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with self._building:
+            if not self._built:
+                path, endpoint, options = self.declared
+                APIRoute.__init__(self, path, endpoint, **options)
+                self._built = True
+        return getattr(self, name)
+
+
+class HandReadRoute(DeferredRoute):
     """A route whose endpoint takes the Request and returns a Response itself.
 
     FastAPI's request handler solves the endpoint's dependencies, reads and validates its
     parameters and serializes its return value; an endpoint that reads the request by hand
     needs none of it, and on GET product that machinery cost more than the product's read
     (docs/performance.md). Everything else is the APIRoute's: the OpenAPI operation, the
-    query-parameter rules, the body limit and the exception handlers.
+    query-parameter rules and the exception handlers. Serving it builds none of FastAPI's
+    fields (`DeferredRoute`): its ASGI app is the endpoint's, from the start.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if options.get("max_body_size") is not None:
+            raise TypeError(f"{self.name}: a hand-read endpoint reads its own body")
+        self.app = request_response(self.get_route_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint

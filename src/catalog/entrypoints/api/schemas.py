@@ -22,11 +22,12 @@ from catalog.domain import limits
 from catalog.domain.product_types import ATTRIBUTE_NAME_PATTERN, TYPE_KEY_PATTERN
 from catalog.domain.values import CURRENCY_PATTERN
 
-# Request bodies and problems are only documented (and checked against the API by tests):
-# their validators are built when first used, the OpenAPI document being the first use, which
-# no cold Lambda start reaches. The views are built at import: FastAPI builds a response
-# model's serializer when a route declares it.
+# Every model here is only documented (and checked against the API by tests): request bodies
+# are read by the domain's parsers and views are built by the presenters. Their validators are
+# built when first used, the OpenAPI document being the first use, which no cold Lambda start
+# reaches (routes build their response fields on first use too: routing.DeferredRoute).
 _IN = ConfigDict(extra="forbid", defer_build=True)
+_VIEW = ConfigDict(defer_build=True)
 
 TypeKey = Annotated[
     str,
@@ -406,16 +407,19 @@ class ListingOutcomeReport(BaseModel):
 
 
 class MoneyView(BaseModel):
+    model_config = _VIEW
     amount: int
     currency: str
 
 
 class VariantOverrideView(BaseModel):
+    model_config = _VIEW
     price: MoneyView | None
     attributes: AttributesPatch | None
 
 
 class ChannelOverrideView(BaseModel):
+    model_config = _VIEW
     name: str | None = None
     description: str | None = None
     price: MoneyView | None = None
@@ -449,6 +453,8 @@ class VariantView(BaseModel):
     has one), and `attributes` the product's effective attributes on c merged with the
     variant's own and its override's."""
 
+    model_config = _VIEW
+
     id: str = Field(description="A ULID the server made.", examples=[VARIANT_ID_EXAMPLE])
     sku: str = Field(description="Unique per merchant across product and variant SKUs.")
     options: dict[str, str] = Field(
@@ -467,6 +473,8 @@ class VariantView(BaseModel):
 class SkuView(BaseModel):
     """What holds a SKU: a product, or one variant of it."""
 
+    model_config = _VIEW
+
     sku: str = Field(examples=["TS-1-RED-M"])
     product_id: str = Field(examples=["01JD8X5J9ZK8Q5W6V2C3N4M5P6"])
     variant_id: str | None = Field(
@@ -476,6 +484,7 @@ class SkuView(BaseModel):
 
 
 class ImageView(BaseModel):
+    model_config = _VIEW
     id: str
     url: str = Field(description="Where the image is served; computed, valid for a while.")
     content_type: str
@@ -486,6 +495,7 @@ class ImageView(BaseModel):
 
 
 class ListingView(BaseModel):
+    model_config = _VIEW
     state: ListingState
     external_id: str | None = Field(description="The channel's id of the listing.")
     external_url: str | None
@@ -559,6 +569,7 @@ PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
 
 
 class MissingFields(BaseModel):
+    model_config = _VIEW
     complete: bool
     missing: list[str] = Field(
         description="JSON pointers into this view that hold no value, e.g. /description, "
@@ -570,6 +581,8 @@ class CompletenessView(BaseModel):
     """What READY needs and what each channel needs (DESIGN.md section 9), as of this
     version: `channels` has an entry per channel the product is listed on."""
 
+    model_config = _VIEW
+
     ready: MissingFields
     channels: dict[str, MissingFields] = Field(
         examples=[{"mercadolibre": {"complete": False, "missing": ["/attributes/brand"]}}]
@@ -577,7 +590,9 @@ class CompletenessView(BaseModel):
 
 
 class ProductView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_VIEW_EXAMPLE]})
+    model_config = ConfigDict(
+        defer_build=True, json_schema_extra={"examples": [PRODUCT_VIEW_EXAMPLE]}
+    )
 
     id: str = Field(examples=["01JD8X5J9ZK8Q5W6V2C3N4M5P6"])
     merchant_id: str
@@ -602,18 +617,20 @@ class ProductView(BaseModel):
 
 
 class ProductPage(BaseModel):
+    model_config = _VIEW
     items: list[ProductView]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
 
 
 class FieldChangeView(BaseModel):
+    model_config = _VIEW
     field: str = Field(description="JSON pointer into the product, e.g. /attributes/color.")
     old: Any
     new: Any
 
 
 class TransitionView(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     from_: ProductStatus | None = Field(alias="from")
     to: ProductStatus
@@ -621,6 +638,7 @@ class TransitionView(BaseModel):
 
 
 class HistoryEntryView(BaseModel):
+    model_config = _VIEW
     product_id: str
     version: int
     actor: str = Field(description="Subject of the principal that made the change.")
@@ -640,11 +658,13 @@ class HistoryEntryView(BaseModel):
 
 
 class HistoryPage(BaseModel):
+    model_config = _VIEW
     items: list[HistoryEntryView]
     next_cursor: str | None
 
 
 class Health(BaseModel):
+    model_config = _VIEW
     status: Literal["ok"]
 
 

@@ -114,7 +114,9 @@ class ProductTypeUpdate(BaseModel):
 
 
 class ProductTypeView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{**EXAMPLE, "version": 1}]})
+    model_config = ConfigDict(
+        defer_build=True, json_schema_extra={"examples": [{**EXAMPLE, "version": 1}]}
+    )
 
     key: str
     merchant_id: str
@@ -127,6 +129,7 @@ class ProductTypeView(BaseModel):
 
 
 class ProductTypePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[ProductTypeView]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
 

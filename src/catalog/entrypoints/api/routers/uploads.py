@@ -38,7 +38,7 @@ router = resource_router(prefix="/v1/merchants/{merchant_id}/products", tags=["i
 class UploadTicketRequest(BaseModel):
     """The image the client is about to upload."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     content_type: Literal["image/png", "image/jpeg", "image/webp", "image/gif"] = Field(
         description="The image's type; the upload must declare exactly this Content-Type."
@@ -53,7 +53,7 @@ class UploadTicketRequest(BaseModel):
 class UploadConfirmation(BaseModel):
     """Optional body of the confirmation."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     alt: str | None = Field(
         default=None, max_length=limits.MAX_ALT_LENGTH, description="Alternative text."
@@ -64,6 +64,8 @@ class UploadTicketView(BaseModel):
     """Where and how to upload: POST a `multipart/form-data` form to `url` with every entry
     of `fields` unchanged, then the file as a part named `file` (last), before `expires_at`.
     Then POST `confirm_url`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     upload_id: str
     url: str
