@@ -9,8 +9,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.routing import APIRoute, iter_route_contexts, request_response
-from starlette.routing import BaseRoute, compile_path, get_name
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute, compile_path, get_name, request_response
 from starlette.types import Scope
 
 
@@ -94,10 +94,13 @@ class DeferredRoute(APIRoute):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         with self._building:
             if not self._built:
-                path, endpoint, options = self.declared
-                APIRoute.__init__(self, path, endpoint, **options)
+                self._build()
                 self._built = True
         return getattr(self, name)
+
+    def _build(self) -> None:
+        path, endpoint, options = self.declared
+        APIRoute.__init__(self, path, endpoint, **options)
 
 
 class HandReadRoute(DeferredRoute):
@@ -106,19 +109,24 @@ class HandReadRoute(DeferredRoute):
     FastAPI's request handler solves the endpoint's dependencies, reads and validates its
     parameters and serializes its return value; an endpoint that reads the request by hand
     needs none of it, and on GET product that machinery cost more than the product's read
-    (docs/performance.md). Everything else is the APIRoute's: the OpenAPI operation, the
-    query-parameter rules and the exception handlers. Serving it builds none of FastAPI's
-    fields (`DeferredRoute`): its ASGI app is the endpoint's, from the start.
+    (docs/performance.md). Its ASGI app is Starlette's `request_response` around the endpoint:
+    the exception handlers, without the exit stacks FastAPI opens for dependencies with
+    `yield` (it has none). Everything else is the APIRoute's: the OpenAPI operation and the
+    query-parameter rules. Serving it builds none of FastAPI's fields (`DeferredRoute`).
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
-        super().__init__(path, endpoint, **options)
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"{get_name(endpoint)}: a hand-read endpoint must be `async def`")
         if options.get("max_body_size") is not None:
-            raise TypeError(f"{self.name}: a hand-read endpoint reads its own body")
-        self.app = request_response(self.get_route_handler())
+            raise TypeError(f"{get_name(endpoint)}: a hand-read endpoint reads its own body")
+        super().__init__(path, endpoint, **options)
+        self.app = request_response(endpoint)
+
+    def _build(self) -> None:
+        app = self.app
+        super()._build()
+        self.app = app  # not FastAPI's handler, which APIRoute.__init__ set
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        endpoint = self.endpoint
-        if not inspect.iscoroutinefunction(endpoint):
-            raise TypeError(f"{self.name}: a hand-read endpoint must be `async def`")
-        return cast(Callable[[Request], Coroutine[Any, Any, Response]], endpoint)
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
