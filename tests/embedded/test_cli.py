@@ -299,3 +299,19 @@ def test_token_refuses_a_scope_that_does_not_fit_its_roles(
     message = " ".join(result.output.replace("│", " ").split())  # unwrap the error panel
     assert reason in message
     assert "eyJ" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("level", "access_log"), [("info", True), ("debug", True), ("warning", False), ("error", False)]
+)
+def test_serve_logs_each_request_only_at_a_level_that_shows_it(
+    tmp_path, monkeypatch, level, access_log
+):
+    """Below INFO uvicorn would build every request's access line only to drop it."""
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--log-level", level])
+    assert result.exit_code == 0, result.output
+    assert (seen["log_level"], seen["access_log"]) == (level, access_log)

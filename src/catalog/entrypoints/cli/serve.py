@@ -22,6 +22,9 @@ class LogLevel(StrEnum):
     TRACE = "trace"
 
 
+_ACCESS_LOG_LEVELS = (LogLevel.INFO, LogLevel.DEBUG, LogLevel.TRACE)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", envvar="CATALOG_PORT")] = 8000,
@@ -49,4 +52,12 @@ def serve(
         )
     else:
         typer.echo(f"catalog: {settings.backend} backend, data in {settings.data_dir.resolve()}")
-    uvicorn.run(create_app(container), host=host, port=port, log_level=log_level.value)
+    uvicorn.run(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level=log_level.value,
+        # uvicorn logs each request at INFO; above that level it would still build each line's
+        # arguments (the client's address, the quoted path) for nothing.
+        access_log=log_level in _ACCESS_LOG_LEVELS,
+    )
