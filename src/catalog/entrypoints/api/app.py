@@ -179,7 +179,8 @@ def create_app(container: Container) -> FastAPI:
     ]
 
     # Routes are matched in order: the hottest (GET product) first, then /health, so that
-    # a cold Lambda's health check prepares no router but the products' (install_health).
+    # a health check is matched against few routes (install_health). Each route builds
+    # FastAPI's fields on first use (routing.DeferredRoute); these two are hand-read.
     # No paths overlap; the OpenAPI document has its own order (operations.OPERATIONS).
     add_routes(app, products.router)
     install_health(app)
