@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ COLORS = ("black", "white", "red", "blue", "green", "yellow", "grey", "navy", "o
 SIZES = ("XS", "S", "M", "L", "XL")
 DEFAULT_SHAPES = "1x16,2x32"
 NAME_WIDTH = 18  # server names in the tables
+# Headers about the message itself, which each server sets on its own.
+FRAMING_HEADERS = {"content-length", "content-type", "date", "server"}
 # The two products measured: their label in the report and the suffix of their servers' names.
 KINDS = (("plain", ""), (f"{VARIANT_COUNT} variants", f" {VARIANT_COUNT}v"))
 
@@ -260,6 +262,8 @@ class Document:
     suffix: str  # of its two servers' names in the tables: "", " 50v"
     path: str
     body: bytes
+    # The response headers that are the catalog's own (not framing: length, type, date).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def server_names(self) -> tuple[str, str]:
@@ -288,7 +292,8 @@ def prepare_products(base_url: str, token: str) -> list[Document]:
                 raise BenchError(f"upload image: got {upload.status_code}: {upload.text}")
             got = client.get(path)
             expect(got, 200, f"get product ({label})")
-            documents.append(Document(label, suffix, path, got.content))
+            own = {k: v for k, v in got.headers.items() if k.lower() not in FRAMING_HEADERS}
+            documents.append(Document(label, suffix, path, got.content, own))
     for document in documents:
         if not document.content.get("images"):
             raise BenchError(f"the {document.label} product has no image after the upload")
@@ -465,7 +470,8 @@ def run(args: argparse.Namespace, wrk: str) -> None:
     print(
         f"GET product: {args.rounds} round(s) of {args.duration:g} s per server, plain and with"
         f" {VARIANT_COUNT} variants, wrk {shapes} ({wrk_version(wrk)}), "
-        f"CATALOG_RATE_LIMIT={args.rate_limit}",
+        f"CATALOG_RATE_LIMIT={args.rate_limit}"
+        + (", the bare endpoint with the catalog's headers" if args.same_headers else ""),
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as temp:
@@ -495,6 +501,12 @@ def run(args: argparse.Namespace, wrk: str) -> None:
             }
             (work / "documents.json").write_text(json.dumps(served_by_id))
             bare_env = {**os.environ, "BENCH_DOCUMENTS": str(work / "documents.json")}
+            if args.same_headers:
+                headers_by_id = {
+                    document.path.rsplit("/", 1)[1]: document.headers for document in documents
+                }
+                (work / "headers.json").write_text(json.dumps(headers_by_id))
+                bare_env["BENCH_HEADERS"] = str(work / "headers.json")
             with serving("bare", bare_command(bare_port), bare_env, bare_port, work) as bare:
                 targets = []
                 for document in documents:
@@ -580,6 +592,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rate-limit",
         default="off",
         help="CATALOG_RATE_LIMIT of the catalog (default off); e.g. 1000000/s to measure its cost",
+    )
+    parser.add_argument(
+        "--same-headers",
+        action="store_true",
+        help="the bare endpoint also sends the catalog's own response headers (ETag, "
+        "Cache-Control, the security headers): what the rest of the gap is",
     )
     parser.add_argument(
         "--bare-only",
