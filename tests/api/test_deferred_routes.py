@@ -114,12 +114,9 @@ def test_a_built_route_is_the_api_route_fastapi_makes(app: FastAPI) -> None:
 
     routes = [route for route in app.routes if isinstance(route, DeferredRoute)]
     # Each route made again, eagerly, from what its router declared it with.
-    eager = [APIRoute(path, endpoint, **options) for path, endpoint, options in declared(routes)]
+    declared = [route.declared for route in routes]
+    eager = [APIRoute(path, endpoint, **options) for path, endpoint, options in declared]
     assert [shape(route) for route in routes] == [shape(route) for route in eager]
-
-
-def declared(routes: list[DeferredRoute]) -> list[tuple[str, Any, dict[str, Any]]]:
-    return [route.declared for route in routes]
 
 
 @pytest.mark.parametrize("backend", ["memory"], indirect=True)

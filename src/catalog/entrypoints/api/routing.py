@@ -79,8 +79,10 @@ class DeferredRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
         self.path = path
         self.endpoint = endpoint
-        self.name = options.get("name") or get_name(endpoint)
-        self.methods = {method.upper() for method in options.get("methods") or ["GET"]}
+        # As APIRoute.__init__ sets them, so a built route matches as it did before.
+        name, methods = options.get("name"), options.get("methods")
+        self.name = get_name(endpoint) if name is None else name
+        self.methods = {method.upper() for method in (["GET"] if methods is None else methods)}
         self.include_in_schema = options.get("include_in_schema", True)
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         # What the router declared the route with: kept, for the build and for tests.
