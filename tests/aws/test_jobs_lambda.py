@@ -322,6 +322,29 @@ def test_an_import_posted_to_the_api_is_run_by_the_worker_from_its_message(
     assert deployed.receive() == []
 
 
+def test_an_import_the_queue_refused_is_handed_on_by_its_retry(deployed: Deployed) -> None:
+    attributes = deployed.sqs.get_queue_attributes(
+        QueueUrl=deployed.queue_url, AttributeNames=["FifoQueue", "VisibilityTimeout"]
+    )["Attributes"]
+    deployed.sqs.delete_queue(QueueUrl=deployed.queue_url)
+    content = jsonl(*shoes(2))
+    key = {"content-type": NDJSON, "Idempotency-Key": "refused-once"}
+
+    refused = deployed.api("POST", f"{MERCHANT}/imports", content, **key)
+
+    assert refused.status == 503, refused.body
+    assert refused.json()["type"].endswith("/store-unavailable")
+    assert refused.headers["retry-after"] == "1"
+    deployed.sqs.create_queue(QueueName="jobs.fifo", Attributes=attributes)
+    retried = deployed.api("POST", f"{MERCHANT}/imports", content, **key)
+    assert retried.status == 202, retried.body
+    assert retried.headers["idempotent-replayed"] == "true"
+    (record,) = deployed.receive()
+    assert json.loads(record["body"])["job_id"] == retried.json()["id"]
+    assert deployed.deliver([record]) == {"batchItemFailures": []}
+    assert counters(deployed.job(retried.json()["id"]))["created"] == 2
+
+
 def test_a_run_near_its_timeout_stops_and_the_next_message_goes_on_with_every_row_once(
     deployed: Deployed,
 ) -> None:

@@ -32,6 +32,7 @@ from catalog.service.commands import (
     CancelJob,
     FindSku,
     GetJob,
+    ListJobs,
     ReadJobErrors,
     RegisterProduct,
     StartImport,
@@ -47,11 +48,19 @@ from tests.clocks import SteppingClock
 from tests.principals import ALICE, merchant
 
 
+class QueueDown(Exception):
+    """The queue refusing a message (SQS unavailable past botocore's retries)."""
+
+
 class ListQueue:
     def __init__(self) -> None:
         self.queued: list[tuple[str, str]] = []
+        self.refusals = 0
 
     def enqueue(self, merchant_id: str, job_id: str) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise QueueDown
         self.queued.append((merchant_id, job_id))
 
 
@@ -237,9 +246,27 @@ def test_the_same_key_returns_the_same_job(setup: Setup) -> None:
     first = setup.start([shoe("A")], key="import-1")
     again = setup.start([shoe("A")], key="import-1")
     assert again.id == first.id
-    assert len(setup.queue.queued) == 1
+    # Still QUEUED, so handed on again (a worker runs a job given twice once).
+    assert setup.queue.queued == [("acme", first.id)] * 2
     with pytest.raises(IdempotencyKeyReused):
         setup.start([shoe("B")], key="import-1")
+    setup.run(first)
+    setup.start([shoe("A")], key="import-1")
+    assert len(setup.queue.queued) == 2  # a job that ran is not queued again
+
+
+def test_a_retry_hands_on_the_job_the_queue_refused(setup: Setup) -> None:
+    setup.queue.refusals = 1
+    with pytest.raises(QueueDown):
+        setup.start([shoe("A")], key="import-1")
+    assert setup.queue.queued == []
+
+    job = setup.start([shoe("A")], key="import-1")
+
+    assert setup.queue.queued == [("acme", job.id)]
+    assert setup.run(job).created == 1
+    (listed,) = use_cases.list_jobs(setup.ctx, setup.jobs, ALICE, ListJobs("acme")).items
+    assert listed.id == job.id  # the retry started no second job
 
 
 def test_a_job_stopped_between_batches_resumes_after_its_last_committed_row(

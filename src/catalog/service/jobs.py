@@ -4,6 +4,11 @@ given (job_runs.py).
 
 Starting a job stores it QUEUED and hands it to the queue; with an Idempotency-Key the same
 request again answers the job the first one started (the key with another request: 422).
+The store and the queue are two writes: when the queue refuses the job (SQS unavailable past
+its retries), the request fails with the job stored QUEUED, and its retry with the same key
+hands that job to the queue again. A job still QUEUED is handed on at every replay, as the
+worker takes a job it is given twice as once (a finished job is left alone; two runs of one
+job meet in a version conflict), and the FIFO queue drops the copy within five minutes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from catalog.domain.errors import (
     InvalidField,
     JobNotFound,
 )
-from catalog.domain.jobs import ImportFormat, Job, JobKind, RowError
+from catalog.domain.jobs import ImportFormat, Job, JobKind, JobStatus, RowError
 from catalog.service.commands import (
     CancelJob,
     GetJob,
@@ -193,7 +198,7 @@ def _start(
     if key is not None:
         existing = _job_of_key(jobs, merchant_id, key, fingerprint)
         if existing is not None:
-            return Started(existing, replayed=True)
+            return _replayed(jobs, existing)
     job = Job(
         id=ctx.ids.new_id(),
         merchant_id=merchant_id,
@@ -216,9 +221,17 @@ def _start(
         raced = _job_of_key(jobs, merchant_id, key, fingerprint)
         if raced is None:
             raise
-        return Started(raced, replayed=True)
+        return _replayed(jobs, raced)
     jobs.queue.enqueue(merchant_id, job.id)
     return Started(job, replayed=False)
+
+
+def _replayed(jobs: JobsContext, job: Job) -> Started:
+    """The job a retry's key names; if it was never handed on (the first request failed
+    between the store and the queue), it is now."""
+    if job.status is JobStatus.QUEUED:
+        jobs.queue.enqueue(job.merchant_id, job.id)
+    return Started(job, replayed=True)
 
 
 def _fingerprint(params: Mapping[str, Any]) -> str:

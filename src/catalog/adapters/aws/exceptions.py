@@ -51,3 +51,12 @@ class UnprocessedKeys(AwsAdapterError, StoreUnavailable):
         super().__init__(f"{keys} keys still unprocessed after {attempts} BatchGetItem calls")
         self.keys = keys
         self.attempts = attempts
+
+
+class JobNotQueued(AwsAdapterError, StoreUnavailable):
+    """SQS refused a new job's message after botocore's retries: the job is stored QUEUED, and
+    the request's retry with its Idempotency-Key hands it on (service/jobs.py)."""
+
+    def __init__(self, job_id: str, cause: str) -> None:
+        super().__init__(f"job {job_id} could not be queued: {cause}")
+        self.job_id = job_id

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from catalog.adapters.aws.exceptions import JobNotQueued
 from catalog.domain.jobs import chunk_id
 
 if TYPE_CHECKING:
@@ -50,8 +53,11 @@ class SqsJobQueue:
         self._fifo = queue_url.endswith(".fifo")
 
     def enqueue(self, merchant_id: str, job_id: str) -> None:
-        """A new job (the API)."""
-        self._send(merchant_id, job_id, job_id)
+        """A new job (the API). A refusal is the API's 503: its client retries."""
+        try:
+            self._send(merchant_id, job_id, job_id)
+        except (BotoCoreError, ClientError) as error:
+            raise JobNotQueued(job_id, str(error)) from error
 
     def requeue(
         self, merchant_id: str, job_id: str, version: int, chunk: int | None = None
