@@ -5,9 +5,10 @@ Starts both as separate uvicorn processes on 127.0.0.1, creates two products on 
 server (a plain one with one PNG image, and the same with 50 variants), checks the bare app
 answers the very same bytes for each, then drives all four with wrk under each shape (warm-up
 first, then timed rounds in alternating order) and prints requests/second of each and the
-ratio embedded/bare per product and shape. See bench/README.md.
+ratio embedded/bare per product and shape: the median of the rounds' ratios, each round's
+two servers having run back to back. See bench/README.md.
 
-    .venv/bin/python bench/get_product.py [--duration 10] [--rounds 2] [--shapes 1x16,2x32]
+    .venv/bin/python bench/get_product.py [--duration 4] [--rounds 5] [--shapes 1x16,2x32]
 """
 
 from __future__ import annotations
@@ -540,26 +541,32 @@ def _embedded(
         yield server
 
 
+def paired_ratios(embedded: list[WrkResult], bare: list[WrkResult]) -> list[float]:
+    """embedded/bare of each round: the two ran back to back, so a drift of the machine
+    between rounds (another process, the CPU's clock) hits both sides of one ratio alike."""
+    return [
+        e.requests_per_second / b.requests_per_second for e, b in zip(embedded, bare, strict=True)
+    ]
+
+
 def report(documents: list[Document], results: dict[Shape, dict[str, list[WrkResult]]]) -> None:
     ratios: dict[tuple[Shape, str], float] = {}
     for shape, by_name in results.items():
         for document in documents:
             print(f"\nwrk {shape}, {document.label} ({len(document.body)} bytes):")
             names = document.server_names
-            means = {}
             for name in names:
                 if name not in by_name:
                     continue
                 rates = [result.requests_per_second for result in by_name[name]]
-                means[name] = statistics.fmean(rates)
                 spread = f" (rounds: {', '.join(f'{rate:.0f}' for rate in rates)})"
-                print(f"{name:<{NAME_WIDTH}} {means[name]:>10.0f} req/s{spread}")
-            if names[0] in means:
-                ratio = means[names[0]] / means[names[1]]
-                ratios[shape, document.label] = ratio
+                print(f"{name:<{NAME_WIDTH}} {statistics.fmean(rates):>10.0f} req/s{spread}")
+            if names[0] in by_name:
+                pairs = paired_ratios(by_name[names[0]], by_name[names[1]])
+                ratio = ratios[shape, document.label] = statistics.median(pairs)
                 print(
-                    f"ratio embedded/bare: {ratio:.2f}"
-                    f" ({ratio:.0%} of the bare endpoint's throughput)"
+                    f"ratio embedded/bare: {ratio:.2f}, the median of {len(pairs)} rounds'"
+                    f" ({', '.join(f'{pair:.2f}' for pair in pairs)})"
                 )
     if not ratios:
         return
@@ -575,9 +582,9 @@ def report(documents: list[Document], results: dict[Shape, dict[str, list[WrkRes
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
-    parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per server")
     parser.add_argument(
         "--shapes",
         type=parse_shapes,
