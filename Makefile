@@ -26,11 +26,13 @@ $(TEST_STAMP): $(RUN_STAMP) $(ADAPTERS_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/catalog serve --port $(PORT)
 
-# The production code path (DynamoDB, S3, EventBridge adapters) on this machine: moto's server
-# stands in for AWS, `catalog aws bootstrap` creates the table, bucket and bus, and the API is
-# served with CATALOG_BACKEND=aws. `catalog aws relay` runs in the background, relaying the
-# table's stream to the bus with the relay Lambda's code; `catalog events` shows what it
-# published (its log starts empty with each run, as moto does). moto keeps everything in
+# The production code path (DynamoDB, S3, EventBridge, SQS adapters) on this machine: moto's
+# server stands in for AWS, `catalog aws bootstrap` creates the table, bucket, bus and jobs
+# queue (moto's account is 123456789012), and the API is served with CATALOG_BACKEND=aws.
+# `catalog aws relay` runs in the background, relaying the table's stream to the bus with the
+# relay Lambda's code; `catalog events` shows what it published (its log starts empty with
+# each run, as moto does). `catalog aws jobs` runs the jobs queue's messages with the jobs
+# worker Lambda's code. moto keeps everything in
 # memory until it stops, which it does when this target ends, with the relay. Needs moto, from
 # the test extra (which includes the aws extra).
 run-aws: $(TEST_STAMP)
@@ -39,9 +41,10 @@ run-aws: $(TEST_STAMP)
 	export AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_REGION=us-east-1 \
 		AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 		CATALOG_BACKEND=aws CATALOG_AUTH=local \
+		CATALOG_JOBS_QUEUE_URL=http://127.0.0.1:$(MOTO_PORT)/123456789012/catalog-jobs.fifo \
 		CATALOG_CURSOR_SECRET=$${CATALOG_CURSOR_SECRET:-dev-only-cursor-secret-never-in-production}; \
-	$(BIN)/moto_server -H 127.0.0.1 -p $(MOTO_PORT) >$(VENV)/moto.log 2>&1 & moto=$$!; relay=; \
-	trap 'kill $$relay $$moto 2>/dev/null || true' EXIT; \
+	$(BIN)/moto_server -H 127.0.0.1 -p $(MOTO_PORT) >$(VENV)/moto.log 2>&1 & moto=$$!; relay=; jobs=; \
+	trap 'kill $$jobs $$relay $$moto 2>/dev/null || true' EXIT; \
 	trap 'exit 130' INT TERM; \
 	until $(BIN)/python -c "import urllib.request as r; r.urlopen('$$AWS_ENDPOINT_URL/moto-api/', timeout=1)" 2>/dev/null; do \
 		kill -0 $$moto 2>/dev/null || { echo "moto did not start:"; cat $(VENV)/moto.log; exit 1; }; \
@@ -52,6 +55,8 @@ run-aws: $(TEST_STAMP)
 	rm -f "$${CATALOG_DATA_DIR:-.catalog}/aws/events.jsonl"; \
 	$(BIN)/catalog aws relay 2>>$(VENV)/aws-relay.log & relay=$$!; \
 	echo "catalog: stream relay running (log in $(VENV)/aws-relay.log); events: CATALOG_BACKEND=aws $(BIN)/catalog events -f"; \
+	$(BIN)/catalog aws jobs >>$(VENV)/aws-jobs.log 2>&1 & jobs=$$!; \
+	echo "catalog: jobs worker running (log in $(VENV)/aws-jobs.log)"; \
 	echo "catalog: get a token in another terminal with: $(BIN)/catalog token --merchant acme"; \
 	$(BIN)/catalog serve --port $(PORT)
 

@@ -506,18 +506,23 @@ def redrive_parked_events(
 
 
 def provision_aws(settings: Settings) -> list[Provisioned]:
-    """Create the table (with stream and TTL), the bucket and the event bus when missing."""
+    """Create the table (with stream and TTL), the bucket and the event bus when missing,
+    and the jobs queue (with its dead-letter queue) when CATALOG_JOBS_QUEUE_URL names one."""
     from catalog.adapters.aws.provisioning import (
         ensure_bucket,
         ensure_catalog_table,
         ensure_event_bus,
+        ensure_jobs_queue,
     )
 
-    return [
+    provisioned = [
         ensure_catalog_table(aws_client("dynamodb"), settings.table_name),
         ensure_bucket(aws_client("s3"), settings.bucket_name, aws_region()),
         ensure_event_bus(aws_client("events"), settings.event_bus_name),
     ]
+    if settings.jobs_queue_url:
+        provisioned.append(ensure_jobs_queue(aws_client("sqs"), settings.jobs_queue_url))
+    return provisioned
 
 
 def local_stream_relay(
@@ -545,6 +550,22 @@ def local_stream_relay(
         return failed
 
     return lambda: follower.poll(publish)
+
+
+def local_jobs_worker(settings: Settings, *, wait_seconds: int = 1) -> Callable[[], int]:
+    """One poll of the jobs queue, a message handed to the jobs worker Lambda's code as its
+    event source mapping would (adapters/aws/sqs_event_source.py); it returns how many."""
+    from catalog.adapters.aws.sqs_event_source import SqsEventSource
+    from catalog.entrypoints import lambda_jobs  # the function itself, as the relay's
+
+    if not settings.jobs_queue_url:
+        raise ConfigurationError("the jobs worker needs CATALOG_JOBS_QUEUE_URL (its own queue)")
+    # A receive waits up to wait_seconds: the read timeout must outlast it.
+    sqs = aws_client("sqs", read_timeout=wait_seconds + 15.0)
+    source = SqsEventSource(
+        sqs, settings.jobs_queue_url, lambda_jobs.handler, wait_seconds=wait_seconds
+    )
+    return source.poll
 
 
 def redrive_relay_failures(settings: Settings, queue_url: str) -> RedriveReport:

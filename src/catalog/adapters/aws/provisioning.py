@@ -7,6 +7,7 @@ leaving existing resources as they are.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import LifecycleRuleTypeDef
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 # Browsers upload large images straight to the bucket with a presigned POST (the upload
 # ticket route), so the bucket must answer their CORS preflight.
@@ -40,7 +43,7 @@ ABANDONED_UPLOADS_RULE: LifecycleRuleTypeDef = {
 
 @dataclass(frozen=True)
 class Provisioned:
-    kind: str  # "table", "bucket" or "event bus"
+    kind: str  # "table", "bucket", "event bus" or "jobs queue"
     name: str
     created: bool
     # What an existing resource was given that it lacked (the table: indexes).
@@ -136,6 +139,47 @@ def ensure_event_bus(client: EventBridgeClient, name: str) -> Provisioned:
             raise
         return Provisioned("event bus", name, created=False)
     return Provisioned("event bus", name, created=True)
+
+
+# As template.yaml's JobsQueue and JobsDeadLetterQueue (see the reasons there).
+JOBS_QUEUE_ATTRIBUTES: dict[QueueAttributeNameType, str] = {
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "false",
+    "VisibilityTimeout": "5400",
+    "MessageRetentionPeriod": "1209600",
+}
+JOBS_MAX_RECEIVES = 5
+
+
+def ensure_jobs_queue(client: SQSClient, queue_url: str) -> Provisioned:
+    """The jobs queue that CATALOG_JOBS_QUEUE_URL names (the name is the URL's last part, a
+    FIFO queue's ending in .fifo), with its dead-letter queue `<name>-dead-letters.fifo`."""
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    if not name.endswith(".fifo"):
+        raise ValueError(f"{queue_url}: the jobs queue is FIFO, its name ends in .fifo")
+    try:
+        client.get_queue_url(QueueName=name)
+    except ClientError as error:
+        if _code(error) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise
+    else:
+        return Provisioned("jobs queue", name, created=False)
+    fifo: dict[QueueAttributeNameType, str] = {
+        "FifoQueue": "true",
+        "MessageRetentionPeriod": "1209600",
+    }
+    dead_name = name.removesuffix(".fifo") + "-dead-letters.fifo"
+    dead_url = client.create_queue(QueueName=dead_name, Attributes=fifo)["QueueUrl"]
+    dead_arn = client.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])
+    redrive = {
+        "deadLetterTargetArn": dead_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": str(JOBS_MAX_RECEIVES),
+    }
+    # Creating a queue that exists with the same attributes answers its URL: a race is fine.
+    client.create_queue(
+        QueueName=name, Attributes={**JOBS_QUEUE_ATTRIBUTES, "RedrivePolicy": json.dumps(redrive)}
+    )
+    return Provisioned("jobs queue", name, created=True)
 
 
 def _code(error: ClientError) -> str:

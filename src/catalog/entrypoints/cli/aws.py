@@ -78,6 +78,35 @@ def relay(
         pass
 
 
+@app.command("jobs")
+def jobs(
+    wait_seconds: Annotated[
+        int, typer.Option(min=0, max=20, help="Long poll of each receive (SQS allows 20).")
+    ] = 1,
+    once: Annotated[
+        bool, typer.Option("--once", help="Stop once the queue has nothing more.")
+    ] = False,
+) -> None:
+    """Run the jobs queue's messages with the jobs worker Lambda's code (for moto).
+
+    Receives one message at a time from $CATALOG_JOBS_QUEUE_URL and hands it to the function
+    as Lambda's event source mapping does: a continuation, a chunk, a retry, the dead-letter
+    queue, all as on AWS (docs/jobs-aws.md). `make run-aws` starts it.
+    """
+    from catalog.bootstrap import local_jobs_worker
+
+    settings = load_settings(None)
+    poll = local_jobs_worker(settings, wait_seconds=wait_seconds)
+    typer.echo(
+        f"catalog: running the jobs of {settings.jobs_queue_url} at {aws_endpoint()}", err=True
+    )
+    try:
+        while poll() or not once:
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("redrive")
 def redrive(
     queue_url: Annotated[
