@@ -567,6 +567,8 @@ def at_limits(product: Product, count: int, *, attributes: bool) -> Product:
     """A copy of `product` with 20 images, 3 axes and `count` variants at their limits."""
     import dataclasses
 
+    from msgspec import structs
+
     from catalog.adapters.ulid_ids import UlidIds
     from catalog.domain import limits
     from catalog.domain.variants import gtin_check_digit, parse_variant_body
@@ -574,7 +576,7 @@ def at_limits(product: Product, count: int, *, attributes: bool) -> Product:
     ids = UlidIds()
     image = product.images[0]
     images = [
-        dataclasses.replace(image, id=ids.new_id(), alt="a" * limits.MAX_ALT_LENGTH)
+        structs.replace(image, id=ids.new_id(), alt="a" * limits.MAX_ALT_LENGTH)
         for _ in range(limits.MAX_IMAGES)
     ]
     axes = tuple(f"axis{k}".ljust(64, "x") for k in range(limits.MAX_OPTIONS))

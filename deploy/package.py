@@ -56,6 +56,7 @@ LAMBDA_REQUIREMENTS = (
     "pillow",  # reads an uploaded image's type and size (imported only when one arrives)
     "tenacity",  # the adapters' retries (adapters/retries.py)
     "orjson",  # encodes the API's JSON views (entrypoints/api/responses.py)
+    "msgspec",  # the value classes (Struct: commands, events, value objects)
     "jinja2",  # the console's pages (entrypoints/console), loaded on its first request
     # The runtime has its own boto3, upgraded by AWS on its own schedule; the package pins the
     # version the tests ran with, so a deploy behaves like the test run (and botocore's

@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from msgspec import Struct, field
 
 # Adapters are imported inside the builders below, never here: the Lambda's cold path imports
 # this module and must not load the embedded adapters, Pillow, httpx or PyJWT. These two load
@@ -55,8 +56,7 @@ if TYPE_CHECKING:
 MIN_CURSOR_SECRET_LENGTH = 32
 
 
-@dataclass
-class Container:
+class Container(Struct):
     settings: Settings
     ctx: CatalogContext
     tokens: TokenVerifier
@@ -311,8 +311,7 @@ def _aws_container(settings: Settings) -> Container:
     )
 
 
-@dataclass(frozen=True)
-class _AwsCatalog:
+class _AwsCatalog(Struct, frozen=True):
     ctx: CatalogContext
     tokens: TokenVerifier
     store: DynamoDbStore
@@ -382,8 +381,7 @@ def _jobs_queue(settings: Settings, aws: _AwsCatalog) -> SqsJobQueue:
     return SqsJobQueue(sqs, settings.jobs_queue_url)  # type: ignore[arg-type]  # a stand-in
 
 
-@dataclass(frozen=True)
-class AwsJobsWorker:
+class AwsJobsWorker(Struct, frozen=True):
     """What the jobs worker Lambda runs jobs with (entrypoints/lambda_jobs.py)."""
 
     ctx: CatalogContext

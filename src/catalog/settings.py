@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
+from msgspec import Struct
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-@dataclass(frozen=True)
-class RequestRate:
+class RequestRate(Struct, frozen=True):
     """CATALOG_RATE_LIMIT parsed: the requests per second a caller may sustain, and how many
     it may send at once (the token bucket's size)."""
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.bootstrap import Container

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.adapters.memory.assets import MemoryAssetStore

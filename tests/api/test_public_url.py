@@ -3,13 +3,13 @@ configured public URL, or are relative."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from catalog.adapters.embedded.local_assets import LocalAssetStore
 from catalog.bootstrap import Container

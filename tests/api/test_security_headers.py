@@ -8,13 +8,13 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from catalog.adapters.memory.store import MemoryStore
 from catalog.bootstrap import Container

@@ -10,13 +10,13 @@ would is checked in tests/aws/test_s3_assets.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from catalog.adapters.aws.s3_assets import S3AssetStore
 from catalog.adapters.embedded.local_assets import LocalAssetStore

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from msgspec.structs import replace
 
 from catalog.adapters.aws import dynamodb_items as items
 from catalog.adapters.aws import dynamodb_store

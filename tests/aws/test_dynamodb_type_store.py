@@ -6,12 +6,12 @@ cancellations become domain errors."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from msgspec.structs import replace
 
 from catalog.adapters.aws import dynamodb_items as items
 from catalog.adapters.aws.dynamodb_store import DynamoDbStore

@@ -4,10 +4,10 @@ winner when two changes take the same SKU at the same moment."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import pytest
+from msgspec import structs
 
 from catalog.domain.errors import DuplicateSku
 from catalog.service.ports import Change, SkuOwner
@@ -18,7 +18,7 @@ from tests.contract.conftest import committed, create_change, new_id, update_cha
 def with_skus(
     change: Change, claimed: tuple[SkuOwner, ...] = (), released: tuple[str, ...] = ()
 ) -> Change:
-    return dataclasses.replace(change, skus_claimed=claimed, skus_released=released)
+    return structs.replace(change, skus_claimed=claimed, skus_released=released)
 
 
 def test_a_products_sku_is_held_by_the_product(store: CatalogStore) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from catalog.adapters.type_documents import type_to_document
 from catalog.domain.errors import DuplicateProductType, ProductTypeInUse, VersionConflict

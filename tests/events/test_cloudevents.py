@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from msgspec import structs
 
 from catalog.adapters.cloudevents import from_cloudevent, to_cloudevent
 from catalog.domain.events import DomainEvent, EventName
@@ -44,7 +45,9 @@ def test_the_event_reads_back_from_its_envelope() -> None:
 
 
 def test_event_data_cannot_override_the_common_fields() -> None:
-    forged = DomainEvent(**{**EVENT.__dict__, "data": {"version": 99, "merchant_id": "evil"}})
+    forged = DomainEvent(
+        **{**structs.asdict(EVENT), "data": {"version": 99, "merchant_id": "evil"}}
+    )
 
     data = to_cloudevent(forged)["data"]
 

@@ -3,11 +3,11 @@ after the bounded attempts and redriven; the event log never parks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from msgspec import field
 
 from catalog.adapters.embedded.dead_letters import SqliteDeadLetters
 from catalog.adapters.embedded.event_log import EventLogSink
@@ -29,8 +29,7 @@ SECRET = webhook_secret_text(b"0123456789abcdef0123456789abcdef")
 RECEIVER_WAIT = 60.0  # seconds; a healthy run takes well under one
 
 
-@dataclass(frozen=True)
-class RecordingRetry(RetryPolicy):
+class RecordingRetry(RetryPolicy, frozen=True):
     """The policy, remembering the attempt number of every retry it timed."""
 
     timed: list[int] = field(default_factory=list)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from catalog.adapters.embedded.sqlite_jobs import SqliteJobStore
 from catalog.adapters.embedded.sqlite_store import SqliteStore

@@ -21,9 +21,10 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
+
+from msgspec import Struct
 
 from catalog.adapters.token_claims import (
     DEFAULT_MERCHANT_CLAIM,
@@ -43,8 +44,7 @@ ALGORITHMS = ("RS256", "ES256")
 _ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
 
-@dataclass(frozen=True)
-class ProviderMetadata:
+class ProviderMetadata(Struct, frozen=True):
     """What the discovery document says, of what this client uses."""
 
     authorization_endpoint: str

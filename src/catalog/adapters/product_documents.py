@@ -10,8 +10,9 @@ migration before a deploy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.adapters.stored_values import compact_json
 from catalog.domain import limits
@@ -207,8 +208,7 @@ def history_from_document(doc: Document) -> HistoryEntry:
     )
 
 
-@dataclass(frozen=True)
-class StoredChange:
+class StoredChange(Struct, frozen=True):
     """A change's product and history entry as the stores write them, encoded once: the same
     text is measured against the limit and then written (an import encodes thousands)."""
 

@@ -11,9 +11,9 @@ version conflict is the service's business (service/products.py), never an adapt
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from msgspec import Struct
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -25,8 +25,7 @@ from tenacity import (
 from tenacity.nap import sleep as tenacity_sleep
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(Struct, frozen=True):
     """`attempts` tries in all, the first included. After the n-th failed one the next waits
     up to `min(max_seconds, first_seconds * 2**(n-1))`."""
 

@@ -21,10 +21,10 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import httpx
+from msgspec import Struct, field
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -102,8 +102,7 @@ def _carried_ipv4(address: IPAddress) -> IPv4Address | None:
     return None
 
 
-@dataclass(frozen=True)
-class WebhookTargetPolicy:
+class WebhookTargetPolicy(Struct, frozen=True):
     """The rules above; `resolver` is the system's unless a test injects one."""
 
     allow_http_loopback: bool = False

@@ -9,8 +9,9 @@ requirements replaces the set, conditioned on the set's version.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec import Struct, field
 
 from catalog.domain.errors import DomainError
 
@@ -20,8 +21,7 @@ from catalog.domain.errors import DomainError
 MAX_REQUIREMENTS_BYTES = 128 * 1024
 
 
-@dataclass(frozen=True)
-class ChannelRequirements:
+class ChannelRequirements(Struct, frozen=True):
     """One channel's required pointers at one version. Version 0: never declared (nothing
     required beyond READY's needs, no updated_at)."""
 
@@ -40,8 +40,7 @@ class ChannelRequirements:
         return ChannelRequirements(self.channel, required, self.version + 1, at)
 
 
-@dataclass(frozen=True)
-class RequirementsSet:
+class RequirementsSet(Struct, frozen=True):
     """Every channel's requirements and the version of the whole set (0: none stored), which
     a write names to detect a concurrent write of any channel."""
 

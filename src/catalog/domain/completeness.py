@@ -6,7 +6,8 @@ pointers, a product type declares required attributes, and this module only look
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from catalog.domain.errors import FieldErrors, InvalidField
 from catalog.domain.values import JSON
@@ -22,8 +23,7 @@ _WHOLE_MEMBERS = frozenset({"/name", "/description", "/sku", "/product_type", "/
 _ATTRIBUTES = "/attributes/"
 
 
-@dataclass(frozen=True)
-class Completeness:
+class Completeness(Struct, frozen=True):
     """The pointers missing for READY and, per channel, for a publication there."""
 
     ready: tuple[str, ...] = ()

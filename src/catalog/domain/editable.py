@@ -8,8 +8,9 @@ each rule is applied once, to the value that would be stored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Any
+
+from msgspec import Struct, structs
 
 from catalog.domain import limits
 from catalog.domain.errors import FieldErrors, InvalidField
@@ -32,8 +33,7 @@ from catalog.domain.values import (
 from catalog.domain.variants import parse_options
 
 
-@dataclass(frozen=True)
-class EditableFields:
+class EditableFields(Struct, frozen=True):
     product_type: str | None
     name: str
     description: str | None
@@ -44,7 +44,7 @@ class EditableFields:
 
     def as_arguments(self) -> dict[str, Any]:
         """Keyword arguments of Product.register and Product.revise."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return structs.asdict(self)
 
 
 def parse_editable(

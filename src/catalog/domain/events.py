@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from msgspec import Struct, field
 
 
 class EventName(StrEnum):
@@ -27,8 +28,7 @@ class EventName(StrEnum):
     JOB_FINISHED = "JobFinished"
 
 
-@dataclass(frozen=True)
-class DomainEvent:
+class DomainEvent(Struct, frozen=True):
     """One fact about one version of a product, of a merchant's product type (`product_type`
     set, `product_id` None), of a channel's requirements (`channel` set; platform-wide, so
     `merchant_id` None), or of a merchant's job (`job_id` set). `id` is stable so consumers

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from catalog.domain.errors import ProductNotFound
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Struct, frozen=True):
     field: str  # JSON pointer into the product document, e.g. /attributes/color
     old: Any
     new: Any
 
 
-@dataclass(frozen=True)
-class StatusTransition:
+class StatusTransition(Struct, frozen=True):
     from_status: str | None  # None when the product was created
     to_status: str
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(Struct, frozen=True):
     product_id: str
     version: int
     actor: str

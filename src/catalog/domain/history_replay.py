@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from catalog.domain.editable import EditableFields, parse_editable
 from catalog.domain.errors import FieldErrors
@@ -70,8 +71,7 @@ def content_at(
     return _in_document_shape(content)
 
 
-@dataclass(frozen=True)
-class RestoredContent:
+class RestoredContent(Struct, frozen=True):
     """A version's content, parsed as the product's commands take it (Product.restore)."""
 
     fields: EditableFields

@@ -13,10 +13,11 @@ counters and version, whose batches add to the counters of the job they are part
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from msgspec import Struct, field, structs
 
 from catalog.domain.errors import InvalidField
 from catalog.domain.events import DomainEvent, EventName
@@ -62,8 +63,7 @@ class ImportFormat(StrEnum):
     CSV = "csv"
 
 
-@dataclass(frozen=True)
-class RowError:
+class RowError(Struct, frozen=True):
     """A row that wrote nothing: its line (CSV: counting the header), its SKU when it names
     one, and the problem document the API would have answered for it."""
 
@@ -75,15 +75,13 @@ class RowError:
         return {"line": self.line, "sku": self.sku, "problem": dict(self.problem)}
 
 
-@dataclass(frozen=True)
-class RowResult:
+class RowResult(Struct, frozen=True):
     line: int
     outcome: RowOutcome
     error: RowError | None = None
 
 
-@dataclass(frozen=True)
-class ChunkRange:
+class ChunkRange(Struct, frozen=True):
     """Part of an import's file that one worker runs: the bytes from the start of its first
     row (`start`) to the start of the next chunk's (`end`), whole rows only (a CSV product's
     rows together), and the file's lines before `start`, so its rows keep the file's lines."""
@@ -124,8 +122,7 @@ def chunk_id(job_id: str, number: int) -> str:
     return f"{job_id}.{number}"
 
 
-@dataclass
-class Job:
+class Job(Struct):
     id: str
     merchant_id: str
     kind: JobKind
@@ -251,7 +248,7 @@ class Job:
 
     def snapshot(self) -> Job:
         """A copy a store may keep while this one goes on changing."""
-        return replace(self, errors=list(self.errors), params=dict(self.params))
+        return structs.replace(self, errors=list(self.errors), params=dict(self.params))
 
     def finished_event(self, event_id: str) -> DomainEvent:
         """JobFinished, for a job that has finished (its schema: docs/events/)."""

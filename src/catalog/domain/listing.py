@@ -7,9 +7,10 @@ recognised and ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from msgspec import Struct, field
 
 from catalog.domain.errors import InvalidField
 from catalog.domain.values import JSON, parse_text
@@ -35,8 +36,7 @@ class Outcome(StrEnum):
     UNPUBLISHED = "UNPUBLISHED"
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(Struct, frozen=True):
     """The publication state of a product on one channel. `requested_version` is the product
     version at which the current request (publish or withdraw) was made."""
 
@@ -77,8 +77,7 @@ OUTCOMES: dict[tuple[ListingState, Outcome], ListingState] = {
 }
 
 
-@dataclass(frozen=True)
-class ListingOutcome:
+class ListingOutcome(Struct, frozen=True):
     state: Outcome
     product_version: int
     external_id: str | None = None

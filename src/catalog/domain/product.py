@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from msgspec import Struct, structs
+
 from catalog.domain import limits
 from catalog.domain.completeness import READY_POINTERS, Completeness, evaluate
 from catalog.domain.errors import (
@@ -62,16 +65,14 @@ from catalog.domain.variants import (
 )
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(Struct, frozen=True):
     """Who makes a change and when."""
 
     actor: str
     at: datetime
 
 
-@dataclass(frozen=True)
-class Content:
+class Content(Struct, frozen=True):
     """The sellable content of a product, as seen by everyone or by one channel."""
 
     name: str
@@ -80,8 +81,7 @@ class Content:
     attributes: dict[str, JSON]
 
 
-@dataclass(frozen=True)
-class PendingChange:
+class PendingChange(Struct, frozen=True):
     """One new version ready to commit: expected_version is the version it replaces (0: new)."""
 
     expected_version: int
@@ -89,12 +89,11 @@ class PendingChange:
     events: tuple[DomainEvent, ...]
 
 
-@dataclass
-class _Recorder:
+class _Recorder(Struct):
     stamp: Stamp | None = None
-    changes: list[FieldChange] = field(default_factory=list)
+    changes: list[FieldChange] = msgspec.field(default_factory=list)
     transition: StatusTransition | None = None
-    events: list[tuple[EventName, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[EventName, dict[str, Any]]] = msgspec.field(default_factory=list)
     reason: str | None = None
     restored_from: int | None = None
 
@@ -359,7 +358,8 @@ class Product:
         options = content.get("options", self.options)
         images = {image.id for image in self.images}
         kept = [
-            replace(v, image_ids=tuple(i for i in v.image_ids if i in images)) for v in variants
+            structs.replace(v, image_ids=tuple(i for i in v.image_ids if i in images))
+            for v in variants
         ]
         restored = replace(self, **content, variants=[in_axis_order(v, options) for v in kept])
         restored.bind_type(type_content)
@@ -433,7 +433,7 @@ class Product:
         if before.alt == alt:
             return
         images = [*self.images]
-        images[index] = replace(before, alt=alt)
+        images[index] = structs.replace(before, alt=alt)
         self._candidate(images=images).require_complete_where_listed(than=self.completeness)
         self.images = images
         pointer = join_pointer(join_pointer("/images", image_id), "alt")
@@ -516,7 +516,7 @@ class Product:
         if listing is None or target is None:
             raise InvalidListingTransition(channel, current, outcome.state.value)
         if outcome.state is Outcome.PUBLISHED:
-            updated = replace(
+            updated = structs.replace(
                 listing,
                 state=target,
                 external_id=outcome.external_id,
@@ -531,13 +531,14 @@ class Product:
                 },
             )
         elif outcome.state is Outcome.FAILED:
-            updated = replace(listing, state=target, message=outcome.message)
+            updated = structs.replace(listing, state=target, message=outcome.message)
             event, data = EventName.PUBLICATION_FAILED, {"message": outcome.message}
         else:
-            updated = replace(listing, state=target, message=None)
+            updated = structs.replace(listing, state=target, message=None)
             event, data = EventName.PRODUCT_UNPUBLISHED, {}
         if listing_json(updated) != listing_json(listing):
-            self._set_listing(channel, replace(updated, updated_at=stamp.at), stamp, event, data)
+            at = structs.replace(updated, updated_at=stamp.at)
+            self._set_listing(channel, at, stamp, event, data)
             self._derive_status(channel)
         return True
 
@@ -722,7 +723,7 @@ class Product:
         recorder.events.append((event, {"channel": channel, **data}))
 
     def _withdraw(self, channel: str, listing: Listing, stamp: Stamp) -> None:
-        withdrawing = replace(
+        withdrawing = structs.replace(
             listing,
             state=ListingState.UNPUBLISHING,
             requested_version=self.version + 1,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.errors import FieldErrors, InvalidField
@@ -60,8 +61,7 @@ DEFINITION_MEMBERS = frozenset(
 TYPE_CONTENT_MEMBERS = frozenset({"name", "attributes", "additional_attributes"})
 
 
-@dataclass(frozen=True)
-class AttributeDefinition:
+class AttributeDefinition(Struct, frozen=True):
     """What one attribute of a type holds, and where it is needed."""
 
     type: AttributeType
@@ -138,8 +138,7 @@ class AttributeDefinition:
         return document
 
 
-@dataclass(frozen=True)
-class TypeContent:
+class TypeContent(Struct, frozen=True):
     """What a merchant writes of a type: all of it but the key, which never changes."""
 
     name: str
@@ -175,8 +174,7 @@ class TypeContent:
         return [name for name, d in self.attributes.items() if channel in d.required_on]
 
 
-@dataclass(frozen=True)
-class ProductType:
+class ProductType(Struct, frozen=True):
     """A merchant's product type at one version. Its key never changes; its content is
     replaced whole by each revision."""
 

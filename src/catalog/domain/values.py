@@ -7,8 +7,9 @@ as a JSON pointer, so every layer reports bad input the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from msgspec import Struct, field
 
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
@@ -30,8 +31,7 @@ class ValueObject(Protocol):
     def to_json(self) -> dict[str, JSON]: ...
 
 
-@dataclass(frozen=True)
-class Money:
+class Money(Struct, frozen=True):
     """An amount in integer minor units of an ISO 4217 currency (never a float): 12999 USD is
     $129.99, 12999 JPY is 12,999 yen, 12999 KWD is 12.999 dinars."""
 
@@ -48,8 +48,7 @@ class Money:
         return {"amount": self.amount, "currency": self.currency}
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(Struct, frozen=True):
     """A reference to an image in object storage: the key and what was read from the bytes."""
 
     id: str
@@ -72,8 +71,7 @@ class ImageRef:
         }
 
 
-@dataclass(frozen=True)
-class VariantOverride:
+class VariantOverride(Struct, frozen=True):
     """One variant's replacements on one channel: a price, and attributes merge-patched over
     the variant's effective attributes there (domain/variants.py resolves them). It is part
     of a channel override, so it lives beside it; domain/variants.py holds the variant."""
@@ -85,8 +83,7 @@ class VariantOverride:
         return {"price": to_json(self.price), "attributes": self.attributes}
 
 
-@dataclass(frozen=True)
-class ChannelOverride:
+class ChannelOverride(Struct, frozen=True):
     """Per-channel replacements; attributes are merge-patched onto the product's own, and
     `variants` holds the overrides of single variants, by variant id."""
 

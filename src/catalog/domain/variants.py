@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field, structs
 
 from catalog.domain import limits
 from catalog.domain.errors import DuplicateSku, DuplicateVariant, FieldErrors, InvalidField
@@ -40,8 +41,7 @@ _DIGITS = re.compile(r"^[0-9]+$")
 MAX_IMAGE_ID_LENGTH = 100
 
 
-@dataclass(frozen=True, kw_only=True)
-class VariantBody:
+class VariantBody(Struct, frozen=True, kw_only=True):
     """What a client says of a variant: everything but the id the server gives it."""
 
     sku: str
@@ -60,8 +60,7 @@ class VariantBody:
         return {name: to_json(getattr(self, name)) for name in VARIANT_FIELDS}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Variant(VariantBody):
+class Variant(VariantBody, frozen=True, kw_only=True):
     """One variant of a product, as stored: its id, then its body."""
 
     id: str
@@ -247,8 +246,7 @@ def parse_variant_patch(patch: JSON, at: str = "") -> dict[str, JSON]:
 # ---------------------------------------------------------------------- the product's rules
 
 
-@dataclass(frozen=True)
-class Judged:
+class Judged(Struct, frozen=True):
     """A variant a change adds or revises, and the pointer its errors are named under."""
 
     variant: Variant
@@ -416,13 +414,13 @@ def in_axis_order(variant: Variant, axes: tuple[str, ...]) -> Variant:
     """The variant with its option values listed in the product's order of axes."""
     ordered = {axis: variant.options[axis] for axis in axes if axis in variant.options}
     ordered.update({a: v for a, v in variant.options.items() if a not in ordered})
-    return replace(variant, options=ordered)
+    return structs.replace(variant, options=ordered)
 
 
 def without_axes_removed(variants: Sequence[Variant], axes: tuple[str, ...]) -> list[Variant]:
     """The variants once the product names only `axes`: values of other axes are dropped."""
     return [
-        replace(v, options={a: value for a, value in v.options.items() if a in axes})
+        structs.replace(v, options={a: value for a, value in v.options.items() if a in axes})
         if set(v.options) - set(axes)
         else v
         for v in variants
@@ -431,7 +429,7 @@ def without_axes_removed(variants: Sequence[Variant], axes: tuple[str, ...]) -> 
 
 def without_image(variants: Sequence[Variant], image_id: str) -> list[Variant]:
     return [
-        replace(v, image_ids=tuple(i for i in v.image_ids if i != image_id))
+        structs.replace(v, image_ids=tuple(i for i in v.image_ids if i != image_id))
         if image_id in v.image_ids
         else v
         for v in variants
@@ -447,7 +445,7 @@ def without_variant_overrides(
     for channel, override in overrides.items():
         if variant_id in override.variants:
             rest = {vid: o for vid, o in override.variants.items() if vid != variant_id}
-            override = replace(override, variants=rest)
+            override = structs.replace(override, variants=rest)
         if override != ChannelOverride():
             kept[channel] = override
     return kept
@@ -477,7 +475,7 @@ def effective_variant(
     own, else the product's effective price there; attributes merged (effective_attributes)."""
     price = effective_price(variant, content_price, override)
     attributes = effective_attributes(content_attributes, variant, override)
-    return replace(variant, price=price, attributes=attributes)
+    return structs.replace(variant, price=price, attributes=attributes)
 
 
 def effective_price(

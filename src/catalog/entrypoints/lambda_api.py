@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -24,6 +23,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+from msgspec import Struct
 
 import catalog.adapters.aws.dynamodb_store
 import catalog.adapters.aws.s3_assets
@@ -54,8 +54,7 @@ class _Stdout:
         sys.stdout.flush()
 
 
-@dataclass(frozen=True)
-class _Runtime:
+class _Runtime(Struct, frozen=True):
     """What one Lambda container builds once and reuses for every invocation."""
 
     asgi: Mangum

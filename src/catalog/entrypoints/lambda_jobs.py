@@ -36,12 +36,12 @@ life; importing this module builds nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
+from msgspec import Struct
 
 from catalog.adapters.aws.sqs_job_queue import job_of_message
 from catalog.bootstrap import AwsJobsWorker, aws_jobs_worker
@@ -66,8 +66,7 @@ STOP_MARGIN_MS = 60_000
 RETRY_DELAY_SECONDS = 60
 
 
-@dataclass(frozen=True)
-class _Runtime:
+class _Runtime(Struct, frozen=True):
     """What one Lambda container builds once and reuses for every invocation."""
 
     worker: AwsJobsWorker

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from msgspec import Struct, structs
 
 from catalog.adapters.aws.clients import aws_client
 from catalog.adapters.cloudevents import from_cloudevent
@@ -40,8 +40,7 @@ SERVICE = "catalog-reevaluate"
 STOP_MARGIN_MS = 60_000
 
 
-@dataclass(frozen=True)
-class _Runtime:
+class _Runtime(Struct, frozen=True):
     """What one Lambda container builds once and reuses for every invocation."""
 
     ctx: CatalogContext
@@ -99,13 +98,15 @@ def run(
 
     report = reevaluate(current.ctx, change, should_stop)
     if report.resume is not None:
-        current.invoke_again(context.invoked_function_arn, {"continuation": asdict(report.resume)})
+        current.invoke_again(
+            context.invoked_function_arn, {"continuation": structs.asdict(report.resume)}
+        )
     summary = {
         "visited": report.visited,
         "changed": report.changed,
         "continued": report.resume is not None,
     }
-    logger.info("re-evaluated", extra={**summary, "change": asdict(change)})
+    logger.info("re-evaluated", extra={**summary, "change": structs.asdict(change)})
     return summary
 
 

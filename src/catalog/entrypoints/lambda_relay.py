@@ -12,11 +12,11 @@ container's life; importing this module builds nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from msgspec import Struct
 
 from catalog.adapters.aws.clients import aws_client
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
@@ -26,8 +26,7 @@ from catalog.settings import Settings
 SERVICE = "catalog-relay"
 
 
-@dataclass(frozen=True)
-class _Runtime:
+class _Runtime(Struct, frozen=True):
     """What one Lambda container builds once and reuses for every invocation."""
 
     events: Any  # EventBridgeClient

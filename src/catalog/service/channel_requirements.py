@@ -7,7 +7,7 @@ again (service/reevaluation.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from catalog.domain.channel_requirements import ChannelRequirements
 from catalog.domain.completeness import parse_requirements
@@ -20,13 +20,11 @@ from catalog.service.principals import Principal, require_channel_admin
 from catalog.service.products import MAX_CONFLICT_RETRIES
 
 
-@dataclass(frozen=True)
-class GetChannelRequirements:
+class GetChannelRequirements(Struct, frozen=True):
     channel: str
 
 
-@dataclass(frozen=True)
-class PutChannelRequirements:
+class PutChannelRequirements(Struct, frozen=True):
     """The channel's whole list of required pointers, replacing the one it had."""
 
     channel: str

@@ -7,7 +7,8 @@ events it emits drive decoupled adapters, which report back through `report_outc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from catalog.domain.product import Product, Stamp
 from catalog.domain.values import parse_channel
@@ -22,8 +23,7 @@ from catalog.service.principals import Principal, require_report, require_write
 from catalog.service.products import apply
 
 
-@dataclass(frozen=True)
-class Reported:
+class Reported(Struct, frozen=True):
     product: Product
     applied: bool  # False: the outcome answered a superseded request and was ignored
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from catalog.domain import limits
 from catalog.domain.editable import (
@@ -51,8 +52,7 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class KeyedRequest:
+class KeyedRequest(Struct, frozen=True):
     """A request sent with an Idempotency-Key: the key and a digest of what was asked."""
 
     key: str
@@ -73,8 +73,7 @@ def _optional_alt(value: JSON) -> str | None:
     return parse_text(value, "/alt", limits.MAX_ALT_LENGTH, required=False)
 
 
-@dataclass(frozen=True)
-class ProductTarget:
+class ProductTarget(Struct, frozen=True):
     """The product a command or query is about."""
 
     merchant_id: str
@@ -84,8 +83,7 @@ class ProductTarget:
 # ------------------------------------------------------------------ products
 
 
-@dataclass(frozen=True)
-class RegisterProduct:
+class RegisterProduct(Struct, frozen=True):
     merchant_id: str
     sku: str
     fields: EditableFields
@@ -109,8 +107,7 @@ class RegisterProduct:
         return cls(merchant_id, sku, fields, keyed, variants)
 
 
-@dataclass(frozen=True)
-class PatchProduct(ProductTarget):
+class PatchProduct(ProductTarget, frozen=True):
     """A JSON merge patch (RFC 7396) of the editable fields."""
 
     patch: Mapping[str, JSON]
@@ -123,8 +120,7 @@ class PatchProduct(ProductTarget):
         return cls(merchant_id, product_id, parse_patch(body), if_match)
 
 
-@dataclass(frozen=True)
-class ChangeStatus(ProductTarget):
+class ChangeStatus(ProductTarget, frozen=True):
     status: Status
     reason: str | None = None
     if_match: int | None = None
@@ -145,18 +141,15 @@ class ChangeStatus(ProductTarget):
         return cls(merchant_id, product_id, status, reason, if_match)
 
 
-@dataclass(frozen=True)
-class DeactivateProduct(ProductTarget):
+class DeactivateProduct(ProductTarget, frozen=True):
     if_match: int | None = None
 
 
-@dataclass(frozen=True)
-class GetProduct(ProductTarget):
+class GetProduct(ProductTarget, frozen=True):
     """Read one product."""
 
 
-@dataclass(frozen=True)
-class ListProducts:
+class ListProducts(Struct, frozen=True):
     merchant_id: str
     status: Status | None = None
     channel: str | None = None
@@ -165,8 +158,7 @@ class ListProducts:
     product_type: str | None = None  # a type key: only products of that type
 
 
-@dataclass(frozen=True)
-class ReadHistory(ProductTarget):
+class ReadHistory(ProductTarget, frozen=True):
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
 
@@ -174,26 +166,22 @@ class ReadHistory(ProductTarget):
 # ------------------------------------------------------------------ channels
 
 
-@dataclass(frozen=True)
-class ChannelRequest(ProductTarget):
+class ChannelRequest(ProductTarget, frozen=True):
     """A merchant's request about the product's listing on one channel."""
 
     channel: str
     if_match: int | None = None
 
 
-@dataclass(frozen=True)
-class RequestPublication(ChannelRequest):
+class RequestPublication(ChannelRequest, frozen=True):
     """List the product on the channel (its adapter publishes it and reports back)."""
 
 
-@dataclass(frozen=True)
-class RequestUnpublication(ChannelRequest):
+class RequestUnpublication(ChannelRequest, frozen=True):
     """Withdraw the product's listing from the channel."""
 
 
-@dataclass(frozen=True)
-class ReportOutcome(ProductTarget):
+class ReportOutcome(ProductTarget, frozen=True):
     """What a channel's adapter reports about its listing of the product."""
 
     channel: str
@@ -214,8 +202,7 @@ class ReportOutcome(ProductTarget):
 # ------------------------------------------------------------------ images
 
 
-@dataclass(frozen=True)
-class AddImage(ProductTarget):
+class AddImage(ProductTarget, frozen=True):
     data: bytes
     alt: str | None = None
     if_match: int | None = None
@@ -237,14 +224,12 @@ class AddImage(ProductTarget):
         return cls(merchant_id, product_id, data, text, if_match, keyed)
 
 
-@dataclass(frozen=True)
-class RemoveImage(ProductTarget):
+class RemoveImage(ProductTarget, frozen=True):
     image_id: str
     if_match: int | None = None
 
 
-@dataclass(frozen=True)
-class ChangeImageAlt(ProductTarget):
+class ChangeImageAlt(ProductTarget, frozen=True):
     """A new alternative text for one image; None removes it."""
 
     image_id: str
@@ -272,8 +257,7 @@ class ChangeImageAlt(ProductTarget):
         return cls(merchant_id, product_id, image_id, alt or None, if_match, "alt" in document)
 
 
-@dataclass(frozen=True)
-class RequestUpload(ProductTarget):
+class RequestUpload(ProductTarget, frozen=True):
     """A ticket to upload one image of `content_type`, at most `max_bytes` bytes."""
 
     content_type: str
@@ -305,8 +289,7 @@ def _size(value: JSON) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class ConfirmUpload(ProductTarget):
+class ConfirmUpload(ProductTarget, frozen=True):
     upload_id: str
     alt: str | None = None
     if_match: int | None = None
@@ -331,16 +314,14 @@ class ConfirmUpload(ProductTarget):
 # ------------------------------------------------------------------ product types
 
 
-@dataclass(frozen=True)
-class TypeTarget:
+class TypeTarget(Struct, frozen=True):
     """A product type of one merchant, by key."""
 
     merchant_id: str
     key: str
 
 
-@dataclass(frozen=True)
-class CreateProductType:
+class CreateProductType(Struct, frozen=True):
     merchant_id: str
     key: str
     content: TypeContent
@@ -358,8 +339,7 @@ class CreateProductType:
         return cls(merchant_id, key, content)
 
 
-@dataclass(frozen=True)
-class PatchProductType(TypeTarget):
+class PatchProductType(TypeTarget, frozen=True):
     """A JSON merge patch (RFC 7396) of the type's name, attributes and
     additional_attributes; the key never changes."""
 
@@ -384,18 +364,15 @@ class PatchProductType(TypeTarget):
         return cls(merchant_id, key, document, if_match)
 
 
-@dataclass(frozen=True)
-class DeleteProductType(TypeTarget):
+class DeleteProductType(TypeTarget, frozen=True):
     if_match: int | None = None
 
 
-@dataclass(frozen=True)
-class GetProductType(TypeTarget):
+class GetProductType(TypeTarget, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class ListProductTypes:
+class ListProductTypes(Struct, frozen=True):
     merchant_id: str
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
@@ -404,8 +381,7 @@ class ListProductTypes:
 # ------------------------------------------------------------------ variants
 
 
-@dataclass(frozen=True)
-class AddVariant(ProductTarget):
+class AddVariant(ProductTarget, frozen=True):
     """One variant more; `variant_id` is made by the entrypoint before the body is parsed,
     so every error names the variant as it will be known (`/variants/<id>/...`)."""
 
@@ -430,8 +406,7 @@ class AddVariant(ProductTarget):
         return cls(merchant_id, product_id, variant_id, parsed, if_match, keyed)
 
 
-@dataclass(frozen=True)
-class PatchVariant(ProductTarget):
+class PatchVariant(ProductTarget, frozen=True):
     """A JSON merge patch of one variant's fields."""
 
     variant_id: str
@@ -451,14 +426,12 @@ class PatchVariant(ProductTarget):
         return cls(merchant_id, product_id, variant_id, patch, if_match)
 
 
-@dataclass(frozen=True)
-class RemoveVariant(ProductTarget):
+class RemoveVariant(ProductTarget, frozen=True):
     variant_id: str
     if_match: int | None = None
 
 
-@dataclass(frozen=True)
-class FindSku:
+class FindSku(Struct, frozen=True):
     """Which product (and variant) of the merchant holds `sku`."""
 
     merchant_id: str
@@ -468,8 +441,7 @@ class FindSku:
 # ------------------------------------------------------------------ jobs
 
 
-@dataclass(frozen=True)
-class StartImport:
+class StartImport(Struct, frozen=True):
     """An import of `content`, a file of `format` sent inline, or of the file uploaded with
     the ticket `upload_id` (RequestImportUpload)."""
 
@@ -496,8 +468,7 @@ class StartImport:
         return cls(merchant_id, file_format, None, idempotency_key, upload_id)
 
 
-@dataclass(frozen=True)
-class RequestImportUpload:
+class RequestImportUpload(Struct, frozen=True):
     """A ticket to upload an import file of `format`, at most `size` bytes, past the API."""
 
     merchant_id: str
@@ -524,8 +495,7 @@ class RequestImportUpload:
         return cls(merchant_id, file_format, size)
 
 
-@dataclass(frozen=True)
-class StartExport:
+class StartExport(Struct, frozen=True):
     """The products `filter` keeps (`status`, `channel`, `product_type`), to a file."""
 
     merchant_id: str
@@ -551,8 +521,7 @@ BULK_ACTIONS = ("publish", "unpublish", "status")
 MAX_BULK_IDS = 10_000
 
 
-@dataclass(frozen=True)
-class StartBulkAction:
+class StartBulkAction(Struct, frozen=True):
     """One action for each product `ids` names, or `filter` keeps."""
 
     merchant_id: str
@@ -635,14 +604,12 @@ def parse_product_filter(value: JSON) -> dict[str, str]:
     return kept
 
 
-@dataclass(frozen=True)
-class GetJob:
+class GetJob(Struct, frozen=True):
     merchant_id: str
     job_id: str
 
 
-@dataclass(frozen=True)
-class ListJobs:
+class ListJobs(Struct, frozen=True):
     merchant_id: str
     kind: JobKind | None = None
     status: JobStatus | None = None
@@ -650,13 +617,11 @@ class ListJobs:
     cursor: str | None = None
 
 
-@dataclass(frozen=True)
-class CancelJob:
+class CancelJob(Struct, frozen=True):
     merchant_id: str
     job_id: str
 
 
-@dataclass(frozen=True)
-class ReadJobErrors:
+class ReadJobErrors(Struct, frozen=True):
     merchant_id: str
     job_id: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from catalog.service.cursors import CursorCodec
 from catalog.service.ports import (
@@ -19,8 +19,7 @@ from catalog.service.ports import (
 )
 
 
-@dataclass(frozen=True)
-class CatalogContext:
+class CatalogContext(Struct, frozen=True):
     store: ProductStore
     assets: AssetStore
     images: ImageInspector
@@ -29,8 +28,7 @@ class CatalogContext:
     cursors: CursorCodec
 
 
-@dataclass(frozen=True)
-class JobsContext:
+class JobsContext(Struct, frozen=True):
     """The ports of jobs, beside the catalog's."""
 
     store: JobStore
@@ -40,8 +38,7 @@ class JobsContext:
     chunking: Chunking | None = None
 
 
-@dataclass(frozen=True)
-class Chunking:
+class Chunking(Struct, frozen=True):
     """How an import runs on several workers: its chunks' records, their queue, and the
     size of a chunk (an import whose file holds less runs as one job)."""
 

@@ -18,8 +18,9 @@ import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from catalog.domain.currencies import minor_units
 from catalog.domain.errors import InvalidField
@@ -53,8 +54,7 @@ VARIANT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class CsvColumns:
+class CsvColumns(Struct, frozen=True):
     """The attribute names that have a column of their own, in the header's order."""
 
     attributes: tuple[str, ...] = ()
@@ -121,8 +121,7 @@ def _most_used(counts: Counter[str]) -> tuple[str, ...]:
     return tuple(sorted(ranked[:MAX_ATTRIBUTE_COLUMNS]))
 
 
-@dataclass(frozen=True)
-class CsvBatch:
+class CsvBatch(Struct, frozen=True):
     """A batch of the export: its bytes, and the rows (by index in the batch) that a CSV
     file cannot hold as they are, each with why; those wrote nothing."""
 

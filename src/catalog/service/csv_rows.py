@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import IO
 
+from msgspec import Struct
+
 from catalog.domain import limits
 from catalog.domain.currencies import minor_units
 from catalog.domain.errors import InvalidField, InvalidFields
@@ -145,8 +147,7 @@ class _Lines:
             self.offset += len(text.encode("utf-8", "surrogateescape"))
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(Struct, frozen=True):
     """One CSV record (a row of cells, over one line or more), or why it could not be read."""
 
     line: int  # where it starts
@@ -276,8 +277,7 @@ def _column_named(name: str) -> _Column | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Header:
+class _Header(Struct, frozen=True):
     """The columns by position (None where the header names no column, or one the reader
     does not know), and what is wrong with the header: every row reports that, so nothing is
     written under a header that was misread."""
@@ -333,8 +333,7 @@ def _header_of(record: _Record) -> _Header:
 # ---------------------------------------------------------------------------------- products
 
 
-@dataclass
-class _Group:
+class _Group(Struct):
     """The records of one product: consecutive rows naming the same sku (a record that could
     not be read is a group of its own)."""
 

@@ -9,7 +9,7 @@ and gives up). The entry names the version it brought back (`restored_from`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.history import HistoryEntry, VersionNotFound
@@ -20,8 +20,7 @@ from catalog.service.principals import Principal, require_write
 from catalog.service.products import apply, product_rules, type_content_of
 
 
-@dataclass(frozen=True)
-class RestoreVersion:
+class RestoreVersion(Struct, frozen=True):
     merchant_id: str
     product_id: str
     version: int

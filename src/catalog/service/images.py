@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.errors import (
@@ -19,8 +19,7 @@ from catalog.service.principals import Principal, require_write
 from catalog.service.products import apply, replay_after_race, replay_of, stored_product
 
 
-@dataclass(frozen=True)
-class AddedImage:
+class AddedImage(Struct, frozen=True):
     product: Product
     replayed: bool  # True when an Idempotency-Key retry returned the first outcome
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import IO, Any
+
+from msgspec import Struct
 
 from catalog.domain.errors import DomainError, InvalidField
 from catalog.domain.jobs import ChunkRange
@@ -26,8 +27,7 @@ from catalog.domain.values import JSON
 MAX_ROW_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(Struct, frozen=True):
     """One row of a file: the 1-based line it starts on, the SKU it names (when it names
     one) and its register body, or the error that keeps it from being one."""
 
@@ -37,8 +37,7 @@ class ImportRow:
     error: DomainError | None = None
 
 
-@dataclass(frozen=True)
-class RowStart:
+class RowStart(Struct, frozen=True):
     """Where a row of a file starts: its first line, and the byte offset of that line."""
 
     line: int

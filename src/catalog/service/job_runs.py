@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import IO, Any
+
+from msgspec import structs
 
 from catalog.domain.errors import DomainError
 from catalog.domain.jobs import (
@@ -283,7 +284,7 @@ class _ImportRun(_Run):
         error = row.error
         if error is None:
             assert row.body is not None
-            row_ctx = replace(self.ctx, store=batch)
+            row_ctx = structs.replace(self.ctx, store=batch)
             try:
                 with batch.row():
                     outcome = upsert_row(row_ctx, self.principal, self.job.merchant_id, row.body)
@@ -538,7 +539,7 @@ class _BulkActionRun(_Run):
 
     def _apply(self, products: Sequence[Product], attempts: int = ALONE_ATTEMPTS) -> None:
         batch = RowBatch(self.ctx.store)
-        row_ctx = replace(self.ctx, store=batch)
+        row_ctx = structs.replace(self.ctx, store=batch)
         results, lines = [], []
         for index, product in enumerate(products, start=self.job.processed + 1):
             try:

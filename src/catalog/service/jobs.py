@@ -17,9 +17,10 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.errors import (
@@ -43,20 +44,17 @@ from catalog.service.context import CatalogContext, JobsContext
 from catalog.service.principals import Principal, require_read, require_write
 
 
-@dataclass(frozen=True)
-class Started:
+class Started(Struct, frozen=True):
     job: Job
     replayed: bool  # True when an Idempotency-Key retry returned the first request's job
 
 
-@dataclass(frozen=True)
-class JobListing:
+class JobListing(Struct, frozen=True):
     items: list[Job]
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class ImportUploadTicket:
+class ImportUploadTicket(Struct, frozen=True):
     """How to upload an import file: POST `fields` plus a `file` part to `url` before
     `expires_at`, at most `max_bytes` bytes; then `POST .../imports {"upload_id"}`."""
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
+
+from msgspec import Struct
 
 from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.events import DomainEvent
@@ -19,8 +20,7 @@ from catalog.domain.product_types import ProductType
 from catalog.service.principals import Principal
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
+class IdempotencyRecord(Struct, frozen=True):
     """The first outcome of a keyed request, replayed to retries of the same request."""
 
     merchant_id: str
@@ -30,8 +30,7 @@ class IdempotencyRecord:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class ListingsBefore:
+class ListingsBefore(Struct, frozen=True):
     """Where the product's listings stood in the version a change replaces: the product's
     status and each listing's state. Lets a store that indexes listings leave untouched
     the index entries that did not move."""
@@ -44,8 +43,7 @@ class ListingsBefore:
         return cls(product.status, {c: lst.state for c, lst in product.listings.items()})
 
 
-@dataclass(frozen=True)
-class SkuOwner:
+class SkuOwner(Struct, frozen=True):
     """Who holds a SKU of a merchant: a product (`variant_id` None) or one of its variants."""
 
     sku: str
@@ -53,8 +51,7 @@ class SkuOwner:
     variant_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     """Everything one use case writes, committed atomically or not at all.
 
     `expected_version` is the stored version this change replaces; 0 means a new product,
@@ -80,16 +77,14 @@ class Change:
     skus_released: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class StoredPage:
+class StoredPage(Struct, frozen=True):
     """Products of one page and the backend's position after them (None: last page)."""
 
     items: list[Product]
     position: str | None
 
 
-@dataclass(frozen=True)
-class MerchantPage:
+class MerchantPage(Struct, frozen=True):
     """Ids of merchants that have products, in ascending order, and the position after them
     (the last id; None: last page)."""
 
@@ -97,8 +92,7 @@ class MerchantPage:
     position: str | None
 
 
-@dataclass(frozen=True)
-class TypeChange:
+class TypeChange(Struct, frozen=True):
     """One product type write, atomic with its events. `expected_version` is the stored
     version it replaces; 0 means a new type, refused with DuplicateProductType when the key
     exists. `deleted` removes the type, refused with ProductTypeInUse while a product has it.
@@ -110,16 +104,14 @@ class TypeChange:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
-class TypePage:
+class TypePage(Struct, frozen=True):
     """Product types of one page, in key order, and the position after them (None: last)."""
 
     items: list[ProductType]
     position: str | None
 
 
-@dataclass(frozen=True)
-class RequirementsChange:
+class RequirementsChange(Struct, frozen=True):
     """A write of one channel's requirements: the whole set as it is to be stored (every
     channel's, `channel`'s replaced). `expected_version` is the stored set's version it
     replaces (0: none stored). A store raises VersionConflict and writes nothing when the set's
@@ -132,8 +124,7 @@ class RequirementsChange:
     events: tuple[DomainEvent, ...] = ()
 
 
-@dataclass(frozen=True)
-class ProductRules:
+class ProductRules(Struct, frozen=True):
     """What a product write is judged by: the product's type (None for an untyped product,
     or a key the merchant has no type for) and every channel's requirements."""
 
@@ -213,8 +204,7 @@ class ProductStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class OutboxRecord:
+class OutboxRecord(Struct, frozen=True):
     seq: int
     event: DomainEvent
 
@@ -280,8 +270,7 @@ class DirectUploads(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(Struct, frozen=True):
     content_type: str
     extension: str
     width: int
@@ -353,8 +342,7 @@ class UploadRefused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class UploadPolicy:
+class UploadPolicy(Struct, frozen=True):
     """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes,
     until `expires` (Unix time)."""
 
@@ -402,8 +390,7 @@ class BackgroundWorker(Protocol):
 # ------------------------------------------------------------------ jobs (DESIGN.md section 11)
 
 
-@dataclass(frozen=True)
-class JobPage:
+class JobPage(Struct, frozen=True):
     """Jobs of one page, newest first, and the position after them (None: last page)."""
 
     items: list[Job]
@@ -505,8 +492,7 @@ class JobFiles(Protocol):
 # ------------------------------------------------------------------ one job on several workers
 
 
-@dataclass(frozen=True)
-class ChunkEnd:
+class ChunkEnd(Struct, frozen=True):
     """The end of a chunk's parent job, written by the commit that ends its last chunk: the
     parent as it ends, the version it was read at, and its JobFinished."""
 

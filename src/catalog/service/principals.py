@@ -15,7 +15,8 @@ merchant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from catalog.domain.errors import AccessDenied, MerchantNotFound, ProductNotFound
 
@@ -26,8 +27,7 @@ CHANNEL_PREFIX = "channel:"
 ALL_MERCHANTS = "*"
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(Struct, frozen=True):
     subject: str
     merchant_id: str | None
     roles: frozenset[str]

@@ -11,8 +11,9 @@ incomplete product, `current_status`, `current_version`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.domain import errors as domain
 from catalog.domain.channel_requirements import RequirementsTooLarge
@@ -43,8 +44,7 @@ def problem_document(
     return document
 
 
-@dataclass(frozen=True)
-class ProblemKind:
+class ProblemKind(Struct, frozen=True):
     status: int
     slug: str
     title: str

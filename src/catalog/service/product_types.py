@@ -6,9 +6,10 @@ whoever may change them may change its types. Every write emits its event with i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.domain.errors import PreconditionFailed, ProductTypeNotFound, VersionConflict
 from catalog.domain.events import DomainEvent, EventName
@@ -27,8 +28,7 @@ from catalog.service.principals import Principal, require_read, require_write
 from catalog.service.products import MAX_CONFLICT_RETRIES, check_limit
 
 
-@dataclass(frozen=True)
-class ProductTypePage:
+class ProductTypePage(Struct, frozen=True):
     items: list[ProductType]
     next_cursor: str | None
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.editable import parse_editable
@@ -48,20 +49,17 @@ from catalog.service.principals import Principal, require_read, require_write
 MAX_CONFLICT_RETRIES = 20
 
 
-@dataclass(frozen=True)
-class Registered:
+class Registered(Struct, frozen=True):
     product: Product
     replayed: bool  # True when an Idempotency-Key retry returned the first outcome
 
 
-@dataclass(frozen=True)
-class ProductPage:
+class ProductPage(Struct, frozen=True):
     items: list[Product]
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(Struct, frozen=True):
     items: list[HistoryEntry]
     next_cursor: str | None
 

@@ -14,7 +14,8 @@ go on from, so one change may be worked off in several runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field, structs
 
 from catalog.domain.channel_requirements import RequirementsSet
 from catalog.domain.errors import VersionConflict
@@ -29,8 +30,7 @@ SYSTEM_ACTOR = "system"
 PAGE_SIZE = 100
 
 
-@dataclass(frozen=True)
-class Reevaluation:
+class Reevaluation(Struct, frozen=True):
     """What changed: a merchant's type `type_key` (`merchant_id` set), or a channel's
     requirements (`channel` set: every merchant). `position` is where an earlier run of
     the same change stopped: the merchant it was on (channel runs) and the last product
@@ -56,8 +56,7 @@ class Reevaluation:
         return None
 
 
-@dataclass
-class ReevaluationReport:
+class ReevaluationReport(Struct):
     """How far a run went: products looked at and products given a new version; `resume`
     is the re-evaluation to run next when the run stopped before the end."""
 
@@ -66,8 +65,7 @@ class ReevaluationReport:
     resume: Reevaluation | None = None
 
 
-@dataclass
-class _Rules:
+class _Rules(Struct):
     """The rules of one run, read fresh once at its start: every channel's requirements and
     each type as the run first needs it."""
 
@@ -110,7 +108,7 @@ def reevaluate(
             if _reevaluate_one(ctx, product, rules, change):
                 report.changed += 1
         if should_stop():
-            report.resume = replace(
+            report.resume = structs.replace(
                 change, position_merchant=merchant_id, position_product=position
             )
             return report

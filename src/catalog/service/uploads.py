@@ -21,8 +21,9 @@ bucket lifecycle rule expires them on S3) and a CDN in front of the bucket need 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.errors import (
@@ -46,8 +47,7 @@ UPLOAD_TICKET_SECONDS = 15 * 60
 STAGING_PREFIX = "uploads"
 
 
-@dataclass(frozen=True)
-class UploadTicket:
+class UploadTicket(Struct, frozen=True):
     """How to upload one image: POST `fields` plus a `file` part to `url` before
     `expires_at`, at most `max_bytes` bytes; then confirm `upload_id`."""
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.adapters.event_documents import event_to_document
 from catalog.adapters.product_documents import (
@@ -45,16 +46,14 @@ ITEM_TYPE, TTL = "item_type", "ttl"
 IN_USE = "in_use"
 
 
-@dataclass(frozen=True)
-class KeySchema:
+class KeySchema(Struct, frozen=True):
     """The key attributes a Query names: the table's own, or an index's (`Index`)."""
 
     hash_key: str
     range_key: str
 
 
-@dataclass(frozen=True)
-class Index(KeySchema):
+class Index(KeySchema, frozen=True):
     """A global secondary index; it projects every attribute (docs/dynamodb.md)."""
 
     name: str

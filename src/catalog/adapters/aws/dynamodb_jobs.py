@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct, field
 
 from catalog.adapters.aws import dynamodb_items as items
 from catalog.adapters.aws.dynamodb_items import PK, SK, Item, num_attr, str_attr
@@ -762,8 +762,7 @@ _CONDITION_PARTS = (
 _COUNT_UPDATE = "ADD #in_use :step"
 
 
-@dataclass
-class _Merged:
+class _Merged(Struct):
     """One item's write in the batch's transaction, and the changes' writes it stands for
     (change index, the change's own write): a cancellation reason maps back through them."""
 

@@ -17,11 +17,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 from tenacity import RetryCallState, retry_if_exception, retry_if_result
 
 from catalog.adapters.aws import dynamodb_items as items
@@ -108,8 +108,7 @@ _TYPE_TAKEN = "type taken"  # the type item of the type a product takes (its in_
 _RaiseDomainError = Callable[[Sequence[dict[str, Any]]], None]
 
 
-@dataclass(frozen=True)
-class _Filter:
+class _Filter(Struct, frozen=True):
     """A Query's FilterExpression and the names and values it uses."""
 
     expression: str
@@ -117,8 +116,7 @@ class _Filter:
     values: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class _Write:
+class _Write(Struct, frozen=True):
     role: str
     action: dict[str, Any]  # one TransactItems entry: {"Put": ...} or {"Delete": ...}
     sku: str | None = None  # the SKU a guard write is about (its DuplicateSku)

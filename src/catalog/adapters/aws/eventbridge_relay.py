@@ -20,10 +20,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec import Struct
 from tenacity import retry_if_result
 
 from catalog.adapters.cloudevents import SOURCE, to_cloudevent
@@ -45,8 +45,7 @@ logger = logging.getLogger("catalog.relay")
 StreamRecord = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class _Pending:
+class _Pending(Struct, frozen=True):
     """One outbox event to put, and the stream record it came from."""
 
     position: int  # index of its record in the batch Lambda delivered

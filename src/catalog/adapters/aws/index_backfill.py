@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 from tenacity import RetryCallState, retry_if_exception
 
 from catalog.adapters.aws import dynamodb_items as items
@@ -54,8 +54,7 @@ _PROJECTION = {"#pk": PK, "#version": "version", "#doc": "doc", "#gsi3pk": GSI3_
 _Call = Callable[[Callable[[], Any]], Any]
 
 
-@dataclass
-class BackfillReport:
+class BackfillReport(Struct):
     """What a pass did (with `dry_run`: would do), counted as it goes."""
 
     dry_run: bool = False

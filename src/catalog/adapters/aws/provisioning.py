@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from catalog.adapters.aws.dynamodb_table import ensure_table
 from catalog.service.uploads import STAGING_PREFIX
@@ -41,8 +41,7 @@ ABANDONED_UPLOADS_RULE: LifecycleRuleTypeDef = {
 }
 
 
-@dataclass(frozen=True)
-class Provisioned:
+class Provisioned(Struct, frozen=True):
     kind: str  # "table", "bucket", "event bus" or "jobs queue"
     name: str
     created: bool

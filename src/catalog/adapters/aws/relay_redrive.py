@@ -16,9 +16,10 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from catalog.adapters.aws.eventbridge_relay import relay_stream_records
 from catalog.adapters.aws.stream_reader import StreamRecord, read_batch
@@ -31,8 +32,7 @@ WINDOW_MARGIN = timedelta(minutes=5)
 VISIBILITY_TIMEOUT_SECONDS = 300  # a message being redriven is hidden from others this long
 
 
-@dataclass(frozen=True)
-class FailedBatch:
+class FailedBatch(Struct, frozen=True):
     stream_arn: str
     shard_id: str
     first_sequence: str
@@ -58,22 +58,19 @@ def failed_batch(body: str) -> FailedBatch:
         raise ValueError(f"not a DynamoDB stream batch failure record: {error}") from error
 
 
-@dataclass(frozen=True)
-class Redriven:
+class Redriven(Struct, frozen=True):
     batch: FailedBatch
     source: Literal["stream", "table"]
     records: int
 
 
-@dataclass
-class RedriveReport:
+class RedriveReport(Struct):
     redriven: list[Redriven] = field(default_factory=list)
     failed: list[tuple[FailedBatch, str]] = field(default_factory=list)  # left on the queue
     unreadable: list[str] = field(default_factory=list)  # message ids left on the queue
 
 
-@dataclass(frozen=True)
-class RelayResources:
+class RelayResources(Struct, frozen=True):
     """The clients and names a redrive works with."""
 
     sqs: Any

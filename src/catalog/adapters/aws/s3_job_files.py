@@ -50,12 +50,12 @@ import io
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec import Struct, field
 
 from catalog.domain.events import DomainEvent
 from catalog.domain.jobs import Job, JobKind, JobStatus, RowError
@@ -92,8 +92,7 @@ class JobOutputBroken(RuntimeError):
         super().__init__(f"the parts of job file {key} do not reach its committed {size} bytes")
 
 
-@dataclass
-class _Output:
+class _Output(Struct):
     """What an instance knows of one output's chain: the large parts from 0 (offset, size),
     the small parts after them (offset -> size; some maybe off the chain), each part's ETag as
     this instance wrote or listed it, and the bytes of the small parts it wrote."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -25,8 +26,7 @@ Function = Callable[[dict[str, Any], Any], dict[str, Any]]
 FUNCTION_TIMEOUT_SECONDS = 900
 
 
-@dataclass
-class InvocationContext:
+class InvocationContext(Struct):
     """The part of Lambda's context the worker reads."""
 
     timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS

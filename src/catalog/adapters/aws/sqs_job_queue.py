@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec import Struct
 
 from catalog.adapters.aws.exceptions import JobNotQueued
 from catalog.domain.jobs import chunk_id
@@ -39,8 +39,7 @@ class ChunksNotSent(RuntimeError):
     chunk's again (a chunk already done does nothing)."""
 
 
-@dataclass(frozen=True)
-class JobMessage:
+class JobMessage(Struct, frozen=True):
     merchant_id: str
     job_id: str
     chunk: int | None = None  # one chunk of a split import

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,7 @@ def shard_ids(streams: Any, stream_arn: str) -> list[str]:
         start = {"ExclusiveStartShardId": last}
 
 
-@dataclass
-class _Shard:
+class _Shard(Struct):
     iterator: str | None
     last_sequence: str | None = None
     closed: bool = False

@@ -15,9 +15,10 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from msgspec import Struct
 
 from catalog.adapters.event_documents import event_from_document, event_to_document
 from catalog.adapters.stored_values import compact_json, from_micros, micros
@@ -26,8 +27,7 @@ from catalog.service.ports import OutboxRecord
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
-@dataclass(frozen=True)
-class DeadLetter:
+class DeadLetter(Struct, frozen=True):
     sink: str
     record: OutboxRecord
     attempts: int

@@ -23,11 +23,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
+from msgspec import Struct, field
 from standardwebhooks import Webhook
 
 from catalog.adapters.cloudevents import to_cloudevent
@@ -100,8 +100,7 @@ class DeadLetterStore(Protocol):
 DEFAULT_MAX_ATTEMPTS = 8
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """How long a sink waits before trying a refused event again, and how many attempts a
     parking sink (a webhook) gives one event before parking it: the adapters' Backoff
     (adapters/retries.py), scheduled by the relay rather than slept in a loop, so a sink
@@ -132,8 +131,7 @@ class RetryPolicy:
         return Backoff(self.max_attempts, self.first_seconds, self.max_seconds).exhausted(attempts)
 
 
-@dataclass
-class _SinkState:
+class _SinkState(Struct):
     sink: Sink
     # Serializes deliveries to this sink between the thread and drain(), so neither sends
     # a batch the other is sending.
@@ -378,8 +376,7 @@ def backoff_delay(failures: int, *, first: float, cap: float) -> float:
     return backoff_ceiling(failures, first, cap)
 
 
-@dataclass(frozen=True)
-class RedriveOutcome:
+class RedriveOutcome(Struct, frozen=True):
     delivered: list[DeadLetter]
     failed: list[tuple[DeadLetter, str]]  # and why each still fails
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import quote
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class StoredAsset:
+
+class StoredAsset(Struct, frozen=True):
     data: bytes
     content_type: str
 
 
-@dataclass(frozen=True)
-class UploadPolicy:
+class UploadPolicy(Struct, frozen=True):
     """What one direct-upload ticket allows: one key, one content type, 1..max_bytes bytes."""
 
     key: str

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
+from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
 from catalog.domain.errors import ImageNotFound, ProductNotFound, VariantNotFound
@@ -81,8 +81,7 @@ async def run_read(request: Request, read: Callable[P, T], *args: P.args, **kwar
 # ------------------------------------------------------------------ access
 
 
-@dataclass(frozen=True)
-class MerchantAccess:
+class MerchantAccess(Struct, frozen=True):
     """What a route may use once the caller was allowed in: the ports, who, for which merchant."""
 
     ctx: CatalogContext
@@ -90,8 +89,7 @@ class MerchantAccess:
     merchant_id: str
 
 
-@dataclass(frozen=True)
-class ProductAccess(MerchantAccess):
+class ProductAccess(MerchantAccess, frozen=True):
     product_id: str
 
 

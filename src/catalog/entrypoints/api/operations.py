@@ -11,8 +11,9 @@ documented, with its problem type.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+from msgspec import Struct, field, structs
 
 Problems = Mapping[int, tuple[str, ...]]
 
@@ -49,8 +50,7 @@ def problems(*parts: Problems) -> dict[int, tuple[str, ...]]:
     return dict(sorted(merged.items()))
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(Struct, frozen=True):
     tag: str
     problems: dict[int, tuple[str, ...]]
     returns_product: bool = False
@@ -266,7 +266,9 @@ OPERATIONS: dict[str, Operation] = {
 # RateLimit 429 to a caller past its rate (issue 10, docs/api.md "Limits and headers").
 EVERY_ROUTE = {429: ("rate-limited",), 431: ("request-headers-too-large",)}
 for _name, _operation in OPERATIONS.items():
-    OPERATIONS[_name] = replace(_operation, problems=problems(_operation.problems, EVERY_ROUTE))
+    OPERATIONS[_name] = structs.replace(
+        _operation, problems=problems(_operation.problems, EVERY_ROUTE)
+    )
 
 # Response headers of problems, by status (RFC 9110, RFC 6750).
 PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
@@ -313,8 +315,7 @@ STATUS_DESCRIPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class ProblemExample:
+class ProblemExample(Struct, frozen=True):
     title: str
     detail: str
     extensions: dict[str, Any] = field(default_factory=dict)

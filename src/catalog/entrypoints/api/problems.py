@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from msgspec import Struct
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
@@ -175,8 +176,7 @@ async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
     return api_problem_response(request, exc)
 
 
-@dataclass(frozen=True)
-class FrameworkProblem:
+class FrameworkProblem(Struct, frozen=True):
     slug: str
     title: str
     detail: str

@@ -18,12 +18,12 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from fastapi import params
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import RouteContext, iter_route_contexts
+from msgspec import Struct
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.routing import BaseRoute
@@ -33,8 +33,7 @@ from catalog.entrypoints.api.problems import ApiProblem, api_problem_response
 from catalog.entrypoints.api.routing import route_path
 
 
-@dataclass(frozen=True)
-class QueryRule:
+class QueryRule(Struct, frozen=True):
     """What one route accepts. `methods` None (a mount) matches any method and checks nothing."""
 
     path_regex: re.Pattern[str]

@@ -22,8 +22,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
+from msgspec import Struct
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,8 +80,7 @@ class TokenBuckets:
                 del self._buckets[key]
 
 
-@dataclass
-class _InvalidTokens:
+class _InvalidTokens(Struct):
     logged_at: float
     since: int = 0  # invalid tokens after the one logged
 

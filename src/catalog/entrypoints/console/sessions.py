@@ -20,10 +20,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from msgspec import Struct
 
 from catalog.service.principals import MERCHANT, Principal
 
@@ -78,8 +78,7 @@ class SealedClaims:
         return bool(claims["exp"] <= self.clock())
 
 
-@dataclass(frozen=True)
-class ConsoleSession:
+class ConsoleSession(Struct, frozen=True):
     principal: Principal
     csrf_token: str
     expires_at: int

@@ -8,7 +8,6 @@ one round trip from the browser, no HTTP call to the API.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from msgspec import Struct, field
 from starlette.datastructures import FormData
 
 from catalog.domain.errors import DomainError, InvalidField
@@ -55,8 +55,7 @@ def session_of(request: Request) -> ConsoleSession | None:
     return sessions.read(request.cookies.get(SESSION_COOKIE))
 
 
-@dataclass(frozen=True)
-class Console:
+class Console(Struct, frozen=True):
     """A signed-in request: who, the ports, and how to answer it."""
 
     request: Request
@@ -129,8 +128,7 @@ Form = Annotated[Console, Depends(signed_in_form)]
 # ------------------------------------------------------------------ errors by field
 
 
-@dataclass
-class FormErrors:
+class FormErrors(Struct):
     """A refused command's problem, by input: each JSON pointer the API would answer is shown
     next to the input that holds that field (`inputs` maps pointer prefixes to input names)."""
 

@@ -4,10 +4,10 @@ platform or the channel itself (role `channel:<channel>`) replaces them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from msgspec import Struct
 
 from catalog.domain import limits
 from catalog.domain.channel_requirements import ChannelRequirements
@@ -56,8 +56,7 @@ _CHANNEL_PARAMETER: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class ChannelAccess:
+class ChannelAccess(Struct, frozen=True):
     ctx: CatalogContext
     principal: Principal
     channel: str

@@ -9,11 +9,11 @@ of it are ever read into memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
+from msgspec import Struct
 from starlette.datastructures import UploadFile
 
 from catalog.domain import limits
@@ -72,8 +72,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Upload:
+class Upload(Struct, frozen=True):
     data: bytes
     alt: str | None
 

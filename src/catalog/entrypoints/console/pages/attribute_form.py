@@ -12,8 +12,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.domain.product_types import AttributeDefinition, AttributeType, TypeContent
 from catalog.domain.values import JSON
@@ -24,8 +25,7 @@ _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 BOOLEAN_CHOICES = (("", "Not set"), ("true", "Yes"), ("false", "No"))
 
 
-@dataclass(frozen=True)
-class AttributeInput:
+class AttributeInput(Struct, frozen=True):
     """One attribute's input: what the template draws and how its text is read."""
 
     name: str
@@ -135,8 +135,7 @@ def _number(raw: str) -> JSON:
     return value if math.isfinite(value) else raw
 
 
-@dataclass(frozen=True)
-class AttributeForm:
+class AttributeForm(Struct, frozen=True):
     """The inputs of a type's attributes, and whether it takes others (as JSON)."""
 
     inputs: tuple[AttributeInput, ...]
@@ -180,8 +179,7 @@ class AttributeForm:
         return attributes
 
 
-@dataclass(frozen=True)
-class AxisInput:
+class AxisInput(Struct, frozen=True):
     """An option axis of variants as an input: the type's label and choices when it has
     them (an enum axis is a select), else its name and free text."""
 

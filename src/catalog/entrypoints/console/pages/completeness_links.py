@@ -8,8 +8,9 @@ input (an override on that channel would do as well).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.entrypoints.console.pages.attribute_form import AttributeForm
 
@@ -22,15 +23,13 @@ FIELD_INPUTS = {
 }
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(Struct, frozen=True):
     pointer: str
     label: str
     href: str | None  # None: no input of the editor holds it
 
 
-@dataclass(frozen=True)
-class Needs:
+class Needs(Struct, frozen=True):
     """One line of the completeness panel: READY's needs or one channel's."""
 
     title: str

@@ -24,10 +24,10 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from msgspec import Struct
 
 from catalog.entrypoints.console.pages.sign_in import has_oidc, set_session_cookie
 from catalog.entrypoints.console.sessions import SealedClaims
@@ -41,8 +41,7 @@ FLOW_SECONDS = 10 * 60
 router = APIRouter()
 
 
-@dataclass(frozen=True)
-class SignInFlow:
+class SignInFlow(Struct, frozen=True):
     """One sign-in under way: what the callback must find again."""
 
     state: str

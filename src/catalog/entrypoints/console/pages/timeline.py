@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from catalog.domain.history import FieldChange, HistoryEntry
 from catalog.domain.history_replay import content_at
@@ -22,16 +23,14 @@ from catalog.entrypoints.console.money import format_price
 PRICE_LEAVES = ("amount", "currency")
 
 
-@dataclass(frozen=True)
-class Shown:
+class Shown(Struct, frozen=True):
     """A value in a change: its text, or none (`absent`: the field had no value)."""
 
     text: str = ""
     absent: bool = False
 
 
-@dataclass(frozen=True)
-class ChangeRow:
+class ChangeRow(Struct, frozen=True):
     field: str
     old: Shown
     new: Shown
