@@ -28,6 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog import bootstrap
+from catalog.adapters.aws.sqs_event_source import SqsEventSource
 from catalog.entrypoints import lambda_api, lambda_jobs
 from catalog.entrypoints.cli import app as cli
 from tests.aws.apigw_events import ACME, http_event
@@ -121,27 +122,14 @@ class Deployed:
 
     # -- the queue and the worker -----------------------------------------------------------
 
+    @property
+    def source(self) -> SqsEventSource:
+        """The event source mapping (batch size 1), as `catalog aws jobs` plays it."""
+        return SqsEventSource(self.sqs, self.queue_url, lambda_jobs.handler, wait_seconds=0)
+
     def receive(self) -> list[dict[str, Any]]:
         """Messages as Lambda's event source mapping hands them to the function."""
-        received = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=1,  # the mapping's batch size
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        return [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:jobs.fifo",
-                "awsRegion": "us-east-1",
-            }
-            for message in received
-        ]
+        return self.source.receive()
 
     def receive_all(self) -> list[dict[str, Any]]:
         """Every message visible now (a chunk's each: message groups of their own)."""
@@ -154,14 +142,7 @@ class Deployed:
         self, records: list[dict[str, Any]], context: WorkerContext | None = None
     ) -> dict[str, Any]:
         """The records to the worker; those it did not report failed are deleted."""
-        outcome = lambda_jobs.handler({"Records": records}, context or WorkerContext())
-        failed = {failure["itemIdentifier"] for failure in outcome["batchItemFailures"]}
-        for record in records:
-            if record["messageId"] not in failed:
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"]
-                )
-        return outcome
+        return self.source.deliver(records, context or WorkerContext())
 
     def work_off(self) -> int:
         """Run every message on the queue, as the mapping would; how many it ran."""

@@ -58,23 +58,33 @@ class SqsEventSource:
     def poll(self) -> int:
         """One receive (a long poll of `wait_seconds`) and, for a message, one invocation;
         how many messages it handed over (0 or 1)."""
+        records = self.receive()
+        if records:
+            self.deliver(records)
+        return len(records)
+
+    def receive(self) -> list[dict[str, Any]]:
+        """The next message, as the records of the SQS event the mapping would send."""
         received = self._client.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=1,
             WaitTimeSeconds=self._wait,
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
-        if not received:
-            return 0
-        records = [self._record(message) for message in received]
-        outcome = self._function({"Records": records}, InvocationContext(self._timeout))
+        return [self._record(message) for message in received]
+
+    def deliver(self, records: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
+        """The records to the function; those it did not report failed are deleted. Its
+        answer is returned."""
+        event = {"Records": records}
+        outcome = self._function(event, context or InvocationContext(self._timeout))
         failed = {failure["itemIdentifier"] for failure in outcome.get("batchItemFailures", [])}
         for record in records:
             if record["messageId"] not in failed:
                 self._client.delete_message(
                     QueueUrl=self._url, ReceiptHandle=record["receiptHandle"]
                 )
-        return len(records)
+        return outcome
 
     def _record(self, message: Any) -> dict[str, Any]:
         return {
