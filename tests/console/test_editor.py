@@ -276,6 +276,69 @@ def test_channel_overrides_and_completeness_per_channel(
     expect(completeness(page, channel)).to_contain_text("/description")
 
 
+def test_a_variants_price_and_attributes_on_one_channel(
+    signed_in: Page, server: LiveServer, merchant_id: str, shoot: Callable[[Page, str], Path]
+) -> None:
+    page = signed_in
+    channel = "shopfront"
+    shirt = {
+        "sku": "TEE-W",
+        "name": "Variant override tee",
+        "price": {"amount": 2500, "currency": "USD"},
+        "options": ["size"],
+        "variants": [
+            {"sku": "TEE-W-S", "options": {"size": "S"}},
+            {"sku": "TEE-W-M", "options": {"size": "M"}},
+        ],
+    }
+    with merchant_api(server, merchant_id) as api:
+        created = api.post("/products", json=shirt)
+    assert created.status_code == 201, created.text
+    product_id = created.json()["id"]
+    small, medium = (variant["id"] for variant in created.json()["variants"])
+    editor = page.url.rsplit("/products", 1)[0] + f"/products/{product_id}"
+    page.goto(f"{editor}?overrides={channel}")
+
+    form = page.get_by_role("form", name=f"Overrides on {channel}")
+    expect(form.get_by_role("group", name="Variants on shopfront")).to_be_visible()
+    form.get_by_label("Price of TEE-W-S").fill("23.00")
+    form.get_by_label("Currency of TEE-W-S").fill("XX")
+    form.get_by_label("Attributes of TEE-W-S (JSON)").fill('{"color": "navy"}')
+    form.get_by_role("button", name="Save overrides").click()
+    # A bad price is named at that variant's input; nothing is saved.
+    form = page.get_by_role("form", name=f"Overrides on {channel}")
+    expect(form.get_by_label("Currency of TEE-W-S")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Currency of TEE-W-M")).not_to_have_attribute("aria-invalid", "true")
+    assert stored(server, merchant_id, editor)["channel_overrides"] == {}
+    form.get_by_label("Currency of TEE-W-S").fill("USD")
+    form.get_by_role("button", name="Save overrides").click()
+    expect(page.get_by_role("status")).to_have_text("Channel overrides saved.")
+
+    shown = page.get_by_role("region", name="Channel overrides")
+    expect(shown).to_contain_text("TEE-W-S")
+    expect(shown).to_contain_text("23.00 USD")
+    variants = stored(server, merchant_id, editor)["channel_overrides"][channel]["variants"]
+    assert variants == {
+        small: {"price": {"amount": 2300, "currency": "USD"}, "attributes": {"color": "navy"}}
+    }
+    # What the channel reads: the small variant at its price there, the medium one as it is.
+    on_channel = {v["id"]: v for v in stored(server, merchant_id, editor, channel)["variants"]}
+    assert on_channel[small]["price"] == {"amount": 2300, "currency": "USD"}
+    assert on_channel[small]["attributes"]["color"] == "navy"
+    assert on_channel[medium]["price"] == {"amount": 2500, "currency": "USD"}
+
+    # Emptied, the variant's override goes; the channel then has none left.
+    page.goto(f"{editor}?overrides={channel}")
+    form = page.get_by_role("form", name=f"Overrides on {channel}")
+    expect(form.get_by_label("Price of TEE-W-S")).to_have_value("23.00")
+    shoot(page, "variant-overrides")
+    form.get_by_label("Price of TEE-W-S").fill("")
+    form.get_by_label("Attributes of TEE-W-S (JSON)").fill("")
+    form.get_by_role("button", name="Save overrides").click()
+    expect(page.get_by_role("status")).to_have_text("Channel overrides saved.")
+    assert stored(server, merchant_id, editor)["channel_overrides"] == {}
+
+
 def test_a_section_posted_over_a_newer_version_changes_nothing(
     signed_in: Page, server: LiveServer, merchant_id: str
 ) -> None:

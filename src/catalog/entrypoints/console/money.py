@@ -13,34 +13,37 @@ from catalog.domain.currencies import minor_units
 from catalog.domain.errors import FieldErrors
 
 
-def price_json(amount_text: str, currency_text: str, errors: FieldErrors) -> dict[str, Any] | None:
-    """The API's price object for what was typed; None when both inputs are empty."""
+def price_json(
+    amount_text: str, currency_text: str, errors: FieldErrors, at: str = "/price"
+) -> dict[str, Any] | None:
+    """The API's price object for what was typed; None when both inputs are empty. Errors
+    are named under `at`, the price's JSON pointer."""
     amount_text = amount_text.strip().replace(",", "")
     currency = currency_text.strip().upper()
     if not amount_text and not currency:
         return None
     if not currency:
-        errors.add("/price/currency", "is required with a price (e.g. USD)")
+        errors.add(f"{at}/currency", "is required with a price (e.g. USD)")
         return None
     digits = minor_units(currency)
     if digits is None:
-        errors.add("/price/currency", "must be an ISO 4217 currency code, such as USD or EUR")
+        errors.add(f"{at}/currency", "must be an ISO 4217 currency code, such as USD or EUR")
         return None
     if not amount_text:
-        errors.add("/price/amount", "is required with a currency")
+        errors.add(f"{at}/amount", "is required with a currency")
         return None
     try:
         value = Decimal(amount_text)
     except InvalidOperation:
-        errors.add("/price/amount", "must be a number, such as 25.00")
+        errors.add(f"{at}/amount", "must be a number, such as 25.00")
         return None
     if not value.is_finite() or value < 0:
-        errors.add("/price/amount", "must be a number of at least 0")
+        errors.add(f"{at}/amount", "must be a number of at least 0")
         return None
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
         places = f"{digits} decimal places" if digits else "no decimal places"
-        errors.add("/price/amount", f"{currency} prices have {places}")
+        errors.add(f"{at}/amount", f"{currency} prices have {places}")
         return None
     return {"amount": int(minor), "currency": currency}
 

@@ -1,6 +1,7 @@
 """The editor's channel overrides: per channel, the name, description, price and attributes
-the channel shows instead of the product's (DESIGN.md sections 9 and 10), saved as a merge
-patch of `channel_overrides`; and the removal of a channel's overrides."""
+the channel shows instead of the product's, and each variant's price and attributes there
+(DESIGN.md sections 9 and 10, docs/variants.md), saved as a merge patch of
+`channel_overrides`; and the removal of a channel's overrides."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from catalog.domain.errors import DomainError, FieldErrors, PreconditionFailed, ProductNotFound
 from catalog.domain.limits import CHANNEL_PATTERN
@@ -28,9 +30,9 @@ from catalog.service.commands import PatchProduct
 router = APIRouter()
 
 
-def _inputs(channel: str) -> dict[str, str]:
+def _inputs(channel: str, variant_ids: list[str]) -> dict[str, str]:
     at = f"/channel_overrides/{channel}"
-    return {
+    inputs = {
         f"{at}/name": "override.name",
         f"{at}/description": "override.description",
         f"{at}/price": "override.price",
@@ -42,6 +44,22 @@ def _inputs(channel: str) -> dict[str, str]:
         "/price/amount": "override.price",
         "/price/currency": "override.currency",
     }
+    for variant_id in variant_ids:
+        pointer, name = _variant_at(channel, variant_id), f"variant.{variant_id}"
+        inputs.update(
+            {
+                pointer: f"{name}.price",
+                f"{pointer}/price": f"{name}.price",
+                f"{pointer}/price/amount": f"{name}.price",
+                f"{pointer}/price/currency": f"{name}.currency",
+                f"{pointer}/attributes": f"{name}.attributes",
+            }
+        )
+    return inputs
+
+
+def _variant_at(channel: str, variant_id: str) -> str:
+    return f"/channel_overrides/{channel}/variants/{variant_id}"
 
 
 def _channel(product_id: str, channel: str) -> str:
@@ -68,9 +86,12 @@ async def save_overrides(console: Form, product_id: str, channel: str) -> Respon
     attributes = json_object(
         text(form, "override.attributes"), f"/channel_overrides/{channel}/attributes", errors
     )
+    variants = _variants_patch(form, channel, [v.id for v in product.variants], current, errors)
     try:
         errors.raise_any()
         override.update(_attributes_patch(current.get("attributes"), attributes or None))
+        if variants:
+            override["variants"] = variants
         patch = {"channel_overrides": {channel: override}}
         command = PatchProduct.from_json(
             console.merchant_id, product_id, patch, if_match=form_version(text(form, "version"))
@@ -82,11 +103,44 @@ async def save_overrides(console: Form, product_id: str, channel: str) -> Respon
         return render_editor(
             console,
             product,
-            errors=FormErrors.of(error, _inputs(channel)),
+            errors=FormErrors.of(error, _inputs(channel, [v.id for v in product.variants])),
             overrides_on=channel,
             overrides_form=values,
         )
     return console.redirect(f"/products/{product_id}", saved="overrides-saved")
+
+
+def _variants_patch(
+    form: FormData,
+    channel: str,
+    variant_ids: list[str],
+    current: dict[str, Any],
+    errors: FieldErrors,
+) -> dict[str, JSON]:
+    """The variants' overrides as a merge patch of `variants`: only the variants whose inputs
+    changed; a variant left with neither a price nor attributes loses its override (null)."""
+    patch: dict[str, JSON] = {}
+    before = current.get("variants") or {}
+    for variant_id in variant_ids:
+        name, at = f"variant.{variant_id}", _variant_at(channel, variant_id)
+        if f"{name}.price" not in form:
+            continue  # a variant added since the form was drawn: nothing typed for it
+        price = price_if_given(
+            text(form, f"{name}.price"), text(form, f"{name}.currency"), errors, f"{at}/price"
+        )
+        attributes = json_object(text(form, f"{name}.attributes"), f"{at}/attributes", errors)
+        old = before.get(variant_id) or {}
+        if price is None and not attributes:
+            if old:
+                patch[variant_id] = None
+            continue
+        change: dict[str, JSON] = {}
+        if price != old.get("price"):
+            change["price"] = price
+        change.update(_attributes_patch(old.get("attributes"), attributes or None))
+        if change:
+            patch[variant_id] = change
+    return patch
 
 
 def _attributes_patch(old: Any, new: dict[str, JSON] | None) -> dict[str, JSON]:
@@ -119,6 +173,6 @@ async def remove_overrides(console: Form, product_id: str, channel: str) -> Resp
         if isinstance(error, ProductNotFound):
             raise
         product = load_product(console, product_id)
-        errors = FormErrors.of(error, _inputs(channel))
+        errors = FormErrors.of(error, _inputs(channel, [v.id for v in product.variants]))
         return render_editor(console, product, errors=errors)
     return console.redirect(f"/products/{product_id}", saved="overrides-removed")

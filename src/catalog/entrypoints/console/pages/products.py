@@ -202,10 +202,12 @@ def _content_of(
     return body
 
 
-def price_if_given(amount: str, currency: str, errors: FieldErrors) -> dict[str, Any] | None:
+def price_if_given(
+    amount: str, currency: str, errors: FieldErrors, at: str = "/price"
+) -> dict[str, Any] | None:
     """A variant's or an override's price: none without an amount (their currency input
     starts with the product's, and a blank amount means "the product's price")."""
-    return price_json(amount, currency, errors) if amount.strip() else None
+    return price_json(amount, currency, errors, at) if amount.strip() else None
 
 
 def json_object(raw: str, pointer: str, errors: FieldErrors) -> dict[str, Any]:
@@ -262,9 +264,7 @@ def editor_values(
         "currency": price["currency"] if price else "",
         "product_type": view["product_type"] or "",
         "options": ", ".join(view["options"]),
-        "attributes": json.dumps(view["attributes"], indent=2, ensure_ascii=False)
-        if view["attributes"]
-        else "",
+        "attributes": _json_text(view["attributes"]),
     }
     if attribute_form is not None:
         values.update(attribute_form.values(view["attributes"]))
@@ -290,18 +290,30 @@ def variant_values(view: dict[str, Any], variant_id: str) -> dict[str, str]:
 
 
 def override_values(view: dict[str, Any], channel: str) -> dict[str, str]:
+    """The inputs of a channel's overrides form: the product's, then each variant's
+    (`variant.<id>.price`, `.currency`, `.attributes`)."""
     override = view["channel_overrides"].get(channel) or {}
     price = override.get("price")
-    attributes = override.get("attributes")
-    return {
+    values = {
         "override.name": override.get("name") or "",
         "override.description": override.get("description") or "",
         "override.price": format_amount(price),
         "override.currency": price["currency"] if price else _currency(view),
-        "override.attributes": json.dumps(attributes, indent=2, ensure_ascii=False)
-        if attributes
-        else "",
+        "override.attributes": _json_text(override.get("attributes")),
     }
+    variant_overrides = override.get("variants") or {}
+    for variant in view["variants"]:
+        mine = variant_overrides.get(variant["id"]) or {}
+        price = mine.get("price")
+        at = f"variant.{variant['id']}"
+        values[f"{at}.price"] = format_amount(price)
+        values[f"{at}.currency"] = price["currency"] if price else _currency(view)
+        values[f"{at}.attributes"] = _json_text(mine.get("attributes"))
+    return values
+
+
+def _json_text(value: dict[str, Any] | None) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) if value else ""
 
 
 def _currency(view: dict[str, Any]) -> str:
