@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -17,9 +19,11 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import httpx
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from catalog.entrypoints import lambda_api
@@ -42,7 +46,19 @@ class Page:
 
 
 def get(path: str, query: dict[str, str] | None = None, cookies: Sequence[str] = ()) -> Page:
-    event = http_event("GET", path, claims=None, query=query)
+    return request("GET", path, query=query, cookies=cookies)
+
+
+def request(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    cookies: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> Page:
+    event = http_event(method, path, claims=None, query=query, headers=headers, body=body)
     if cookies:
         event["cookies"] = list(cookies)
     response = handled(event)
@@ -163,6 +179,71 @@ def test_signing_in_with_oidc_through_api_gateway(with_oidc: FakeIssuer) -> None
     assert products.status == 200
     assert "<h1>Products</h1>" in products.text
     assert "acme" in products.text
+
+
+def signed_in_session(issuer: FakeIssuer) -> str:
+    """The console's session cookie of acme's merchant, as a browser sends it back."""
+    issuer.account = {"sub": "dana", "merchant_id": "acme", "roles": ["merchant"]}
+    started = get("/console/sign-in/oidc")
+    flow = cookie_pair(started.cookies["catalog_console_oidc"])
+    back = redirect_back(started.headers["location"])
+    signed_in = get("/console/sign-in/callback", query=back, cookies=[flow])
+    return cookie_pair(signed_in.cookies["catalog_console"])
+
+
+def test_an_image_goes_to_s3_with_a_ticket_and_is_confirmed_through_the_console(
+    with_oidc: FakeIssuer,
+) -> None:
+    """What console.js does with an image too large for a request to the Lambda."""
+    session = signed_in_session(with_oidc)
+    created = handled(
+        http_event(
+            "POST",
+            "/v1/merchants/acme/products",
+            headers={"content-type": "application/json"},
+            body=json.dumps({"sku": "RUG-1", "name": "Woven rug"}),
+        )
+    )
+    assert created["statusCode"] == 201, created
+    product_id = json.loads(created["body"])["id"]
+    editor = get(f"/console/products/{product_id}", cookies=[session])
+    match = re.search(r'name="csrf_token" value="([^"]+)"', editor.text)
+    assert match is not None, editor.text
+    console = {"accept": "application/json", "x-csrf-token": match[1]}
+
+    asked = request(
+        "POST",
+        f"/console/products/{product_id}/image-uploads",
+        cookies=[session],
+        headers={**console, "content-type": "application/json"},
+        body=json.dumps({"content_type": "image/png", "size": 2000}),
+    )
+    assert asked.status == 200, asked.text
+    ticket = json.loads(asked.text)
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(png, format="PNG")
+    # The browser's POST, to S3 (moto), not to the function.
+    stored = httpx.post(ticket["url"], data=ticket["fields"], files={"file": png.getvalue()})
+    assert stored.status_code < 300, stored.text
+    assert (
+        ticket["confirm_url"]
+        == f"/console/products/{product_id}/image-uploads/{ticket['upload_id']}"
+    )
+
+    confirmed = request(
+        "POST",
+        ticket["confirm_url"],
+        cookies=[session],
+        headers={**console, "content-type": "application/x-www-form-urlencoded"},
+        body=urlencode({"csrf_token": match[1], "alt": "A woven rug"}),
+    )
+    assert confirmed.status == 201, confirmed.text
+    assert json.loads(confirmed.text) == {
+        "redirect": f"/console/products/{product_id}?saved=image-added"
+    }
+    product = handled(http_event("GET", f"/v1/merchants/acme/products/{product_id}"))
+    [image] = json.loads(product["body"])["images"]
+    assert (image["id"], image["alt"]) == (ticket["upload_id"], "A woven rug")
 
 
 def test_a_callback_without_its_flow_is_refused_through_api_gateway(

@@ -4,6 +4,7 @@ submit still adds one image, and each image's alt text changed in place."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
+from catalog.entrypoints.console.pages.images import INLINE_IMAGE_BYTES
 from tests.console.conftest import VIEWPORT, LiveServer, sign_in
+from tests.console.test_editor import stored
 from tests.console.test_products import create
 
 
@@ -102,6 +105,45 @@ def test_upload_with_progress_remove_refuse_and_mark_ready(
     page.get_by_role("button", name="Mark ready").click()
     expect(page.get_by_role("status")).to_have_text("Marked ready.")
     expect(page.locator(".meta .badge")).to_have_text("READY")
+
+
+def noise_png(path: Path, side: int = 1300) -> Path:
+    """A PNG over the console's inline limit (4 MiB): noise does not compress."""
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(path, format="PNG")
+    assert path.stat().st_size > INLINE_IMAGE_BYTES
+    return path
+
+
+def test_an_image_too_large_to_post_goes_straight_to_storage_with_a_ticket(
+    signed_in: Page, server: LiveServer, merchant_id: str, tmp_path: Path
+) -> None:
+    page = signed_in
+    editor = create(page, "RUG-1", "Woven rug")
+    images = page.locator("#images")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {request.url}"))
+
+    # Not an image, of an image's type: the ticket is given, storage takes the bytes, and the
+    # confirmation refuses them next to the input.
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(os.urandom(INLINE_IMAGE_BYTES + 1))
+    upload(page, fake)
+    expect(page.locator("#e-image")).to_have_text(
+        "The file is not a PNG, JPEG, WebP or GIF image, or its header is damaged."
+    )
+    expect(images.get_by_role("img")).to_have_count(0)
+
+    sent.clear()
+    upload(page, noise_png(tmp_path / "rug.png"), alt="A woven rug, from above")
+    expect(page.get_by_role("status")).to_have_text("Image added.")
+    expect(images.get_by_role("img", name="A woven rug, from above")).to_be_visible()
+    posted = [line for line in sent if line.startswith("POST ")]
+    # A ticket, the file to storage (not to the console), the confirmation.
+    assert [line.rsplit("/", 1)[-1] for line in posted[:1]] == ["image-uploads"]
+    assert not any(line.endswith("/images") for line in posted)
+    assert "/image-uploads/" in posted[2]
+    [image] = stored(server, merchant_id, editor)["images"]
+    assert image["alt"] == "A woven rug, from above"
 
 
 def test_without_javascript_the_form_uploads_once_and_shows_refusals(

@@ -4,6 +4,7 @@
 // Image upload: the form[data-upload] is sent by XMLHttpRequest so the page can show a
 // preview of the chosen file and the upload's progress, and keep a refusal next to its input.
 // The server answers JSON to such a request (Accept), and the editor reloads once it is done.
+// An image over data-inline-max goes straight to storage with an upload ticket instead.
 (function () {
   function errorBox(form, name) {
     return form.querySelector("#e-" + name);
@@ -58,6 +59,8 @@
     var preview = progressBox.querySelector(".upload-preview");
     var token = form.querySelector('input[name="csrf_token"]');
     var maxBytes = Number(form.getAttribute("data-max-bytes"));
+    var inlineMax = Number(form.getAttribute("data-inline-max"));
+    var ticketUrl = form.getAttribute("data-ticket-url");
     var busy = false;
 
     function finish(errors) {
@@ -89,29 +92,81 @@
       bar.textContent = "0%";
       progressBox.hidden = false;
 
+      var sent = ticketUrl && file.size > inlineMax ? viaTicket(file) : inline();
+      sent.then(
+        function (answer) {
+          if (answer.ok && answer.body && answer.body.redirect) {
+            bar.value = 100;
+            window.location.assign(answer.body.redirect);
+            return;
+          }
+          finish(answer.errors || refusal(answer.status, answer.body));
+        },
+        function () {
+          finish({ image: "The upload did not reach the server: check the connection and try again." });
+        },
+      );
+    });
+
+    function showProgress(percent) {
+      bar.value = percent;
+      bar.textContent = percent + "%";
+    }
+
+    // The form as it is, to the console.
+    function inline() {
+      return post(form.action, new FormData(form), consoleHeaders(), showProgress);
+    }
+
+    // An image too large for a request to the console: a ticket, the file straight to
+    // storage with the ticket's fields, then the console confirms it with the alt text.
+    function viaTicket(file) {
+      var asked = JSON.stringify({ content_type: file.type, size: file.size });
+      var headers = Object.assign({ "Content-Type": "application/json" }, consoleHeaders());
+      return post(ticketUrl, asked, headers).then(function (answer) {
+        if (!answer.ok || !answer.body || !answer.body.url) return answer;
+        var ticket = answer.body;
+        var upload = new FormData();
+        Object.keys(ticket.fields).forEach(function (name) {
+          upload.append(name, ticket.fields[name]);
+        });
+        upload.append("file", file);
+        return post(ticket.url, upload, {}, showProgress).then(function (stored) {
+          if (!stored.ok) {
+            return { errors: { image: "The upload to storage failed (" + stored.status + "): try again." } };
+          }
+          var confirmation = new FormData();
+          confirmation.append("csrf_token", token.value);
+          confirmation.append("alt", form.querySelector('input[name="alt"]').value);
+          return post(ticket.confirm_url, confirmation, consoleHeaders());
+        });
+      });
+    }
+
+    function consoleHeaders() {
+      return { Accept: "application/json", "X-CSRF-Token": token.value };
+    }
+  }
+
+  // XMLHttpRequest, not fetch: only it reports how much of the body has gone.
+  function post(url, body, headers, onProgress) {
+    return new Promise(function (resolve, reject) {
       var request = new XMLHttpRequest();
-      request.open("POST", form.action);
-      request.setRequestHeader("Accept", "application/json");
-      request.setRequestHeader("X-CSRF-Token", token.value);
-      request.upload.onprogress = function (progress) {
-        if (!progress.lengthComputable) return;
-        var percent = Math.round((progress.loaded * 100) / progress.total);
-        bar.value = percent;
-        bar.textContent = percent + "%";
-      };
+      request.open("POST", url);
+      Object.keys(headers).forEach(function (name) {
+        request.setRequestHeader(name, headers[name]);
+      });
+      if (onProgress) {
+        request.upload.onprogress = function (progress) {
+          if (progress.lengthComputable) onProgress(Math.round((progress.loaded * 100) / progress.total));
+        };
+      }
       request.onload = function () {
-        var body = parse(request.responseText);
-        if (request.status >= 200 && request.status < 300 && body && body.redirect) {
-          bar.value = 100;
-          window.location.assign(body.redirect);
-          return;
-        }
-        finish(refusal(request.status, body));
+        var ok = request.status >= 200 && request.status < 300;
+        resolve({ ok: ok, status: request.status, body: parse(request.responseText) });
       };
-      request.onerror = function () {
-        finish({ image: "The upload did not reach the server: check the connection and try again." });
-      };
-      request.send(new FormData(form));
+      request.onerror = reject;
+      request.send(body);
     });
   }
 
