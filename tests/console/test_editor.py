@@ -8,11 +8,13 @@ editor's); every step of the person editing goes through the browser.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import LiveServer
@@ -204,6 +206,70 @@ def test_variants_are_added_edited_in_their_row_and_removed(
     [variant] = stored(server, merchant_id, editor)["variants"]
     assert (variant["sku"], variant["options"], variant["stock"]) == ("TEE-V-S", {"size": "S"}, 5)
     assert variant["price"] == {"amount": 2600, "currency": "USD"}
+
+
+def test_a_variants_attributes_and_images_are_edited_in_its_row(
+    signed_in: Page, server: LiveServer, merchant_id: str, shoot: Callable[[Page, str], Path]
+) -> None:
+    page = signed_in
+    shirt = {
+        "sku": "TEE-I",
+        "name": "Two-colour tee",
+        "price": {"amount": 2500, "currency": "USD"},
+        "attributes": {"material": "cotton", "fit": "regular"},
+        "options": ["size"],
+        "variants": [{"sku": "TEE-I-S", "options": {"size": "S"}}],
+    }
+    with merchant_api(server, merchant_id) as api:
+        created = api.post("/products", json=shirt)
+        assert created.status_code == 201, created.text
+        product_id = created.json()["id"]
+        image_ids = []
+        for color in ("teal", "navy"):
+            png = io.BytesIO()
+            Image.new("RGB", (40, 30), color).save(png, format="PNG")
+            added = api.post(
+                f"/products/{product_id}/images",
+                files={"file": (f"{color}.png", png.getvalue(), "image/png")},
+                data={"alt": f"The {color} tee"},
+            )
+            assert added.status_code in (200, 201), added.text
+            image_ids.append(added.json()["images"][-1]["id"])
+    editor = page.url.rsplit("/products", 1)[0] + f"/products/{product_id}"
+    page.goto(editor)
+
+    page.get_by_role("row").filter(has_text="TEE-I-S").get_by_role("link", name="Edit").click()
+    row = page.get_by_role("form", name="Variant TEE-I-S")
+    row.get_by_label("Attributes (JSON)").fill('{"fit": slim}')
+    row.get_by_role("button", name="Save variant").click()
+    row = page.get_by_role("form", name="Variant TEE-I-S")
+    expect(row.get_by_label("Attributes (JSON)")).to_have_attribute("aria-invalid", "true")
+    row.get_by_label("Attributes (JSON)").fill('{"fit": "slim", "weight_g": 180}')
+    row.get_by_role("group", name="Images of TEE-I-S").get_by_label("Image 2: The navy tee").check()
+    row.get_by_role("button", name="Save variant").click()
+    expect(page.get_by_role("status")).to_have_text("Variant saved.")
+    expect(page.get_by_role("row").filter(has_text="TEE-I-S")).to_contain_text("1 image")
+    [variant] = stored(server, merchant_id, editor)["variants"]
+    assert variant["attributes"] == {"fit": "slim", "weight_g": 180}
+    assert variant["image_ids"] == [image_ids[1]]
+
+    # Reopened, the row shows what is stored; what is taken out of it goes.
+    page.get_by_role("row").filter(has_text="TEE-I-S").get_by_role("link", name="Edit").click()
+    row = page.get_by_role("form", name="Variant TEE-I-S")
+    images = row.get_by_role("group", name="Images of TEE-I-S")
+    expect(images.get_by_label("Image 2: The navy tee")).to_be_checked()
+    expect(images.get_by_label("Image 1: The teal tee")).not_to_be_checked()
+    shoot(page, "variant-row")
+    row.get_by_label("Attributes (JSON)").fill('{"weight_g": 180}')
+    images.get_by_label("Image 1: The teal tee").check()
+    images.get_by_label("Image 2: The navy tee").uncheck()
+    row.get_by_role("button", name="Save variant").click()
+    expect(page.get_by_role("status")).to_have_text("Variant saved.")
+    [variant] = stored(server, merchant_id, editor)["variants"]
+    assert (variant["attributes"], variant["image_ids"]) == ({"weight_g": 180}, [image_ids[0]])
+    # The product's fit again, on the variant as a channel sees it.
+    [seen] = stored(server, merchant_id, editor, "shopfront")["variants"]
+    assert seen["attributes"] == {"material": "cotton", "fit": "regular", "weight_g": 180}
 
 
 def test_channel_overrides_and_completeness_per_channel(

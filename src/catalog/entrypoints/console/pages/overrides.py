@@ -16,6 +16,7 @@ from catalog.domain.limits import CHANNEL_PATTERN
 from catalog.domain.values import JSON
 from catalog.entrypoints.api.presenters import product_view
 from catalog.entrypoints.console.pages.products import (
+    attributes_patch,
     form_version,
     json_object,
     load_product,
@@ -144,14 +145,13 @@ def _variants_patch(
 
 
 def _attributes_patch(old: Any, new: dict[str, JSON] | None) -> dict[str, JSON]:
-    """The override's attributes as a merge patch: only what changed, names removed as null.
-    (A null the person writes removes the name from the override, as merge patches do.)"""
+    """The override's attributes as a merge patch: only what changed, names removed as null;
+    none typed removes the override's attributes."""
     if new is None:
         return {"attributes": None} if old is not None else {}
     if old is None:
         return {"attributes": new}
-    changed: dict[str, JSON] = {k: v for k, v in new.items() if old.get(k) != v}
-    changed.update({k: None for k in old if k not in new})
+    changed = attributes_patch(old, new)
     return {"attributes": changed} if changed else {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter
@@ -285,6 +286,8 @@ def variant_values(view: dict[str, Any], variant_id: str) -> dict[str, str]:
             }
             for axis, value in variant["options"].items():
                 values[f"variant.opt.{axis}"] = value
+            values["variant.attributes"] = _json_text(variant["attributes"])
+            values.update({f"variant.image.{image}": "on" for image in variant["image_ids"]})
             return values
     return {}
 
@@ -467,14 +470,20 @@ def _merge_patch(view: dict[str, Any], content: dict[str, Any]) -> dict[str, Any
     patch: dict[str, Any] = {}
     for name, value in content.items():
         if name == "attributes":
-            old = view["attributes"]
-            changed = {k: v for k, v in value.items() if old.get(k) != v}
-            changed.update({k: None for k in old if k not in value})
-            if changed:
+            if changed := attributes_patch(view["attributes"], value):
                 patch["attributes"] = changed
         elif view.get(name) != value:
             patch[name] = value
     return patch
+
+
+def attributes_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch (RFC 7396) from the attributes shown to those typed: the names added
+    or changed, and null for each name the person removed. (A null the person types removes
+    that name too, as merge patches do.)"""
+    changed = {name: value for name, value in new.items() if old.get(name) != value}
+    changed.update({name: None for name in old if name not in new})
+    return changed
 
 
 def form_version(raw: str) -> int | None:

@@ -1,6 +1,7 @@
 """The editor's variants table (DESIGN.md section 10): add a variant (a value per option axis,
-its SKU, price and stock), edit one in its row, remove one. Each is a product change, posted
-with the version the editor showed (If-Match)."""
+its SKU, price and stock), edit one in its row (also its attributes, merged over the
+product's, and which of the product's images are its own), remove one. Each is a product
+change, posted with the version the editor showed (If-Match)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from catalog.domain.errors import (
 from catalog.domain.values import JSON
 from catalog.entrypoints.api.presenters import product_view
 from catalog.entrypoints.console.pages.products import (
+    attributes_patch,
     form_version,
+    json_object,
     load_product,
     price_if_given,
     render_editor,
@@ -45,16 +48,22 @@ def _inputs(prefix: str, variant_id: str, axes: list[str]) -> dict[str, str]:
         f"{at}/price/currency": f"{prefix}currency",
         f"{at}/stock": f"{prefix}stock",
         f"{at}/barcode": f"{prefix}barcode",
+        f"{at}/attributes": f"{prefix}attributes",
+        f"{at}/image_ids": f"{prefix}images",
         "/price": f"{prefix}price",
         "/price/amount": f"{prefix}price",
         "/price/currency": f"{prefix}currency",
+        "/attributes": f"{prefix}attributes",
     }
     inputs.update({f"{at}/options/{axis}": f"{prefix}opt.{axis}" for axis in axes})
     return inputs
 
 
-def _body(form: FormData, prefix: str, axes: list[str]) -> dict[str, JSON]:
-    """The variant's JSON as the API takes it, from the inputs named `prefix...`."""
+def _body(
+    form: FormData, prefix: str, axes: list[str], images: list[str] | None = None
+) -> dict[str, JSON]:
+    """The variant's JSON as the API takes it, from the inputs named `prefix...`; with the
+    product's `images`, also its attributes and the images ticked (the row's editor)."""
     errors = FieldErrors()
     body: dict[str, JSON] = {
         "sku": text(form, f"{prefix}sku").strip(),
@@ -69,6 +78,9 @@ def _body(form: FormData, prefix: str, axes: list[str]) -> dict[str, JSON]:
         "stock": _whole_number(text(form, f"{prefix}stock")),
         "barcode": text(form, f"{prefix}barcode").strip() or None,
     }
+    if images is not None:
+        body["attributes"] = json_object(text(form, f"{prefix}attributes"), "/attributes", errors)
+        body["image_ids"] = [image for image in images if f"{prefix}image.{image}" in form]
     errors.raise_any()
     return body
 
@@ -130,7 +142,7 @@ async def save_variant(console: Form, product_id: str, variant_id: str) -> Respo
     if current is None:
         raise VariantNotFound(product_id, variant_id)
     try:
-        wanted = _body(form, "variant.", axes)
+        wanted = _body(form, "variant.", axes, [image.id for image in product.images])
         patch = _changes(current, wanted)
         if patch:
             command = PatchVariant.from_json(
@@ -152,10 +164,21 @@ async def save_variant(console: Form, product_id: str, variant_id: str) -> Respo
 
 
 def _changes(current: dict[str, Any], wanted: dict[str, JSON]) -> dict[str, JSON]:
-    """The merge patch of what the row changed; an emptied price is null (the product's)."""
+    """The merge patch of what the row changed; an emptied price is null (the product's),
+    attributes removed from the text are null (the product's again)."""
     patch: dict[str, JSON] = {}
     for name, value in wanted.items():
-        if current.get(name) != value:
+        if name == "attributes":
+            assert isinstance(value, dict)
+            if changed := attributes_patch(current["attributes"], value):
+                patch["attributes"] = changed
+        elif name == "image_ids":
+            assert isinstance(value, list)
+            # The images the variant keeps stay in its order; those ticked now go after.
+            kept = [image for image in current["image_ids"] if image in value]
+            if set(kept) != set(value) or len(kept) != len(current["image_ids"]):
+                patch["image_ids"] = kept + [i for i in value if i not in kept]
+        elif current.get(name) != value:
             patch[name] = value
     if "options" in patch:
         # Axes the person left empty are not removed: every axis needs a value.
