@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from catalog.domain.errors import DomainError
 from catalog.entrypoints.console.pages import (
+    bulk_actions,
     history,
     images,
     jobs,
@@ -69,6 +70,7 @@ def build_console(container: Container) -> FastAPI:
         history,
         types,
         jobs,
+        bulk_actions,
     ):
         app.include_router(module.router)
 

@@ -85,6 +85,20 @@ async def product_list(
 ) -> Response:
     if sku.strip():
         return _lookup(console, sku.strip())
+    return render_product_list(console, status, channel, type, cursor)
+
+
+def render_product_list(
+    console: Console,
+    status: str = "",
+    channel: str = "",
+    type: str = "",
+    cursor: str = "",
+    bulk_errors: FormErrors | None = None,
+    bulk_values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The list of products the filters keep, with the bulk action form (its refusal, when
+    one was just refused, and what was chosen in it)."""
     errors = FormErrors()
     items: list[dict[str, Any]] = []
     next_cursor = None
@@ -103,15 +117,18 @@ async def product_list(
     except InvalidField as error:
         errors = FormErrors.of(error, {"/channel": "channel", "/type": "type", "/cursor": "form"})
     filters = {"status": status, "channel": channel, "type": type}
+    refused = errors or bulk_errors
     return console.render(
         "products.html",
-        status_code=200 if not errors else 422,
+        status_code=422 if errors else bulk_errors.status if bulk_errors else 200,
         products=items,
         filters=filters,
         statuses=STATUSES,
         type_keys=_type_keys(console),
         next_url=console.url("/products", cursor=next_cursor, **filters) if next_cursor else None,
-        errors=errors,
+        errors=refused or errors,
+        bulk_available=console.jobs is not None,
+        bulk_values=bulk_values or {},
     )
 
 
