@@ -44,6 +44,8 @@ def test_the_products_ticked_are_deactivated_by_one_job(
     page = signed_in
     register(server, merchant_id, "MUG-1", "MUG-2", "MUG-3")
     page.reload()
+    # The list's filter keeps its accessible name to itself (DESIGN.md section 12).
+    expect(page.get_by_label("Channel")).to_have_count(1)
 
     page.get_by_label("Select MUG-1").check()
     page.get_by_label("Select MUG-3").check()
@@ -89,5 +91,5 @@ def test_every_product_the_filters_keep_gets_the_action_and_refusals_are_listed(
     page.goto(page.url.rsplit("/jobs", 1)[0] + "/products")
     apply(page, "Publish on channel", scope="every product of the catalog")
     expect(
-        page.get_by_role("form", name="Bulk action").get_by_label("On channel")
+        page.get_by_role("form", name="Bulk action").get_by_label("Publish on")
     ).to_have_attribute("aria-invalid", "true")
