@@ -26,8 +26,10 @@ class StreamStart(enum.StrEnum):
 def bootstrap() -> None:
     """Create the table (with stream and TTL), the bucket and the event bus when missing.
 
-    Idempotent: what exists is left as it is. Runs against $AWS_ENDPOINT_URL when set (moto,
-    LocalStack), else against AWS with the default credentials chain.
+    With $CATALOG_JOBS_QUEUE_URL, also the jobs queue it names (FIFO, with its dead-letter
+    queue), as template.yaml makes it. Idempotent: what exists is left as it is. Runs
+    against $AWS_ENDPOINT_URL when set (moto, LocalStack), else against AWS with the default
+    credentials chain.
     """
     from catalog.bootstrap import aws_region, provision_aws
 
