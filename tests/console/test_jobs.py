@@ -27,8 +27,10 @@ from catalog.adapters.ulid_ids import UlidIds
 from catalog.bootstrap import Container
 from catalog.entrypoints.api.app import create_app
 from catalog.entrypoints.console.sessions import SESSION_COOKIE, Sessions
+from catalog.service.commands import RegisterProduct
 from catalog.service.context import CatalogContext
 from catalog.service.cursors import CursorCodec
+from catalog.service.products import register_product
 from catalog.settings import Settings
 from tests.console.conftest import LiveServer
 from tests.embedded.conftest import wait_until
@@ -291,3 +293,15 @@ def test_a_deployment_without_jobs_says_so(tmp_path: Path) -> None:
         )
         assert refused.status_code == 404
         assert "This deployment runs no jobs" in refused.text
+        # Nor bulk actions: the product list offers none, and one posted starts nothing.
+        mug = RegisterProduct.from_json(ALICE.merchant_id or "", {"sku": "MUG-0", "name": "Mug"})
+        register_product(ctx, ALICE, mug)
+        listed = client.get("/console/products").text
+        assert "MUG-0" in listed
+        assert "Bulk action" not in listed
+        bulk = client.post(
+            "/console/bulk-actions",
+            data={"csrf_token": session.csrf_token, "bulk.action": "deactivate"},
+        )
+        assert bulk.status_code == 404
+        assert "This deployment runs no jobs" in bulk.text

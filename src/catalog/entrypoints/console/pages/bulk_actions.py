@@ -44,7 +44,7 @@ async def start_bulk_action(console: Form) -> Response:
     values = {name: text(form, name) for name in ("bulk.action", "bulk.channel", "bulk.scope")}
     jobs = console.jobs
     if jobs is None:
-        refused = FormErrors(title="This deployment runs no jobs", status=501)
+        refused = FormErrors(title="This deployment runs no jobs", status=404)
         return render_product_list(console, **shown, bulk_errors=refused, bulk_values=values)
     try:
         command = StartBulkAction.from_json(
