@@ -163,12 +163,10 @@ def ensure_jobs_queue(client: SQSClient, queue_url: str) -> Provisioned:
             raise
     else:
         return Provisioned("jobs queue", name, created=False)
-    fifo: dict[QueueAttributeNameType, str] = {
-        "FifoQueue": "true",
-        "MessageRetentionPeriod": "1209600",
-    }
+    kept = ("FifoQueue", "MessageRetentionPeriod")  # the template's dead-letter queue's
+    dead_letters = {key: value for key, value in JOBS_QUEUE_ATTRIBUTES.items() if key in kept}
     dead_name = name.removesuffix(".fifo") + "-dead-letters.fifo"
-    dead_url = client.create_queue(QueueName=dead_name, Attributes=fifo)["QueueUrl"]
+    dead_url = client.create_queue(QueueName=dead_name, Attributes=dead_letters)["QueueUrl"]
     dead_arn = client.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])
     redrive = {
         "deadLetterTargetArn": dead_arn["Attributes"]["QueueArn"],

@@ -46,13 +46,11 @@ class SqsEventSource:
         function: Function,
         *,
         wait_seconds: int = 1,
-        timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS,
     ) -> None:
         self._client = client
         self._url = queue_url
         self._function = function
         self._wait = wait_seconds
-        self._timeout = timeout_seconds
         self._arn: str | None = None
 
     def poll(self) -> int:
@@ -77,7 +75,7 @@ class SqsEventSource:
         """The records to the function; those it did not report failed are deleted. Its
         answer is returned."""
         event = {"Records": records}
-        outcome = self._function(event, context or InvocationContext(self._timeout))
+        outcome = self._function(event, context or InvocationContext())
         failed = {failure["itemIdentifier"] for failure in outcome.get("batchItemFailures", [])}
         for record in records:
             if record["messageId"] not in failed:

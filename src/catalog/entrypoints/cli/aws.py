@@ -103,8 +103,13 @@ def jobs(
         f"catalog: running the jobs of {settings.jobs_queue_url} at {aws_endpoint()}", err=True
     )
     try:
-        while poll() or not once:
-            pass
+        while True:
+            if poll():
+                continue
+            if once:
+                return
+            if not wait_seconds:
+                time.sleep(1.0)  # no long poll to wait in: do not spin on an empty queue
     except KeyboardInterrupt:
         pass
 

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from catalog.domain.errors import DomainError, FieldErrors, PreconditionFailed, ProductNotFound
 from catalog.domain.limits import CHANNEL_PATTERN
+from catalog.domain.product import Product
 from catalog.domain.values import JSON
 from catalog.entrypoints.api.presenters import product_view
 from catalog.entrypoints.console.pages.products import (
@@ -31,7 +32,7 @@ from catalog.service.commands import PatchProduct
 router = APIRouter()
 
 
-def _inputs(channel: str, variant_ids: list[str]) -> dict[str, str]:
+def _inputs(channel: str, product: Product) -> dict[str, str]:
     at = f"/channel_overrides/{channel}"
     inputs = {
         f"{at}/name": "override.name",
@@ -45,8 +46,8 @@ def _inputs(channel: str, variant_ids: list[str]) -> dict[str, str]:
         "/price/amount": "override.price",
         "/price/currency": "override.currency",
     }
-    for variant_id in variant_ids:
-        pointer, name = _variant_at(channel, variant_id), f"variant.{variant_id}"
+    for variant in product.variants:
+        pointer, name = _variant_at(channel, variant.id), f"variant.{variant.id}"
         inputs.update(
             {
                 pointer: f"{name}.price",
@@ -87,7 +88,7 @@ async def save_overrides(console: Form, product_id: str, channel: str) -> Respon
     attributes = json_object(
         text(form, "override.attributes"), f"/channel_overrides/{channel}/attributes", errors
     )
-    variants = _variants_patch(form, channel, [v.id for v in product.variants], current, errors)
+    variants = _variants_patch(form, channel, product, current, errors)
     try:
         errors.raise_any()
         override.update(_attributes_patch(current.get("attributes"), attributes or None))
@@ -104,7 +105,7 @@ async def save_overrides(console: Form, product_id: str, channel: str) -> Respon
         return render_editor(
             console,
             product,
-            errors=FormErrors.of(error, _inputs(channel, [v.id for v in product.variants])),
+            errors=FormErrors.of(error, _inputs(channel, product)),
             overrides_on=channel,
             overrides_form=values,
         )
@@ -114,7 +115,7 @@ async def save_overrides(console: Form, product_id: str, channel: str) -> Respon
 def _variants_patch(
     form: FormData,
     channel: str,
-    variant_ids: list[str],
+    product: Product,
     current: dict[str, Any],
     errors: FieldErrors,
 ) -> dict[str, JSON]:
@@ -122,7 +123,7 @@ def _variants_patch(
     changed; a variant left with neither a price nor attributes loses its override (null)."""
     patch: dict[str, JSON] = {}
     before = current.get("variants") or {}
-    for variant_id in variant_ids:
+    for variant_id in (variant.id for variant in product.variants):
         name, at = f"variant.{variant_id}", _variant_at(channel, variant_id)
         if f"{name}.price" not in form:
             continue  # a variant added since the form was drawn: nothing typed for it
@@ -173,6 +174,6 @@ async def remove_overrides(console: Form, product_id: str, channel: str) -> Resp
         if isinstance(error, ProductNotFound):
             raise
         product = load_product(console, product_id)
-        errors = FormErrors.of(error, _inputs(channel, [v.id for v in product.variants]))
+        errors = FormErrors.of(error, _inputs(channel, product))
         return render_editor(console, product, errors=errors)
     return console.redirect(f"/products/{product_id}", saved="overrides-removed")

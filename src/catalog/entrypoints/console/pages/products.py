@@ -117,7 +117,6 @@ def render_product_list(
     except InvalidField as error:
         errors = FormErrors.of(error, {"/channel": "channel", "/type": "type", "/cursor": "form"})
     filters = {"status": status, "channel": channel, "type": type}
-    refused = errors or bulk_errors
     return console.render(
         "products.html",
         status_code=422 if errors else bulk_errors.status if bulk_errors else 200,
@@ -126,7 +125,7 @@ def render_product_list(
         statuses=STATUSES,
         type_keys=_type_keys(console),
         next_url=console.url("/products", cursor=next_cursor, **filters) if next_cursor else None,
-        errors=refused or errors,
+        errors=errors if errors or bulk_errors is None else bulk_errors,
         bulk_available=console.jobs is not None,
         bulk_values=bulk_values or {},
     )

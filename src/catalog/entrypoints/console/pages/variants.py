@@ -176,8 +176,9 @@ def _changes(current: dict[str, Any], wanted: dict[str, JSON]) -> dict[str, JSON
             assert isinstance(value, list)
             # The images the variant keeps stay in its order; those ticked now go after.
             kept = [image for image in current["image_ids"] if image in value]
-            if set(kept) != set(value) or len(kept) != len(current["image_ids"]):
-                patch["image_ids"] = kept + [i for i in value if i not in kept]
+            ticked = kept + [image for image in value if image not in kept]
+            if ticked != current["image_ids"]:
+                patch["image_ids"] = ticked
         elif current.get(name) != value:
             patch[name] = value
     if "options" in patch:
